@@ -1,0 +1,121 @@
+/**
+ * The execution context: what a protected function learns about its call, and what travels from the outermost
+ * policy of a pipeline to the innermost.
+ */
+import type { Clock } from './clock.js';
+import * as v from './validate.js';
+
+/** Per-call options accepted by `execute()`, `acquire()` and `tryAcquire()`. */
+export interface ExecuteOptions {
+  /** Aborting it rejects the call with `signal.reason`, wherever it is: queued, backing off or running. */
+  signal?: AbortSignal;
+  /** Importance; higher is more important. Default 0. Used by priority queues and shedding. */
+  priority?: number;
+  /** Tenant key for fairness and per-tenant limits. Default: none. */
+  tenant?: string;
+  /** Units of capacity the call consumes (tokens, pacing slots). Finite, > 0. Default 1. */
+  cost?: number;
+  /**
+   * Absolute deadline on the policy's clock (`clock.now()` scale), in milliseconds. Queue waits, attempts and
+   * backoff all draw on it; a call that cannot start before it is refused at once. Default: none.
+   */
+  deadline?: number;
+  /** Relative budget for the whole call in milliseconds from now; combined with `deadline`, the earlier wins. */
+  timeoutMs?: number;
+}
+
+/** What the protected function receives. */
+export interface ExecutionContext {
+  /** Aborts when the caller aborts or the deadline passes (when a timeout policy is in the pipeline). */
+  readonly signal: AbortSignal;
+  /** 1 for the first attempt, incremented by retry. */
+  readonly attempt: number;
+  /** Absolute deadline on the clock, or `undefined`. */
+  readonly deadline: number | undefined;
+  /** See {@link ExecuteOptions.priority}. */
+  readonly priority: number;
+  /** See {@link ExecuteOptions.tenant}. */
+  readonly tenant: string | undefined;
+  /** See {@link ExecuteOptions.cost}. */
+  readonly cost: number;
+}
+
+/** A protected function. It may be sync or async; a sync throw becomes a rejection. */
+export type Task<T> = (context: ExecutionContext) => T | PromiseLike<T>;
+
+/** A signal that never aborts, shared by every call made without one (no per-call AbortController). */
+export const NEVER_ABORTED: AbortSignal = new AbortController().signal;
+
+/**
+ * Concrete context. `task` carries the user's function through a pipeline so that composition needs no per-call
+ * closure; `retryDepth` lets nested retries see each other.
+ */
+export class Context implements ExecutionContext {
+  signal: AbortSignal;
+  attempt: number;
+  deadline: number | undefined;
+  priority: number;
+  tenant: string | undefined;
+  cost: number;
+  /** @internal the user's function, set by the outermost `execute()`. */
+  task: Task<unknown> | undefined;
+  /** @internal number of retry policies enclosing this call. */
+  retryDepth: number;
+
+  constructor(
+    signal: AbortSignal,
+    deadline: number | undefined,
+    priority: number,
+    tenant: string | undefined,
+    cost: number,
+    attempt = 1,
+    retryDepth = 0,
+  ) {
+    this.signal = signal;
+    this.attempt = attempt;
+    this.deadline = deadline;
+    this.priority = priority;
+    this.tenant = tenant;
+    this.cost = cost;
+    this.task = undefined;
+    this.retryDepth = retryDepth;
+  }
+
+  /** A copy with other signal/deadline/attempt, keeping task, priority, tenant and cost. */
+  derive(signal: AbortSignal, deadline: number | undefined, attempt: number, retryDepth = this.retryDepth): Context {
+    const c = new Context(signal, deadline, this.priority, this.tenant, this.cost, attempt, retryDepth);
+    c.task = this.task;
+    return c;
+  }
+}
+
+/**
+ * Validates per-call options and builds a context. `owner` names the caller in error messages.
+ * @throws {TypeError | RangeError} on a malformed option.
+ */
+export function createContext(owner: string, clock: Clock, options: ExecuteOptions | undefined): Context {
+  if (options === undefined) return new Context(NEVER_ABORTED, undefined, 0, undefined, 1);
+  const o = v.optionsObject<ExecuteOptions>(`${owner}.execute`, options);
+  const signal = o.signal ?? NEVER_ABORTED;
+  if (o.signal !== undefined && !isAbortSignal(o.signal)) {
+    throw new TypeError(`${owner}: option "signal" must be an AbortSignal, got ${String(o.signal)}`);
+  }
+  const priority = o.priority === undefined ? 0 : v.between(owner, 'priority', o.priority, -Number.MAX_VALUE, Number.MAX_VALUE);
+  const tenant = o.tenant === undefined ? undefined : v.name(owner, 'tenant', o.tenant);
+  const cost = o.cost === undefined ? 1 : v.positive(owner, 'cost', o.cost);
+  let deadline = o.deadline === undefined ? undefined : v.between(owner, 'deadline', o.deadline, -Number.MAX_VALUE, Number.MAX_VALUE);
+  if (o.timeoutMs !== undefined) {
+    const d = clock.now() + v.nonNegative(owner, 'timeoutMs', o.timeoutMs);
+    deadline = deadline === undefined ? d : Math.min(deadline, d);
+  }
+  return new Context(signal, deadline, priority, tenant, cost);
+}
+
+function isAbortSignal(s: unknown): s is AbortSignal {
+  return typeof s === 'object' && s !== null && typeof (s as AbortSignal).aborted === 'boolean' && typeof (s as AbortSignal).addEventListener === 'function';
+}
+
+/** The rejection value for an aborted signal: its `reason`, as the platform defines it. */
+export function abortReason(signal: AbortSignal): unknown {
+  return signal.reason;
+}

@@ -1,0 +1,200 @@
+/**
+ * Typed errors. Backpressure is a value at the bottom (`tryAcquire()` returns `{ ok: false, reason, retryAfterMs }`)
+ * and one of these errors at the top (`acquire()` and `execute()` reject with it).
+ *
+ * Checks go by `code`, not `instanceof`, so they work across duplicate ESM/CJS copies of sluice in one process.
+ */
+
+/**
+ * Why a call was refused locally, without reaching the protected function.
+ *
+ * - `RATE_LIMITED`: not enough tokens now, and the caller did not wait.
+ * - `QUEUE_FULL`: the wait queue is at its bound.
+ * - `MAX_WAIT_EXCEEDED`: the wait would be (or became) longer than `maxWaitMs`.
+ * - `DEADLINE_EXCEEDED`: the call cannot start before its deadline, so it is refused at once.
+ * - `CONCURRENCY_LIMITED`: every permit is in use and the caller did not wait.
+ * - `CIRCUIT_OPEN` / `CIRCUIT_ISOLATED`: a circuit breaker refuses calls.
+ * - `SHED`: a queued call was evicted for a more important one.
+ * - `DISPOSED`: the primitive was disposed.
+ */
+export type RejectionCode =
+  | 'RATE_LIMITED'
+  | 'QUEUE_FULL'
+  | 'MAX_WAIT_EXCEEDED'
+  | 'DEADLINE_EXCEEDED'
+  | 'CONCURRENCY_LIMITED'
+  | 'CIRCUIT_OPEN'
+  | 'CIRCUIT_ISOLATED'
+  | 'SHED'
+  | 'DISPOSED';
+
+/** Every {@link RejectionCode}, for iteration (stats, exporters). */
+export const REJECTION_CODES: readonly RejectionCode[] = Object.freeze([
+  'RATE_LIMITED',
+  'QUEUE_FULL',
+  'MAX_WAIT_EXCEEDED',
+  'DEADLINE_EXCEEDED',
+  'CONCURRENCY_LIMITED',
+  'CIRCUIT_OPEN',
+  'CIRCUIT_ISOLATED',
+  'SHED',
+  'DISPOSED',
+]);
+
+const rejectionCodeSet: ReadonlySet<string> = new Set(REJECTION_CODES);
+
+/** Codes of {@link SluiceError}s that are not local rejections. */
+export type FailureCode = 'TIMEOUT';
+
+/**
+ * Base of every error sluice raises on its own account.
+ * @example
+ * ```ts
+ * try { await policy.execute(call); } catch (e) { if (isSluiceError(e)) log(e.code); }
+ * ```
+ */
+export class SluiceError extends Error {
+  /** Stable machine-readable code. */
+  readonly code: RejectionCode | FailureCode;
+  /** Name of the policy instance that raised it. */
+  readonly policy: string;
+
+  constructor(code: RejectionCode | FailureCode, policy: string, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.code = code;
+    this.policy = policy;
+    this.name = new.target.name;
+  }
+}
+
+/**
+ * A call refused locally by a sluice policy (it never reached the protected function, or was evicted from a queue).
+ * Carries a `retryAfterMs` hint: the earliest time, in milliseconds from the refusal, at which the same call could
+ * be admitted if nothing else changed (0 when unknown or immediate).
+ *
+ * @example
+ * ```ts
+ * try { await bucket.execute(call); }
+ * catch (e) { if (isRejectedError(e)) res.setHeader('Retry-After', Math.ceil(e.retryAfterMs / 1000)); }
+ * ```
+ */
+export class RejectedError extends SluiceError {
+  declare readonly code: RejectionCode;
+  /** Milliseconds until a retry could succeed; `Infinity` when it never can (e.g. cost above capacity). */
+  readonly retryAfterMs: number;
+
+  constructor(code: RejectionCode, policy: string, retryAfterMs: number, message?: string) {
+    super(code, policy, message ?? defaultMessage(code, policy, retryAfterMs));
+    this.retryAfterMs = retryAfterMs;
+  }
+}
+
+function defaultMessage(code: RejectionCode, policy: string, retryAfterMs: number): string {
+  const hint = retryAfterMs > 0 && Number.isFinite(retryAfterMs) ? `; retry after ${Math.ceil(retryAfterMs)} ms` : '';
+  return `${policy}: ${code.toLowerCase().replace(/_/g, ' ')}${hint}`;
+}
+
+/** Not enough tokens (token bucket) or no room in the pacing schedule (leaky bucket). */
+export class RateLimitedError extends RejectedError {
+  constructor(policy: string, retryAfterMs: number, message?: string) {
+    super('RATE_LIMITED', policy, retryAfterMs, message);
+  }
+}
+
+/** The wait queue is full. */
+export class QueueFullError extends RejectedError {
+  constructor(policy: string, retryAfterMs: number, message?: string) {
+    super('QUEUE_FULL', policy, retryAfterMs, message);
+  }
+}
+
+/** The wait would exceed the policy's `maxWaitMs`. */
+export class MaxWaitExceededError extends RejectedError {
+  constructor(policy: string, retryAfterMs: number, message?: string) {
+    super('MAX_WAIT_EXCEEDED', policy, retryAfterMs, message);
+  }
+}
+
+/** The call could not start before its deadline. */
+export class DeadlineExceededError extends RejectedError {
+  constructor(policy: string, retryAfterMs: number, message?: string) {
+    super('DEADLINE_EXCEEDED', policy, retryAfterMs, message);
+  }
+}
+
+/** Every concurrency permit is in use. */
+export class ConcurrencyLimitedError extends RejectedError {
+  constructor(policy: string, retryAfterMs: number, message?: string) {
+    super('CONCURRENCY_LIMITED', policy, retryAfterMs, message);
+  }
+}
+
+/** The primitive was disposed; waiters are rejected with this and new calls fail fast. */
+export class DisposedError extends RejectedError {
+  constructor(policy: string, message?: string) {
+    super('DISPOSED', policy, 0, message ?? `${policy}: disposed`);
+  }
+}
+
+/**
+ * The call ran past its timeout or deadline. Not a local rejection: the dependency was too slow, so circuit
+ * breakers count it as a failure.
+ */
+export class TimeoutError extends SluiceError {
+  /** The timeout that elapsed, in milliseconds. */
+  readonly timeoutMs: number;
+  constructor(policy: string, timeoutMs: number, message?: string) {
+    super('TIMEOUT', policy, message ?? `${policy}: timed out after ${Math.round(timeoutMs)} ms`);
+    this.timeoutMs = timeoutMs;
+  }
+}
+
+/** Builds the error for a rejection code. */
+export function rejectionError(code: RejectionCode, policy: string, retryAfterMs: number): RejectedError {
+  switch (code) {
+    case 'RATE_LIMITED':
+      return new RateLimitedError(policy, retryAfterMs);
+    case 'QUEUE_FULL':
+      return new QueueFullError(policy, retryAfterMs);
+    case 'MAX_WAIT_EXCEEDED':
+      return new MaxWaitExceededError(policy, retryAfterMs);
+    case 'DEADLINE_EXCEEDED':
+      return new DeadlineExceededError(policy, retryAfterMs);
+    case 'CONCURRENCY_LIMITED':
+      return new ConcurrencyLimitedError(policy, retryAfterMs);
+    case 'DISPOSED':
+      return new DisposedError(policy);
+    default:
+      return new RejectedError(code, policy, retryAfterMs);
+  }
+}
+
+function hasStringProps(e: unknown): e is { code: string; policy: string } {
+  return (
+    typeof e === 'object' &&
+    e !== null &&
+    typeof (e as { code?: unknown }).code === 'string' &&
+    typeof (e as { policy?: unknown }).policy === 'string'
+  );
+}
+
+/**
+ * True when `e` is a local rejection from any copy of sluice: matched on `code` and `policy`, not `instanceof`.
+ * @example
+ * ```ts
+ * if (isRejectedError(err)) return serveFromCache();
+ * ```
+ */
+export function isRejectedError(e: unknown): e is RejectedError {
+  return hasStringProps(e) && rejectionCodeSet.has(e.code) && typeof (e as { retryAfterMs?: unknown }).retryAfterMs === 'number';
+}
+
+/** True when `e` is a {@link TimeoutError} from any copy of sluice. */
+export function isTimeoutError(e: unknown): e is TimeoutError {
+  return hasStringProps(e) && e.code === 'TIMEOUT';
+}
+
+/** True when `e` is any error sluice raised on its own account. */
+export function isSluiceError(e: unknown): e is SluiceError {
+  return isRejectedError(e) || isTimeoutError(e);
+}

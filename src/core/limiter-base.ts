@@ -1,0 +1,337 @@
+/**
+ * The enforcement half shared by every limiter that may make callers wait (token bucket, leaky bucket, bulkhead):
+ * option parsing, the acquire / tryAcquire / execute flow, the bounded FIFO of waiters, abort handling, disposal
+ * and telemetry. A subclass supplies the capacity model: whether a call fits now, how long a queued call would wait,
+ * and when to wake waiters.
+ */
+import { systemClock, type Clock } from './clock.js';
+import { Context, NEVER_ABORTED, createContext, type ExecuteOptions, type Task } from './context.js';
+import { DisposedError, rejectionError, type RejectionCode } from './errors.js';
+import { NOOP_PERMIT, type Permit } from './permit.js';
+import { RUN, type AcquireResult, type Limiter } from './policy.js';
+import { systemRandom, type RandomSource } from './random.js';
+import { Telemetry, type LimiterCounts, type LimiterEvents } from './telemetry.js';
+import * as v from './validate.js';
+import { Waiter, WaiterQueue } from './waiters.js';
+import type { Metrics } from '../metrics/metrics.js';
+
+/** Options every primitive accepts. */
+export interface CommonOptions {
+  /** Instance name for errors, events and metric labels. Default: the factory name. */
+  name?: string;
+  /** Time source. Default {@link systemClock}. */
+  clock?: Clock;
+  /** Random source for jitter. Default `Math.random`. */
+  random?: RandomSource;
+  /** Metrics sink. Default: none (no cost). */
+  metrics?: Metrics;
+}
+
+/** Options of limiters that can queue callers. */
+export interface QueueOptions {
+  /**
+   * Most callers that may wait at once. Beyond it, calls are refused at once with `QUEUE_FULL`. `0` disables
+   * waiting: `acquire()` and `execute()` refuse like `tryAcquire()`. Integer ≥ 0 or `Infinity`.
+   */
+  maxQueue?: number;
+  /** Longest a caller may wait, in ms; a call that would wait longer is refused at once. ≥ 0 or `Infinity`. */
+  maxWaitMs?: number;
+  /** Admit everything, but count and emit (`wouldReject`) what enforcement would have refused. Default false. */
+  dryRun?: boolean;
+}
+
+/** Parsed common options. */
+export interface ParsedCommon {
+  name: string;
+  clock: Clock;
+  random: RandomSource;
+  metrics: Metrics | undefined;
+}
+
+/** Validates {@link CommonOptions}. */
+export function parseCommon(owner: string, o: CommonOptions): ParsedCommon {
+  return {
+    name: v.opt(o.name, owner, (x) => v.name(owner, 'name', x)),
+    clock: v.opt(o.clock, systemClock, (x) => v.shaped<Clock>(owner, 'clock', x, ['now', 'setTimeout', 'clearTimeout'])),
+    random: v.opt(o.random, systemRandom, (x) => v.func<RandomSource>(owner, 'random', x)),
+    metrics: v.opt<Metrics | undefined>(o.metrics, undefined, (x) => v.shaped<Metrics>(owner, 'metrics', x, ['counter', 'gauge', 'histogram'])),
+  };
+}
+
+/** A default context for calls made without options: shared, so an uncontended call allocates none. */
+const DEFAULT_CONTEXT: Context = Object.freeze(new Context(NEVER_ABORTED, undefined, 0, undefined, 1)) as Context;
+
+/** Shared `{ ok: true }` result for permits that hold nothing. */
+const OK_NOOP: AcquireResult = Object.freeze({ ok: true as const, permit: NOOP_PERMIT });
+
+/** `stats()` fields every queueing limiter reports. */
+export interface QueueingStats extends LimiterCounts {
+  name: string;
+  /** Callers waiting now. */
+  queued: number;
+  /** Configured bound on waiters. */
+  maxQueue: number;
+  /** Configured bound on the wait, ms. */
+  maxWaitMs: number;
+  dryRun: boolean;
+  disposed: boolean;
+}
+
+/** Runs a task, turning a synchronous throw into a rejection. */
+export function callTask<T>(next: Task<T>, ctx: Context): Promise<T> {
+  try {
+    return Promise.resolve(next(ctx));
+  } catch (e) {
+    return Promise.reject(e);
+  }
+}
+
+export abstract class QueueingLimiter<Events extends LimiterEvents> implements Limiter {
+  readonly name: string;
+  readonly clock: Clock;
+  protected readonly random: RandomSource;
+  protected readonly t: Telemetry<Events>;
+  protected readonly queue = new WaiterQueue<Permit>();
+  protected maxQueue: number;
+  protected maxWaitMs: number;
+  protected readonly dryRun: boolean;
+  protected isDisposed = false;
+  private readonly onAbort = (w: Waiter<Permit>): void => {
+    if (!this.removeWaiter(w)) return;
+    this.t.counts.aborted++;
+    w.reject(w.signal.reason);
+    this.reschedule();
+  };
+
+  protected constructor(
+    readonly kind: string,
+    common: ParsedCommon,
+    queue: QueueOptions,
+    defaults: { maxQueue: number; maxWaitMs: number },
+  ) {
+    this.name = common.name;
+    this.clock = common.clock;
+    this.random = common.random;
+    this.t = new Telemetry<Events>(kind, common.name, common.metrics);
+    this.maxQueue = v.opt(queue.maxQueue, defaults.maxQueue, (x) => v.integer(kind, 'maxQueue', x, 0, true));
+    this.maxWaitMs = v.opt(queue.maxWaitMs, defaults.maxWaitMs, (x) => v.nonNegativeOrInfinity(kind, 'maxWaitMs', x));
+    this.dryRun = v.opt(queue.dryRun, false, (x) => v.bool(kind, 'dryRun', x));
+    this.t.gauge('sluice_queue_length', 'Callers waiting', {}, () => this.queue.length);
+  }
+
+  /** Typed events: `reject`, `wouldReject`, `dispose`, plus the primitive's own. Free when nobody listens. */
+  get events(): Telemetry<Events>['events'] {
+    return this.t.events;
+  }
+
+  // ---- the capacity model, supplied by subclasses -------------------------------------------------------------
+
+  /** The reason to report when a call does not fit and will not wait. */
+  protected abstract readonly busyReason: RejectionCode;
+  /** Admits `cost` now if it fits (called only when nobody waits). Returns the permit, or undefined. */
+  protected abstract take(cost: number, now: number): Permit | undefined;
+  /** Ms from `now` until a call of `cost` queued behind every current waiter would be admitted; NaN if unknown. */
+  protected abstract estimateWaitMs(cost: number, now: number): number;
+  /** Admits whatever waiters fit now and arms (or clears) the wake-up for the rest. */
+  protected abstract reschedule(): void;
+  /** Throws a RangeError when `cost` could never be admitted (e.g. above capacity). */
+  protected checkCost(_cost: number): void {}
+  /** The retry hint for a refusal; by default the estimated wait (0 when unknown). */
+  protected retryAfterFor(_reason: RejectionCode, _cost: number, _now: number, waitMs: number): number {
+    return waitMs > 0 ? waitMs : 0;
+  }
+  /** Hook: a waiter joined the queue. */
+  protected onEnqueued(_w: Waiter<Permit>): void {}
+  /** Hook: a waiter left the queue (admitted, aborted, refused or disposed). */
+  protected onDequeued(_w: Waiter<Permit>): void {}
+  /** Hook: release timers on dispose. */
+  protected onDispose(): void {}
+  /** Inserts a waiter; FIFO by default (priority queues override). */
+  protected enqueue(w: Waiter<Permit>): void {
+    this.queue.push(w);
+  }
+
+  // ---- shared flow ------------------------------------------------------------------------------------------------
+
+  tryAcquire(options?: ExecuteOptions): AcquireResult {
+    const cost = options === undefined ? 1 : createContext(this.name, this.clock, options).cost;
+    if (this.isDisposed) {
+      this.t.rejected('DISPOSED', 0, cost);
+      return { ok: false, reason: 'DISPOSED', retryAfterMs: 0 };
+    }
+    this.checkCost(cost);
+    const now = this.clock.now();
+    if (this.queue.length === 0) {
+      const permit = this.take(cost, now);
+      if (permit !== undefined) {
+        this.t.counts.admitted++;
+        return permit === NOOP_PERMIT ? OK_NOOP : { ok: true, permit };
+      }
+    }
+    const wait = this.estimateWaitMs(cost, now);
+    const retryAfterMs = this.retryAfterFor(this.busyReason, cost, now, wait);
+    if (this.dryRun) {
+      this.t.wouldReject(this.busyReason, retryAfterMs, cost);
+      this.t.counts.admitted++;
+      return OK_NOOP;
+    }
+    this.t.rejected(this.busyReason, retryAfterMs, cost);
+    return { ok: false, reason: this.busyReason, retryAfterMs };
+  }
+
+  acquire(options?: ExecuteOptions): Promise<Permit> {
+    let ctx: Context;
+    try {
+      ctx = options === undefined ? DEFAULT_CONTEXT : createContext(this.name, this.clock, options);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    return this.acquireFor(ctx);
+  }
+
+  execute<T>(fn: Task<T>, options?: ExecuteOptions): Promise<T> {
+    if (typeof fn !== 'function') return Promise.reject(new TypeError(`${this.name}: execute(fn) needs a function, got ${typeof fn}`));
+    let ctx: Context;
+    try {
+      ctx = options === undefined ? DEFAULT_CONTEXT : createContext(this.name, this.clock, options);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    return this[RUN](fn, ctx);
+  }
+
+  [RUN]<T>(next: Task<T>, ctx: Context): Promise<T> {
+    // Uncontended path: nobody waits, the call fits, no deadline has passed. No timer, no closure, no waiter.
+    if (!this.isDisposed && this.queue.length === 0 && !ctx.signal.aborted) {
+      const now = this.clock.now();
+      if (ctx.deadline === undefined || now < ctx.deadline) {
+        const permit = this.take(ctx.cost, now);
+        if (permit !== undefined) {
+          this.t.counts.admitted++;
+          return this.runHolding(permit, next, ctx);
+        }
+      }
+    }
+    return this.acquireFor(ctx).then((permit) => this.runHolding(permit, next, ctx));
+  }
+
+  /** Runs `next` while holding `permit`; releases it however `next` ends. */
+  protected runHolding<T>(permit: Permit, next: Task<T>, ctx: Context): Promise<T> {
+    if (permit === NOOP_PERMIT) return callTask(next, ctx);
+    return this.runAndRelease(permit, next, ctx);
+  }
+
+  private async runAndRelease<T>(permit: Permit, next: Task<T>, ctx: Context): Promise<T> {
+    try {
+      return await next(ctx);
+    } finally {
+      permit.release();
+    }
+  }
+
+  /** The waiting path: refuse at once, or queue. */
+  protected acquireFor(ctx: Context): Promise<Permit> {
+    if (this.isDisposed) {
+      this.t.rejected('DISPOSED', 0, ctx.cost);
+      return Promise.reject(new DisposedError(this.name));
+    }
+    if (ctx.signal.aborted) return Promise.reject(ctx.signal.reason);
+    const cost = ctx.cost;
+    try {
+      this.checkCost(cost);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    const now = this.clock.now();
+    if (ctx.deadline !== undefined && now >= ctx.deadline) return this.refuse('DEADLINE_EXCEEDED', cost, now, 0);
+    if (this.queue.length === 0) {
+      const permit = this.take(cost, now);
+      if (permit !== undefined) {
+        this.t.counts.admitted++;
+        return Promise.resolve(permit);
+      }
+    }
+    const wait = this.estimateWaitMs(cost, now);
+    let reason: RejectionCode | undefined;
+    if (this.maxQueue === 0) reason = this.busyReason;
+    else if (this.queue.length >= this.maxQueue) reason = 'QUEUE_FULL';
+    else if (wait > this.maxWaitMs) reason = 'MAX_WAIT_EXCEEDED';
+    else if (ctx.deadline !== undefined && now + wait >= ctx.deadline) reason = 'DEADLINE_EXCEEDED';
+    if (reason !== undefined) return this.refuse(reason, cost, now, wait);
+    if (this.dryRun) {
+      // Enforcement would have queued this call (a delay, not a refusal): dry-run admits it at once.
+      this.t.counts.admitted++;
+      return Promise.resolve(NOOP_PERMIT);
+    }
+    const w = new Waiter<Permit>(cost, ctx.signal, now, ctx.deadline, ctx.priority, ctx.tenant);
+    this.enqueue(w);
+    this.onEnqueued(w);
+    w.watchAbort(this.onAbort);
+    this.reschedule();
+    return w.promise;
+  }
+
+  /** Refuses a call (or, in dry-run, counts it and admits). */
+  protected refuse(reason: RejectionCode, cost: number, now: number, wait: number): Promise<Permit> {
+    const retryAfterMs = this.retryAfterFor(reason, cost, now, wait);
+    if (this.dryRun) {
+      this.t.wouldReject(reason, retryAfterMs, cost);
+      this.t.counts.admitted++;
+      return Promise.resolve(NOOP_PERMIT);
+    }
+    this.t.rejected(reason, retryAfterMs, cost);
+    return Promise.reject(rejectionError(reason, this.name, retryAfterMs));
+  }
+
+  /** Admits a queued waiter. */
+  protected grant(w: Waiter<Permit>, permit: Permit, now: number): void {
+    this.removeWaiter(w);
+    this.t.counts.admitted++;
+    this.t.queueWait?.record(now - w.enqueuedAt);
+    w.resolve(permit);
+  }
+
+  /** Refuses a queued waiter (e.g. after a reconfiguration made its wait too long). */
+  protected evict(w: Waiter<Permit>, reason: RejectionCode, retryAfterMs: number): void {
+    if (!this.removeWaiter(w)) return;
+    this.t.rejected(reason, retryAfterMs, w.cost);
+    w.reject(rejectionError(reason, this.name, retryAfterMs));
+  }
+
+  private removeWaiter(w: Waiter<Permit>): boolean {
+    if (!this.queue.remove(w)) return false;
+    this.onDequeued(w);
+    return true;
+  }
+
+  dispose(reason?: unknown): void {
+    if (this.isDisposed) return;
+    this.isDisposed = true;
+    const waiters = this.queue.drain();
+    this.onDispose();
+    for (const w of waiters) {
+      this.onDequeued(w);
+      this.t.counts.rejected++;
+      this.t.counts.rejectedBy.DISPOSED++;
+      w.reject(reason === undefined ? new DisposedError(this.name) : reason);
+    }
+    this.t.disposed(waiters.length);
+  }
+
+  /** `Symbol.dispose` alias of {@link dispose}, for `using`. */
+  [Symbol.dispose](): void {
+    this.dispose();
+  }
+
+  protected baseStats(): QueueingStats {
+    return {
+      name: this.name,
+      ...this.t.snapshotCounts(),
+      queued: this.queue.length,
+      maxQueue: this.maxQueue,
+      maxWaitMs: this.maxWaitMs,
+      dryRun: this.dryRun,
+      disposed: this.isDisposed,
+    };
+  }
+}

@@ -1,0 +1,132 @@
+/**
+ * The bookkeeping every primitive shares: counts by outcome and reason, typed events that cost nothing when
+ * nobody listens, and the standard metric series registered once with the sink.
+ */
+import { EventEmitter } from 'eventemitter3';
+import { REJECTION_CODES, type RejectionCode } from './errors.js';
+import { METRIC, noopMetrics, type Histogram, type Labels, type Metrics, type Unregister } from '../metrics/metrics.js';
+
+/** Emitted when a call is refused (`reject`) or, in dry-run mode, would have been refused (`wouldReject`). */
+export interface RejectEvent {
+  /** Policy instance name. */
+  readonly policy: string;
+  readonly reason: RejectionCode;
+  readonly retryAfterMs: number;
+  /** Cost of the refused call. */
+  readonly cost: number;
+}
+
+/** Emitted once when a primitive is disposed. */
+export interface DisposeEvent {
+  readonly policy: string;
+  /** Waiters rejected by the disposal. */
+  readonly rejectedWaiters: number;
+}
+
+/** Events every limiter emits. Names are stable. */
+export interface LimiterEvents {
+  /** A call was refused. */
+  reject: (event: RejectEvent) => void;
+  /** Dry-run only: a call was admitted that enforcement would have refused. */
+  wouldReject: (event: RejectEvent) => void;
+  /** The primitive was disposed. */
+  dispose: (event: DisposeEvent) => void;
+}
+
+/** Counters every limiter reports in `stats()`. */
+export interface LimiterCounts {
+  /** Calls admitted (including those admitted after waiting). */
+  admitted: number;
+  /** Calls refused, all reasons. */
+  rejected: number;
+  /** Calls refused, by reason. */
+  rejectedBy: Record<RejectionCode, number>;
+  /** Waiters that left because their signal aborted (not counted in `rejected`). */
+  aborted: number;
+  /** Dry-run: calls that would have been refused, by reason. */
+  wouldRejectBy: Record<RejectionCode, number>;
+}
+
+function zeroByCode(): Record<RejectionCode, number> {
+  const r = {} as Record<RejectionCode, number>;
+  for (const c of REJECTION_CODES) r[c] = 0;
+  return r;
+}
+
+/**
+ * Shared telemetry of one primitive instance. `events` is the instance's public emitter.
+ */
+export class Telemetry<Events extends EventEmitter.ValidEventTypes> {
+  readonly events: EventEmitter<Events> = new EventEmitter<Events>();
+  readonly counts: LimiterCounts = { admitted: 0, rejected: 0, rejectedBy: zeroByCode(), aborted: 0, wouldRejectBy: zeroByCode() };
+  /** Wait-time histogram, or undefined when the sink does not record (then nobody times waits). */
+  readonly queueWait: Histogram | undefined;
+  private readonly unregister: Unregister[] = [];
+  private readonly labels: Labels;
+
+  constructor(
+    readonly kind: string,
+    readonly policy: string,
+    private readonly metrics: Metrics = noopMetrics,
+  ) {
+    this.labels = { policy, kind };
+    const c = this.counts;
+    this.counter(METRIC.admitted, 'Calls admitted', {}, () => c.admitted);
+    this.counter(METRIC.aborted, 'Waiters aborted by their signal', {}, () => c.aborted);
+    for (const code of REJECTION_CODES) {
+      this.counter(METRIC.rejected, 'Calls refused locally', { reason: code }, () => c.rejectedBy[code]);
+      this.counter(METRIC.wouldReject, 'Dry-run: calls that would have been refused', { reason: code }, () => c.wouldRejectBy[code]);
+    }
+    this.queueWait = metrics.histogram({ name: METRIC.queueWait, help: 'Time admitted calls waited, ms', labels: this.labels });
+  }
+
+  counter(name: string, help: string, labels: Labels, read: () => number): void {
+    this.unregister.push(this.metrics.counter({ name, help, labels: { ...this.labels, ...labels } }, read));
+  }
+
+  gauge(name: string, help: string, labels: Labels, read: () => number): void {
+    this.unregister.push(this.metrics.gauge({ name, help, labels: { ...this.labels, ...labels } }, read));
+  }
+
+  histogram(name: string, help: string, labels: Labels = {}): Histogram | undefined {
+    return this.metrics.histogram({ name, help, labels: { ...this.labels, ...labels } });
+  }
+
+  private get untyped(): EventEmitter {
+    return this.events as unknown as EventEmitter;
+  }
+
+  /** Whether anyone listens to `event` (check before building an event object). */
+  listening(event: EventEmitter.EventNames<Events>): boolean {
+    return this.events.listenerCount(event) > 0;
+  }
+
+  /** Counts a refusal and emits `reject` if anyone listens. */
+  rejected(reason: RejectionCode, retryAfterMs: number, cost: number): void {
+    this.counts.rejected++;
+    this.counts.rejectedBy[reason]++;
+    if (this.untyped.listenerCount('reject') > 0) {
+      this.untyped.emit('reject', { policy: this.policy, reason, retryAfterMs, cost } satisfies RejectEvent);
+    }
+  }
+
+  /** Counts a dry-run would-be refusal and emits `wouldReject` if anyone listens. */
+  wouldReject(reason: RejectionCode, retryAfterMs: number, cost: number): void {
+    this.counts.wouldRejectBy[reason]++;
+    if (this.untyped.listenerCount('wouldReject') > 0) {
+      this.untyped.emit('wouldReject', { policy: this.policy, reason, retryAfterMs, cost } satisfies RejectEvent);
+    }
+  }
+
+  /** Emits `dispose` and drops every metric registration. */
+  disposed(rejectedWaiters: number): void {
+    this.untyped.emit('dispose', { policy: this.policy, rejectedWaiters } satisfies DisposeEvent);
+    for (const u of this.unregister.splice(0)) u();
+  }
+
+  /** A copy of the counters for `stats()`. */
+  snapshotCounts(): LimiterCounts {
+    const c = this.counts;
+    return { admitted: c.admitted, rejected: c.rejected, rejectedBy: { ...c.rejectedBy }, aborted: c.aborted, wouldRejectBy: { ...c.wouldRejectBy } };
+  }
+}

@@ -1,0 +1,171 @@
+/**
+ * Mechanics shared by every primitive that makes callers wait: an intrusive FIFO of waiters with O(1) removal on
+ * abort, and an {@link Alarm} that keeps at most one timer armed for a whole primitive.
+ */
+import type { Clock, TimerHandle } from './clock.js';
+import { NEVER_ABORTED } from './context.js';
+
+/**
+ * One caller waiting for admission. `T` is what it resolves with (usually a Permit).
+ */
+export class Waiter<T> {
+  prev: Waiter<T> | undefined = undefined;
+  next: Waiter<T> | undefined = undefined;
+  /** Set while linked into a queue. */
+  queued = false;
+  settled = false;
+  readonly promise: Promise<T>;
+  private resolveFn!: (value: T) => void;
+  private rejectFn!: (reason: unknown) => void;
+  private abortListener: (() => void) | undefined = undefined;
+
+  constructor(
+    readonly cost: number,
+    readonly signal: AbortSignal,
+    readonly enqueuedAt: number,
+    readonly deadline: number | undefined,
+    readonly priority = 0,
+    readonly tenant: string | undefined = undefined,
+  ) {
+    this.promise = new Promise<T>((resolve, reject) => {
+      this.resolveFn = resolve;
+      this.rejectFn = reject;
+    });
+  }
+
+  /** Calls `onAbort` once if the signal aborts before the waiter settles. */
+  watchAbort(onAbort: (waiter: Waiter<T>) => void): void {
+    if (this.signal === NEVER_ABORTED) return;
+    this.abortListener = () => onAbort(this);
+    this.signal.addEventListener('abort', this.abortListener, { once: true });
+  }
+
+  resolve(value: T): void {
+    if (this.settled) return;
+    this.settled = true;
+    this.unwatch();
+    this.resolveFn(value);
+  }
+
+  reject(reason: unknown): void {
+    if (this.settled) return;
+    this.settled = true;
+    this.unwatch();
+    this.rejectFn(reason);
+  }
+
+  private unwatch(): void {
+    if (this.abortListener !== undefined) {
+      this.signal.removeEventListener('abort', this.abortListener);
+      this.abortListener = undefined;
+    }
+  }
+}
+
+/** Doubly linked FIFO of waiters. */
+export class WaiterQueue<T> {
+  head: Waiter<T> | undefined = undefined;
+  tail: Waiter<T> | undefined = undefined;
+  length = 0;
+
+  push(w: Waiter<T>): void {
+    w.prev = this.tail;
+    w.next = undefined;
+    if (this.tail === undefined) this.head = w;
+    else this.tail.next = w;
+    this.tail = w;
+    w.queued = true;
+    this.length++;
+  }
+
+  /** Inserts `w` before `before` (at the tail when `before` is undefined). */
+  insertBefore(w: Waiter<T>, before: Waiter<T> | undefined): void {
+    if (before === undefined) return this.push(w);
+    w.next = before;
+    w.prev = before.prev;
+    if (before.prev === undefined) this.head = w;
+    else before.prev.next = w;
+    before.prev = w;
+    w.queued = true;
+    this.length++;
+  }
+
+  shift(): Waiter<T> | undefined {
+    const w = this.head;
+    if (w !== undefined) this.remove(w);
+    return w;
+  }
+
+  /** Unlinks `w`; a no-op if it is not queued. */
+  remove(w: Waiter<T>): boolean {
+    if (!w.queued) return false;
+    if (w.prev === undefined) this.head = w.next;
+    else w.prev.next = w.next;
+    if (w.next === undefined) this.tail = w.prev;
+    else w.next.prev = w.prev;
+    w.prev = w.next = undefined;
+    w.queued = false;
+    this.length--;
+    return true;
+  }
+
+  /** Removes and returns every waiter, head first. */
+  drain(): Waiter<T>[] {
+    const all: Waiter<T>[] = [];
+    for (let w = this.head; w !== undefined; w = w.next) all.push(w);
+    for (const w of all) this.remove(w);
+    return all;
+  }
+
+  *[Symbol.iterator](): Iterator<Waiter<T>> {
+    for (let w = this.head; w !== undefined; ) {
+      const next = w.next;
+      yield w;
+      w = next;
+    }
+  }
+}
+
+/**
+ * At most one armed timer for a primitive. `set(at)` (re)arms for absolute clock time `at`; `clear()` disarms.
+ * The callback runs with no timer armed, so it may call `set` again.
+ */
+export class Alarm {
+  private handle: TimerHandle | undefined = undefined;
+  private at = Infinity;
+  private readonly fire = (): void => {
+    this.handle = undefined;
+    this.at = Infinity;
+    this.onFire();
+  };
+
+  constructor(
+    private readonly clock: Clock,
+    private readonly onFire: () => void,
+  ) {}
+
+  get armed(): boolean {
+    return this.handle !== undefined;
+  }
+
+  /** The absolute time the alarm is armed for, or Infinity. */
+  get dueAt(): number {
+    return this.at;
+  }
+
+  set(at: number): void {
+    if (this.handle !== undefined) {
+      if (this.at === at) return;
+      this.clock.clearTimeout(this.handle);
+    }
+    this.at = at;
+    this.handle = this.clock.setTimeout(this.fire, at - this.clock.now());
+  }
+
+  clear(): void {
+    if (this.handle === undefined) return;
+    this.clock.clearTimeout(this.handle);
+    this.handle = undefined;
+    this.at = Infinity;
+  }
+}

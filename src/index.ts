@@ -1,0 +1,7 @@
+/**
+ * sluice: backpressure for Node.js services without a network hop.
+ * @packageDocumentation
+ */
+export * from './core/index.js';
+export * from './metrics/index.js';
+export * from './rate/index.js';

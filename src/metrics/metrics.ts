@@ -1,0 +1,82 @@
+/**
+ * The one metrics interface every primitive reports through.
+ *
+ * Counters and gauges are *observable*: a primitive registers a read function once, at construction, and the sink
+ * calls it when it collects. The hot path therefore pays nothing for them. Latency goes through histograms, which
+ * record per call only when a sink hands one out (the no-op sink hands out none, so unobserved primitives skip the
+ * timing entirely).
+ */
+
+/** Label set of a metric series, e.g. `{ policy: 'api', reason: 'RATE_LIMITED' }`. */
+export type Labels = Readonly<Record<string, string>>;
+
+/** Identity and documentation of one metric series. */
+export interface MetricDescriptor {
+  /** Stable snake_case name with unit suffix, from {@link METRIC}. */
+  readonly name: string;
+  /** One-line description. */
+  readonly help: string;
+  readonly labels: Labels;
+}
+
+/** A latency (or other value) distribution. Values are milliseconds unless the name says otherwise. */
+export interface Histogram {
+  record(value: number): void;
+}
+
+/** Undoes a registration (called by `dispose()`). */
+export type Unregister = () => void;
+
+/**
+ * A metrics sink. Implement it to bridge to another system, or use {@link createMetricsRegistry}.
+ * @example
+ * ```ts
+ * const metrics = createMetricsRegistry();
+ * const bucket = tokenBucket({ capacity: 10, refillPerSecond: 5, metrics });
+ * metrics.snapshot(); // every series of every primitive registered with it
+ * ```
+ */
+export interface Metrics {
+  /** A monotonically increasing count, read from `read()` at collection time. */
+  counter(descriptor: MetricDescriptor, read: () => number): Unregister;
+  /** A value that goes up and down, read from `read()` at collection time. */
+  gauge(descriptor: MetricDescriptor, read: () => number): Unregister;
+  /** A histogram to record into, or `undefined` when this sink does not record distributions. */
+  histogram(descriptor: MetricDescriptor): Histogram | undefined;
+}
+
+const noop: Unregister = () => {};
+
+/** The default sink: records nothing, costs nothing. */
+export const noopMetrics: Metrics = Object.freeze({
+  counter: () => noop,
+  gauge: () => noop,
+  histogram: () => undefined,
+});
+
+/**
+ * Stable metric names. Every primitive uses these, with a `policy` label (its name) and a `kind` label
+ * (`tokenBucket`, `leakyBucket`, ...), plus the labels listed per name.
+ */
+export const METRIC = Object.freeze({
+  /** Calls admitted (started). Counter. */
+  admitted: 'sluice_admitted_total',
+  /** Calls refused locally; label `reason` = RejectionCode. Counter. */
+  rejected: 'sluice_rejected_total',
+  /** Dry-run: calls that would have been refused; label `reason`. Counter. */
+  wouldReject: 'sluice_would_reject_total',
+  /** Waiters that left the queue because their signal aborted. Counter. */
+  aborted: 'sluice_aborted_total',
+  /** Calls waiting in the primitive's queue. Gauge. */
+  queued: 'sluice_queue_length',
+  /** Calls currently holding a permit. Gauge. */
+  inflight: 'sluice_inflight',
+  /** Current concurrency limit. Gauge. */
+  limit: 'sluice_limit',
+  /** Tokens available now (token bucket). Gauge. */
+  tokens: 'sluice_tokens',
+  /** Time admitted calls spent waiting, ms. Histogram. */
+  queueWait: 'sluice_queue_wait_ms',
+  /** Duration of calls run through `execute()`, ms; label `outcome` = success | failure. Histogram. */
+  duration: 'sluice_call_duration_ms',
+});

@@ -1,0 +1,192 @@
+/**
+ * Token bucket: admits bursts up to `capacity` and a sustained rate of `refillPerSecond` tokens.
+ */
+import { NOOP_PERMIT, type Permit } from '../core/permit.js';
+import type { Limiter } from '../core/policy.js';
+import { QueueingLimiter, parseCommon, type CommonOptions, type QueueOptions, type QueueingStats } from '../core/limiter-base.js';
+import type { LimiterEvents } from '../core/telemetry.js';
+import * as v from '../core/validate.js';
+import { Alarm, type Waiter } from '../core/waiters.js';
+
+/** Options of {@link tokenBucket}. */
+export interface TokenBucketOptions extends CommonOptions, QueueOptions {
+  /** Burst size: most tokens the bucket holds. Finite, > 0. Required. */
+  capacity: number;
+  /** Tokens added per second. Finite, > 0. Required. */
+  refillPerSecond: number;
+  /** Tokens at creation, in [0, capacity]. Default: `capacity` (a full bucket). */
+  initialTokens?: number;
+}
+
+/** Settings that {@link TokenBucket.configure} can change at run time. */
+export interface TokenBucketConfig {
+  capacity?: number;
+  refillPerSecond?: number;
+}
+
+/** Snapshot returned by {@link TokenBucket.stats}. */
+export interface TokenBucketStats extends QueueingStats {
+  /** Tokens available now (after refill), not counting tokens promised to waiters. */
+  tokens: number;
+  capacity: number;
+  refillPerSecond: number;
+  /** Sum of the costs of queued callers. */
+  queuedCost: number;
+}
+
+/** A token bucket limiter. */
+export interface TokenBucket extends Limiter {
+  readonly events: QueueingLimiter<LimiterEvents>['events'];
+  /**
+   * Changes capacity and/or rate. Tokens earned so far are accounted at the old rate first; tokens above a smaller
+   * capacity are dropped. Waiters that can no longer be served within their `maxWaitMs` or deadline are refused
+   * (`MAX_WAIT_EXCEEDED` / `DEADLINE_EXCEEDED`); waiters whose cost exceeds the new capacity are refused with
+   * `RATE_LIMITED` and `retryAfterMs: Infinity`.
+   * @throws {RangeError | TypeError} on invalid values.
+   */
+  configure(config: TokenBucketConfig): void;
+  stats(): TokenBucketStats;
+}
+
+/** Float tolerance, in tokens, for "enough tokens": keeps `retryAfterMs` exact despite rounding. */
+const EPS = 1e-9;
+
+class TokenBucketImpl extends QueueingLimiter<LimiterEvents> implements TokenBucket {
+  protected readonly busyReason = 'RATE_LIMITED' as const;
+  private capacity: number;
+  private ratePerMs: number;
+  private tokens: number;
+  private last: number;
+  private queuedCost = 0;
+  private readonly alarm = new Alarm(this.clock, () => this.reschedule());
+
+  constructor(options: TokenBucketOptions) {
+    const o = v.optionsObject<TokenBucketOptions>('tokenBucket', options);
+    super('tokenBucket', parseCommon('tokenBucket', o), o, { maxQueue: 0, maxWaitMs: Infinity });
+    if (o.capacity === undefined) throw new TypeError('tokenBucket: option "capacity" is required');
+    if (o.refillPerSecond === undefined) throw new TypeError('tokenBucket: option "refillPerSecond" is required');
+    this.capacity = v.positive('tokenBucket', 'capacity', o.capacity);
+    this.ratePerMs = v.positive('tokenBucket', 'refillPerSecond', o.refillPerSecond) / 1000;
+    this.tokens = v.opt(o.initialTokens, this.capacity, (x) => v.between('tokenBucket', 'initialTokens', x, 0, this.capacity));
+    this.last = this.clock.now();
+    this.t.gauge('sluice_tokens', 'Tokens available', {}, () => this.currentTokens());
+  }
+
+  private refill(now: number): void {
+    if (now > this.last) {
+      const t = this.tokens + (now - this.last) * this.ratePerMs;
+      this.tokens = t < this.capacity ? t : this.capacity;
+      this.last = now;
+    }
+  }
+
+  private currentTokens(): number {
+    this.refill(this.clock.now());
+    return this.tokens;
+  }
+
+  protected take(cost: number, now: number): Permit | undefined {
+    this.refill(now);
+    if (this.tokens >= cost - EPS) {
+      this.tokens -= cost;
+      return NOOP_PERMIT;
+    }
+    return undefined;
+  }
+
+  protected estimateWaitMs(cost: number, now: number): number {
+    this.refill(now);
+    const deficit = this.queuedCost + cost - this.tokens;
+    return deficit <= EPS ? 0 : deficit / this.ratePerMs;
+  }
+
+  protected override checkCost(cost: number): void {
+    if (cost > this.capacity) {
+      throw new RangeError(`${this.name}: cost ${cost} exceeds capacity ${this.capacity}; such a call could never be admitted`);
+    }
+  }
+
+  protected override onEnqueued(w: Waiter<Permit>): void {
+    this.queuedCost += w.cost;
+  }
+
+  protected override onDequeued(w: Waiter<Permit>): void {
+    this.queuedCost -= w.cost;
+    if (this.queue.length === 0) this.queuedCost = 0; // no float residue once empty
+  }
+
+  protected override onDispose(): void {
+    this.alarm.clear();
+  }
+
+  protected reschedule(): void {
+    const now = this.clock.now();
+    this.refill(now);
+    let head = this.queue.head;
+    while (head !== undefined && this.tokens >= head.cost - EPS) {
+      this.tokens -= head.cost;
+      this.grant(head, NOOP_PERMIT, now);
+      head = this.queue.head;
+    }
+    if (head === undefined) this.alarm.clear();
+    else this.alarm.set(now + (head.cost - this.tokens) / this.ratePerMs);
+  }
+
+  configure(config: TokenBucketConfig): void {
+    const c = v.optionsObject<TokenBucketConfig>('tokenBucket.configure', config);
+    const capacity = v.opt(c.capacity, this.capacity, (x) => v.positive('tokenBucket.configure', 'capacity', x));
+    const rate = v.opt(c.refillPerSecond, this.ratePerMs * 1000, (x) => v.positive('tokenBucket.configure', 'refillPerSecond', x));
+    const now = this.clock.now();
+    this.refill(now); // earn at the old rate up to now
+    this.capacity = capacity;
+    this.ratePerMs = rate / 1000;
+    if (this.tokens > capacity) this.tokens = capacity;
+    // Re-check every waiter against its bounds under the new schedule, in queue order.
+    let ahead = 0;
+    for (const w of this.queue) {
+      if (w.cost > capacity) {
+        this.evict(w, 'RATE_LIMITED', Infinity);
+        continue;
+      }
+      const deficit = ahead + w.cost - this.tokens;
+      const readyAt = now + (deficit > 0 ? deficit / this.ratePerMs : 0);
+      if (readyAt - w.enqueuedAt > this.maxWaitMs) this.evict(w, 'MAX_WAIT_EXCEEDED', readyAt - now);
+      else if (w.deadline !== undefined && readyAt >= w.deadline) this.evict(w, 'DEADLINE_EXCEEDED', readyAt - now);
+      else ahead += w.cost;
+    }
+    this.reschedule();
+  }
+
+  stats(): TokenBucketStats {
+    return {
+      ...this.baseStats(),
+      tokens: this.currentTokens(),
+      capacity: this.capacity,
+      refillPerSecond: this.ratePerMs * 1000,
+      queuedCost: this.queuedCost,
+    };
+  }
+}
+
+/**
+ * Creates a token bucket. A call of cost `k` is admitted when `k` tokens are available; tokens refill continuously
+ * at `refillPerSecond` up to `capacity`. Over any window of `w` seconds it admits at most
+ * `capacity + refillPerSecond · w` tokens' worth of calls.
+ *
+ * **At capacity:** `tryAcquire()` refuses with `RATE_LIMITED` and the exact `retryAfterMs` after which the same call
+ * would be admitted if nothing else takes tokens. `acquire()`/`execute()` wait in a FIFO queue when `maxQueue > 0`
+ * (default 0: refuse at once); a call whose wait would exceed `maxWaitMs` (default Infinity) or pass its deadline is
+ * refused at once (`MAX_WAIT_EXCEEDED`, `DEADLINE_EXCEEDED`), and a full queue refuses with `QUEUE_FULL`. Waiting
+ * calls never pass one another, and the bucket arms at most one timer however many wait. An aborted waiter leaves the
+ * queue at once, rejecting with `signal.reason`, and its reservation goes to the next waiter.
+ *
+ * @throws {TypeError | RangeError} when an option is missing or invalid (the message names it).
+ * @example
+ * ```ts
+ * const bucket = tokenBucket({ capacity: 20, refillPerSecond: 10, maxQueue: 100, maxWaitMs: 2_000 });
+ * const res = await bucket.execute(({ signal }) => fetch('https://api.example.com', { signal }));
+ * ```
+ */
+export function tokenBucket(options: TokenBucketOptions): TokenBucket {
+  return new TokenBucketImpl(options);
+}

@@ -1,0 +1,13 @@
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    include: ['test/**/*.test.ts'],
+    environment: 'node',
+    pool: 'threads',
+    testTimeout: 20_000,
+    hookTimeout: 20_000,
+    // Unhandled rejections fail the run: nothing may be lost silently.
+    dangerouslyIgnoreUnhandledErrors: false,
+  },
+});
