@@ -217,8 +217,10 @@ export abstract class QueueingLimiter<Events extends LimiterEvents> implements L
 
   /** Runs `next` while holding `permit`; releases it however `next` ends. */
   protected runHolding<T>(permit: Permit, next: Task<T>, ctx: Context): Promise<T> {
-    if (permit === NOOP_PERMIT) return callTask(next, ctx);
-    return this.runAndRelease(permit, next, ctx);
+    if (this.t.duration === undefined) return permit === NOOP_PERMIT ? callTask(next, ctx) : this.runAndRelease(permit, next, ctx);
+    const start = this.clock.now();
+    const run = permit === NOOP_PERMIT ? callTask(next, ctx) : this.runAndRelease(permit, next, ctx);
+    return this.t.timed(run, this.clock, start);
   }
 
   private async runAndRelease<T>(permit: Permit, next: Task<T>, ctx: Context): Promise<T> {

@@ -61,6 +61,8 @@ export class Telemetry<Events extends EventEmitter.ValidEventTypes> {
   readonly counts: LimiterCounts = { admitted: 0, rejected: 0, rejectedBy: zeroByCode(), aborted: 0, wouldRejectBy: zeroByCode() };
   /** Wait-time histogram, or undefined when the sink does not record (then nobody times waits). */
   readonly queueWait: Histogram | undefined;
+  /** Call-duration histograms by outcome; undefined when the sink does not record (then calls are not timed). */
+  readonly duration: { readonly success: Histogram; readonly failure: Histogram } | undefined;
   private readonly unregister: Unregister[] = [];
   private readonly labels: Labels;
 
@@ -78,6 +80,28 @@ export class Telemetry<Events extends EventEmitter.ValidEventTypes> {
       this.counter(METRIC.wouldReject, 'Dry-run: calls that would have been refused', { reason: code }, () => c.wouldRejectBy[code]);
     }
     this.queueWait = metrics.histogram({ name: METRIC.queueWait, help: 'Time admitted calls waited, ms', labels: this.labels });
+    const help = 'Duration of calls run through execute(), ms';
+    const success = metrics.histogram({ name: METRIC.duration, help, labels: { ...this.labels, outcome: 'success' } });
+    const failure = metrics.histogram({ name: METRIC.duration, help, labels: { ...this.labels, outcome: 'failure' } });
+    this.duration = success !== undefined && failure !== undefined ? { success, failure } : undefined;
+  }
+
+  /**
+   * Records how long `call` takes (from `startMs` on `clock`) into the duration histograms. Only call it when
+   * {@link duration} is defined; it adds one promise reaction.
+   */
+  timed<T>(call: Promise<T>, clock: { now(): number }, startMs: number): Promise<T> {
+    const d = this.duration!;
+    return call.then(
+      (value) => {
+        d.success.record(clock.now() - startMs);
+        return value;
+      },
+      (error: unknown) => {
+        d.failure.record(clock.now() - startMs);
+        throw error;
+      },
+    );
   }
 
   counter(name: string, help: string, labels: Labels, read: () => number): void {
