@@ -212,7 +212,14 @@ export abstract class QueueingLimiter<Events extends LimiterEvents> implements L
         }
       }
     }
-    return this.acquireFor(ctx).then((permit) => this.runHolding(permit, next, ctx));
+    return this.acquireFor(ctx).then((permit) => {
+      // The caller may have given up between the grant and this reaction: do not start work nobody awaits.
+      if (ctx.signal.aborted) {
+        permit.release('ignore');
+        return Promise.reject(ctx.signal.reason);
+      }
+      return this.runHolding(permit, next, ctx);
+    });
   }
 
   /** Runs `next` while holding `permit`; releases it however `next` ends. */
