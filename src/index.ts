@@ -5,3 +5,4 @@
 export * from './core/index.js';
 export * from './metrics/index.js';
 export * from './rate/index.js';
+export * from './breaker/index.js';

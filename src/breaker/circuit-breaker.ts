@@ -1,0 +1,653 @@
+/**
+ * Circuit breaker: stops calling a dependency that is down, probes it now and then, and resumes when it answers.
+ * The enforcement half of the family; the decision to open comes from a pure strategy (./strategies).
+ */
+import type { EventEmitter } from 'eventemitter3';
+import { Context, NEVER_ABORTED, createContext, type ExecuteOptions, type Task } from '../core/context.js';
+import { DisposedError, isRejectedError, isTimeoutError, type RejectionCode } from '../core/errors.js';
+import { callTask, parseCommon, type CommonOptions } from '../core/limiter-base.js';
+import { RUN, type Policy } from '../core/policy.js';
+import { Telemetry, type LimiterCounts, type LimiterEvents } from '../core/telemetry.js';
+import * as v from '../core/validate.js';
+import { BrokenCircuitError, IsolatedCircuitError } from './errors.js';
+import { CIRCUIT_STATES, parseSavedState, type CircuitBreakerSavedState, type CircuitState } from './state.js';
+import { countWindow } from './strategies/count-window.js';
+import type { BreakerStrategy, BreakerWindowStats, TripReason } from './strategies/strategy.js';
+
+/** Options of {@link circuitBreaker}. Every duration is in ms on the breaker's clock. */
+export interface CircuitBreakerOptions extends CommonOptions {
+  /**
+   * When to open, from the outcomes of calls made while closed. One instance per breaker. Default
+   * `countWindow({ size: 100, minimumCalls: 20, failureRateThreshold: 0.5 })`: at 800 calls/s a dead dependency
+   * trips it within about 63 ms (50 failing calls), while a 10 % background error rate essentially never does
+   * (see {@link countWindow}).
+   */
+  strategy?: BreakerStrategy;
+  /**
+   * How long the first opening lasts before a probe is allowed, ms. Finite, > 0. Default 500: short, because every
+   * ms of open after the dependency heals is lost goodput (resilience4j's 60 s default loses up to 60 s).
+   */
+  openMs?: number;
+  /**
+   * Each consecutive re-opening (a failed probe, without a close in between) multiplies the open interval by this.
+   * Finite, ≥ 1; 1 keeps it fixed. Default 2.
+   */
+  openBackoffFactor?: number;
+  /**
+   * Cap of the open interval, ms. Finite, ≥ `openMs`. Default `max(1_500, openMs)`: with 500 → 1 000 → 1 500, a
+   * healed dependency is probed within 1.5 s however long it was down, so traffic resumes within 2 s of the heal
+   * (target T12), while a dead one sees at most `halfOpenProbes` calls every 1.2–1.5 s. Raise it for dependencies
+   * that a probe every second would hurt.
+   */
+  maxOpenMs?: number;
+  /**
+   * Random share taken off each open interval, so a fleet of breakers that opened together does not probe in
+   * lockstep: the interval is uniform in `[(1 − openJitter)·d, d]`, drawn from the `random` option. In [0, 1].
+   * Default 0.2.
+   */
+  openJitter?: number;
+  /**
+   * Most probe calls in flight at once while half-open; further calls are refused (`CIRCUIT_OPEN`, `retryAfterMs` 0)
+   * until a probe finishes. Integer ≥ 1. Default 5: enough to gather `halfOpenSuccessThreshold` verdicts within one
+   * round trip, few enough not to hurt a dependency that is still down.
+   */
+  halfOpenProbes?: number;
+  /**
+   * Successful probes (with no failed one) that close the breaker. Integer ≥ 1. Default 3: one lucky answer does not
+   * close it; a dependency that answers one call in two passes with probability 1/8 per probing round.
+   */
+  halfOpenSuccessThreshold?: number;
+  /**
+   * Longest the breaker waits for a probe verdict while half-open: when probes are in flight and none has settled
+   * for this long (since the first of them started or the last one settled), the breaker reopens and forgets them
+   * (their late outcomes are ignored). This is the cure for resilience4j#935, a breaker stuck half-open because its
+   * probes never finish. > 0 or `Infinity` (wait forever). Default 10 000: longer than any sane call timeout.
+   */
+  halfOpenMaxWaitMs?: number;
+  /**
+   * Which thrown errors count as failures of the dependency. `false` counts the call as a success (the dependency
+   * answered, e.g. with a validation error). Not consulted for local rejections, caller aborts or timeouts (see
+   * {@link circuitBreaker}); a classifier that throws counts as a failure. Default: every error is a failure.
+   */
+  isFailure?: (error: unknown) => boolean;
+  /**
+   * Which *results* count as failures, e.g. `(res) => res.status >= 500`: the caller still gets the result. A
+   * classifier that throws counts as a failure. Default: no result is a failure.
+   */
+  isResultFailure?: (result: unknown) => boolean;
+  /**
+   * Count local rejections from sluice policies inside the breaker (a full bulkhead, an empty bucket:
+   * `isRejectedError`) as failures. Default false: they say nothing about the dependency, and counting them would
+   * let our own backpressure open the circuit.
+   */
+  countLocalRejections?: boolean;
+  /**
+   * Run the state machine and report what it would do (`stateChange`, `open`, `wouldReject` events, stats), but let
+   * every call through. Calls it would have refused are counted in `wouldRejectBy` and their outcomes are not fed
+   * back. Default false.
+   */
+  dryRun?: boolean;
+  /** A state saved by {@link CircuitBreaker.exportState}, to resume from. Validated. Default: closed, empty window. */
+  initialState?: CircuitBreakerSavedState;
+}
+
+/** Why the breaker changed state. Stable strings. */
+export type TransitionReason =
+  | TripReason
+  /** A half-open probe failed (or was slow). */
+  | 'probeFailed'
+  /** Probes stayed in flight for `halfOpenMaxWaitMs` without a verdict. */
+  | 'halfOpenTimeout'
+  /** The open interval ended: half-open. */
+  | 'openElapsed'
+  /** `halfOpenSuccessThreshold` probes succeeded: closed. */
+  | 'probesSucceeded'
+  | 'isolate'
+  | 'reset'
+  | 'disable';
+
+/** Payload of `stateChange`: emitted on every transition. `at` is when it happened on the clock (transitions are lazy). */
+export interface StateChangeEvent {
+  readonly policy: string;
+  readonly from: CircuitState;
+  readonly to: CircuitState;
+  readonly reason: TransitionReason;
+  readonly at: number;
+  /** The breaker is in dry-run mode: the transition is what it would have done. */
+  readonly dryRun: boolean;
+}
+
+/** Payload of `open`. */
+export interface OpenEvent {
+  readonly policy: string;
+  readonly reason: TransitionReason;
+  readonly at: number;
+  /** This opening's interval (backoff and jitter applied), ms. */
+  readonly openMs: number;
+  /** Openings since the last close, this one included. */
+  readonly consecutiveOpens: number;
+  /** The strategy's window when it opened. */
+  readonly window: BreakerWindowStats;
+  readonly dryRun: boolean;
+}
+
+/** Payload of `halfOpen` and `close`. */
+export interface TransitionEvent {
+  readonly policy: string;
+  readonly reason: TransitionReason;
+  readonly at: number;
+  readonly dryRun: boolean;
+}
+
+/** Payload of `success`: a call through the breaker succeeded (counted or not). */
+export interface CallSuccessEvent {
+  readonly policy: string;
+  /** Duration on the clock, ms; `NaN` if the call started before anyone listened. */
+  readonly durationMs: number;
+  /** Longer than the strategy's `slowCallDurationMs`. */
+  readonly slow: boolean;
+}
+
+/** Payload of `failure`: a call through the breaker failed. */
+export interface CallFailureEvent extends CallSuccessEvent {
+  /** What `fn` threw, or the result that `isResultFailure` flagged. */
+  readonly error: unknown;
+  /** True when `error` is a result flagged by `isResultFailure`, not a thrown error. */
+  readonly isResult: boolean;
+}
+
+/**
+ * The breaker's typed events (eventemitter3), emitted only when someone listens. Stable names: `stateChange`,
+ * `open`, `halfOpen`, `close`, `success`, `failure`, plus every limiter's `reject`, `wouldReject` (dry-run) and
+ * `dispose`. Outcomes the breaker ignores (local rejections, caller aborts) emit neither `success` nor `failure`.
+ */
+export interface CircuitBreakerEvents extends LimiterEvents {
+  stateChange: (event: StateChangeEvent) => void;
+  open: (event: OpenEvent) => void;
+  halfOpen: (event: TransitionEvent) => void;
+  close: (event: TransitionEvent) => void;
+  success: (event: CallSuccessEvent) => void;
+  failure: (event: CallFailureEvent) => void;
+}
+
+/** Snapshot returned by {@link CircuitBreaker.stats}. Window figures come from the strategy, as of now. */
+export interface CircuitBreakerStats extends LimiterCounts, BreakerWindowStats {
+  name: string;
+  state: CircuitState;
+  /** The strategy's `kind`. */
+  strategy: string;
+  dryRun: boolean;
+  disposed: boolean;
+  /** Openings over the breaker's life. */
+  opens: number;
+  /** Openings since the last close (the backoff level). */
+  consecutiveOpens: number;
+  /** When open: ms until a probe is allowed. 0 otherwise. */
+  retryAfterMs: number;
+  /** Half-open probes in flight now. */
+  probesInFlight: number;
+  /** Successful probes in the current half-open round. */
+  probeSuccesses: number;
+  /** Lifetime outcomes: counted as success, as failure, or ignored (local rejections, caller aborts). */
+  succeeded: number;
+  failed: number;
+  ignored: number;
+}
+
+/** A circuit breaker. See {@link circuitBreaker}. */
+export interface CircuitBreaker extends Policy {
+  /** Typed events; see {@link CircuitBreakerEvents}. Free when nobody listens. */
+  readonly events: EventEmitter<CircuitBreakerEvents>;
+  /** The current state (reading it applies any transition that fell due). */
+  readonly state: CircuitState;
+  readonly dryRun: boolean;
+  /** A snapshot of counts, window and state. */
+  stats(): CircuitBreakerStats;
+  /** Opens the circuit by hand: every call is refused with `CIRCUIT_ISOLATED` until {@link reset}. */
+  isolate(): void;
+  /** Closes the circuit and starts afresh: empty window, no backoff. Also leaves `isolated` and `disabled`. */
+  reset(): void;
+  /** Lets every call through without recording anything until {@link reset}. */
+  disable(): void;
+  /** The state as plain JSON, for `initialState` of a later breaker. */
+  exportState(): CircuitBreakerSavedState;
+  /** Unregisters metrics and refuses later calls with `DISPOSED`. Holds no timer, so there is nothing else. */
+  dispose(): void;
+  [Symbol.dispose](): void;
+}
+
+/** Stable metric names of the breaker (labels `policy`, `kind` = `circuitBreaker`, plus those listed). */
+export const CIRCUIT_METRIC = Object.freeze({
+  /** 1 for the current state, 0 for the others; label `state`. Gauge. */
+  state: 'sluice_circuit_state',
+  /** Openings. Counter. */
+  opens: 'sluice_circuit_opens_total',
+  /** Outcomes of calls run through the breaker; label `outcome` = success | failure | ignored. Counter. */
+  calls: 'sluice_circuit_calls_total',
+});
+
+// Modes: the CircuitState codes (index in CIRCUIT_STATES), plus DISPOSED.
+const CLOSED = 0;
+const OPEN = 1;
+const HALF_OPEN = 2;
+const ISOLATED = 3;
+const DISABLED = 4;
+const DISPOSED = 5;
+
+// Outcomes.
+const SUCCESS = 0;
+const FAILURE = 1;
+const IGNORED = 2;
+type Outcome = typeof SUCCESS | typeof FAILURE | typeof IGNORED;
+
+/** Generation of calls whose outcome must not feed the state machine (dry-run calls it would have refused). */
+const UNCOUNTED = -1;
+
+const KIND = 'circuitBreaker';
+const DEFAULT_CONTEXT: Context = Object.freeze(new Context(NEVER_ABORTED, undefined, 0, undefined, 1)) as Context;
+const strategiesInUse = new WeakSet<BreakerStrategy>();
+
+class CircuitBreakerImpl implements CircuitBreaker {
+  readonly name: string;
+  readonly clock: CircuitBreaker['clock'];
+  readonly dryRun: boolean;
+  private readonly random: () => number;
+  private readonly t: Telemetry<CircuitBreakerEvents>;
+  private readonly strategy: BreakerStrategy;
+  private readonly slowMs: number;
+  /** Read the clock for every call (time window, slow calls or duration histograms), not only when listened. */
+  private readonly timeAlways: boolean;
+  private readonly openMs: number;
+  private readonly factor: number;
+  private readonly maxOpenMs: number;
+  private readonly jitter: number;
+  private readonly maxProbes: number;
+  private readonly successThreshold: number;
+  private readonly maxWaitMs: number;
+  private readonly isFailure: ((error: unknown) => boolean) | undefined;
+  private readonly isResultFailure: ((result: unknown) => boolean) | undefined;
+  private readonly countLocalRejections: boolean;
+
+  private mode = CLOSED;
+  /** The mode when disposed, for `state`. */
+  private lastMode = CLOSED;
+  /** Bumped on every transition: an outcome counts only if its call was admitted in the current generation. */
+  private generation = 0;
+  private openUntil = 0;
+  private consecutiveOpens = 0;
+  private opens = 0;
+  private probes = 0;
+  private probeSuccesses = 0;
+  /** Half-open: when the current wait for a probe verdict began. */
+  private waitStart = 0;
+  private succeeded = 0;
+  private failed = 0;
+  private ignored = 0;
+
+  constructor(options: CircuitBreakerOptions) {
+    const o = v.optionsObject<CircuitBreakerOptions>(KIND, options);
+    const common = parseCommon(KIND, o);
+    this.name = common.name;
+    this.clock = common.clock;
+    this.random = common.random;
+    const strategy = v.opt(o.strategy, undefined, (x) => v.shaped<BreakerStrategy>(KIND, 'strategy', x, ['record', 'stats', 'reset', 'save', 'restore'])) ?? countWindow();
+    if (strategiesInUse.has(strategy)) {
+      throw new TypeError(`${KIND}: option "strategy" is already used by another breaker; create one strategy per breaker`);
+    }
+    this.slowMs = strategy.slowCallDurationMs;
+    if (typeof this.slowMs !== 'number' || !(this.slowMs > 0)) {
+      throw new TypeError(`${KIND}: option "strategy" must have slowCallDurationMs > 0 or Infinity, got ${String(this.slowMs)}`);
+    }
+    this.strategy = strategy;
+    this.openMs = v.opt(o.openMs, 500, (x) => v.positive(KIND, 'openMs', x));
+    this.factor = v.opt(o.openBackoffFactor, 2, (x) => v.between(KIND, 'openBackoffFactor', x, 1, Number.MAX_VALUE));
+    this.maxOpenMs = v.opt(o.maxOpenMs, Math.max(1_500, this.openMs), (x) => v.between(KIND, 'maxOpenMs', x, this.openMs, Number.MAX_VALUE));
+    this.jitter = v.opt(o.openJitter, 0.2, (x) => v.between(KIND, 'openJitter', x, 0, 1));
+    this.maxProbes = v.opt(o.halfOpenProbes, 5, (x) => v.integer(KIND, 'halfOpenProbes', x, 1));
+    this.successThreshold = v.opt(o.halfOpenSuccessThreshold, 3, (x) => v.integer(KIND, 'halfOpenSuccessThreshold', x, 1));
+    this.maxWaitMs = v.opt(o.halfOpenMaxWaitMs, 10_000, (x) => v.nonNegativeOrInfinity(KIND, 'halfOpenMaxWaitMs', x));
+    if (this.maxWaitMs === 0) throw new RangeError(`${KIND}: option "halfOpenMaxWaitMs" must be > 0 or Infinity, got 0`);
+    this.isFailure = v.opt(o.isFailure, undefined, (x) => v.func<(e: unknown) => boolean>(KIND, 'isFailure', x));
+    this.isResultFailure = v.opt(o.isResultFailure, undefined, (x) => v.func<(r: unknown) => boolean>(KIND, 'isResultFailure', x));
+    this.countLocalRejections = v.opt(o.countLocalRejections, false, (x) => v.bool(KIND, 'countLocalRejections', x));
+    this.dryRun = v.opt(o.dryRun, false, (x) => v.bool(KIND, 'dryRun', x));
+    const saved = o.initialState === undefined ? undefined : parseSavedState(KIND, o.initialState);
+    if (saved !== undefined) this.restore(saved);
+    strategiesInUse.add(strategy);
+
+    this.t = new Telemetry<CircuitBreakerEvents>(KIND, this.name, common.metrics);
+    this.timeAlways = strategy.usesTime || this.slowMs !== Infinity || this.t.duration !== undefined;
+    CIRCUIT_STATES.forEach((s, code) => this.t.gauge(CIRCUIT_METRIC.state, 'Circuit state (1 = current)', { state: s }, () => (this.currentMode() === code ? 1 : 0)));
+    this.t.counter(CIRCUIT_METRIC.opens, 'Circuit openings', {}, () => this.opens);
+    this.t.counter(CIRCUIT_METRIC.calls, 'Outcomes of calls through the breaker', { outcome: 'success' }, () => this.succeeded);
+    this.t.counter(CIRCUIT_METRIC.calls, 'Outcomes of calls through the breaker', { outcome: 'failure' }, () => this.failed);
+    this.t.counter(CIRCUIT_METRIC.calls, 'Outcomes of calls through the breaker', { outcome: 'ignored' }, () => this.ignored);
+  }
+
+  private restore(saved: CircuitBreakerSavedState): void {
+    const now = this.clock.now();
+    if (saved.window !== null && saved.window.kind === this.strategy.kind) this.strategy.restore(saved.window, now);
+    this.mode = CIRCUIT_STATES.indexOf(saved.state);
+    this.opens = saved.opens;
+    this.consecutiveOpens = saved.consecutiveOpens;
+    if (this.mode === OPEN || this.mode === HALF_OPEN) this.consecutiveOpens = Math.max(1, this.consecutiveOpens);
+    // A restart already kept the dependency out for its downtime: never wait longer than this config's cap.
+    if (this.mode === OPEN) this.openUntil = now + Math.min(saved.openRemainingMs, this.maxOpenMs);
+  }
+
+  get events(): EventEmitter<CircuitBreakerEvents> {
+    return this.t.events;
+  }
+
+  get state(): CircuitState {
+    return CIRCUIT_STATES[this.currentMode()]!;
+  }
+
+  /** The mode after any due transition (the mode at disposal once disposed). */
+  private currentMode(): number {
+    if (this.mode === OPEN || this.mode === HALF_OPEN) this.advance(this.clock.now());
+    return this.mode === DISPOSED ? this.lastMode : this.mode;
+  }
+
+  execute<T>(fn: Task<T>, options?: ExecuteOptions): Promise<T> {
+    if (typeof fn !== 'function') return Promise.reject(new TypeError(`${this.name}: execute(fn) needs a function, got ${typeof fn}`));
+    let ctx: Context;
+    try {
+      ctx = options === undefined ? DEFAULT_CONTEXT : createContext(this.name, this.clock, options);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    return this[RUN](fn, ctx);
+  }
+
+  [RUN]<T>(next: Task<T>, ctx: Context): Promise<T> {
+    if (ctx.signal.aborted) return Promise.reject(ctx.signal.reason);
+    // Closed: no clock read unless something needs the time, no closure, no allocation beyond the async frame.
+    if (this.mode === CLOSED) {
+      this.t.counts.admitted++;
+      return this.observe(next, ctx, this.generation, false, this.startTime());
+    }
+    return this.admit(next, ctx);
+  }
+
+  private startTime(): number {
+    return this.timeAlways || this.t.listening('success') || this.t.listening('failure') ? this.clock.now() : NaN;
+  }
+
+  /** Every state but a plain closed one. */
+  private admit<T>(next: Task<T>, ctx: Context): Promise<T> {
+    if (this.mode === DISPOSED) {
+      this.t.rejected('DISPOSED', 0, ctx.cost);
+      return Promise.reject(new DisposedError(this.name));
+    }
+    if (this.mode === DISABLED) {
+      this.t.counts.admitted++;
+      return callTask(next, ctx);
+    }
+    const now = this.clock.now();
+    this.advance(now);
+    // advance() only moves between open and half-open, so the mode here is open, half-open or isolated.
+    switch (this.mode) {
+      case HALF_OPEN:
+        if (this.probes < this.maxProbes) {
+          if (this.probes++ === 0) this.waitStart = now;
+          this.t.counts.admitted++;
+          return this.observe(next, ctx, this.generation, true, now);
+        }
+        return this.refuse('CIRCUIT_OPEN', 0, next, ctx);
+      case OPEN:
+        return this.refuse('CIRCUIT_OPEN', this.openUntil - now, next, ctx);
+      default:
+        return this.refuse('CIRCUIT_ISOLATED', Infinity, next, ctx);
+    }
+  }
+
+  private refuse<T>(code: RejectionCode, retryAfterMs: number, next: Task<T>, ctx: Context): Promise<T> {
+    if (this.dryRun) {
+      this.t.wouldReject(code, retryAfterMs, ctx.cost);
+      this.t.counts.admitted++;
+      return this.observe(next, ctx, UNCOUNTED, false, this.startTime());
+    }
+    this.t.rejected(code, retryAfterMs, ctx.cost);
+    return Promise.reject(code === 'CIRCUIT_OPEN' ? new BrokenCircuitError(this.name, retryAfterMs) : new IsolatedCircuitError(this.name));
+  }
+
+  /** Runs the call and feeds its outcome back. `start` is NaN when nobody needs the duration. */
+  private async observe<T>(next: Task<T>, ctx: Context, generation: number, probe: boolean, start: number): Promise<T> {
+    let result: T;
+    try {
+      result = await next(ctx);
+    } catch (e) {
+      this.settle(this.classifyError(e, ctx), e, false, generation, probe, start);
+      throw e;
+    }
+    if (this.isResultFailure !== undefined && this.resultFails(result)) this.settle(FAILURE, result, true, generation, probe, start);
+    else this.settle(SUCCESS, undefined, false, generation, probe, start);
+    return result;
+  }
+
+  private classifyError(e: unknown, ctx: Context): Outcome {
+    if (isTimeoutError(e)) return FAILURE;
+    if (isRejectedError(e)) return this.countLocalRejections ? FAILURE : IGNORED;
+    // The caller gave up: that says nothing about the dependency.
+    if (ctx.signal.aborted && e === ctx.signal.reason) return IGNORED;
+    if (this.isFailure === undefined) return FAILURE;
+    try {
+      return this.isFailure(e) ? FAILURE : SUCCESS;
+    } catch {
+      return FAILURE;
+    }
+  }
+
+  private resultFails(result: unknown): boolean {
+    try {
+      return this.isResultFailure!(result);
+    } catch {
+      return true;
+    }
+  }
+
+  private settle(outcome: Outcome, error: unknown, isResult: boolean, generation: number, probe: boolean, start: number): void {
+    const mode = this.mode;
+    const now = start === start || this.strategy.usesTime || mode === OPEN || mode === HALF_OPEN ? this.clock.now() : NaN;
+    const durationMs = now - start;
+    const slow = outcome !== IGNORED && durationMs > this.slowMs;
+    this.report(outcome, durationMs, slow, error, isResult);
+    if (mode === OPEN || mode === HALF_OPEN) this.advance(now);
+    // Only an outcome of the current generation moves the state machine: a call admitted while closed that ends
+    // after the breaker opened, or a probe abandoned by a half-open timeout, is reported but not counted.
+    if (generation !== this.generation || outcome === IGNORED && !probe) return;
+    if (this.mode === CLOSED) {
+      const reason = this.strategy.record(outcome === SUCCESS, slow, now);
+      if (reason !== undefined) this.moveTo(OPEN, now === now ? now : this.clock.now(), reason);
+      return;
+    }
+    if (this.mode !== HALF_OPEN || !probe) return;
+    this.probes--;
+    if (outcome === FAILURE || slow) {
+      this.moveTo(OPEN, now, 'probeFailed');
+      return;
+    }
+    this.waitStart = now;
+    if (outcome === SUCCESS && ++this.probeSuccesses >= this.successThreshold) this.moveTo(CLOSED, now, 'probesSucceeded');
+  }
+
+  /** Counters, histograms and `success`/`failure` events. */
+  private report(outcome: Outcome, durationMs: number, slow: boolean, error: unknown, isResult: boolean): void {
+    const d = this.t.duration;
+    if (outcome === SUCCESS) {
+      this.succeeded++;
+      d?.success.record(durationMs);
+      if (this.t.listening('success')) this.t.events.emit('success', { policy: this.name, durationMs, slow });
+    } else if (outcome === FAILURE) {
+      this.failed++;
+      d?.failure.record(durationMs);
+      if (this.t.listening('failure')) this.t.events.emit('failure', { policy: this.name, durationMs, slow, error, isResult });
+    } else {
+      this.ignored++;
+      d?.failure.record(durationMs);
+    }
+  }
+
+  /** Applies the transitions that fell due by `now`, each at its own due time, in order. */
+  private advance(now: number): void {
+    for (;;) {
+      if (this.mode === OPEN && now >= this.openUntil) {
+        this.moveTo(HALF_OPEN, this.openUntil, 'openElapsed');
+      } else if (this.mode === HALF_OPEN && this.probes > 0 && now >= this.waitStart + this.maxWaitMs) {
+        this.moveTo(OPEN, this.waitStart + this.maxWaitMs, 'halfOpenTimeout');
+      } else {
+        return;
+      }
+    }
+  }
+
+  /** The open interval of the `k`-th consecutive opening: capped exponential, minus up to `jitter` of it. */
+  private openDuration(k: number): number {
+    const base = Math.min(this.maxOpenMs, this.openMs * this.factor ** (k - 1));
+    return base * (1 - this.jitter * this.random());
+  }
+
+  private moveTo(to: number, at: number, reason: TransitionReason): void {
+    const from = this.mode;
+    this.mode = to;
+    this.generation++;
+    this.probes = 0;
+    this.probeSuccesses = 0;
+    let openMs = 0;
+    if (to === OPEN) {
+      this.opens++;
+      openMs = this.openDuration(++this.consecutiveOpens);
+      this.openUntil = at + openMs;
+    } else if (to === CLOSED) {
+      this.consecutiveOpens = 0;
+      this.strategy.reset();
+    }
+    const t = this.t;
+    const dryRun = this.dryRun;
+    if (t.listening('stateChange')) {
+      t.events.emit('stateChange', { policy: this.name, from: CIRCUIT_STATES[from]!, to: CIRCUIT_STATES[to]!, reason, at, dryRun });
+    }
+    if (to === OPEN && t.listening('open')) {
+      const window = this.strategy.stats(at);
+      t.events.emit('open', { policy: this.name, reason, at, openMs, consecutiveOpens: this.consecutiveOpens, window, dryRun });
+    } else if (to === HALF_OPEN && t.listening('halfOpen')) {
+      t.events.emit('halfOpen', { policy: this.name, reason, at, dryRun });
+    } else if (to === CLOSED && t.listening('close')) {
+      t.events.emit('close', { policy: this.name, reason, at, dryRun });
+    }
+  }
+
+  /** A manual transition; ignored once disposed. */
+  private command(to: number, reason: TransitionReason): void {
+    if (this.mode === DISPOSED) return;
+    const now = this.clock.now();
+    this.advance(now);
+    if (this.mode !== to) {
+      this.moveTo(to, now, reason);
+    } else if (to === CLOSED) {
+      // reset() while closed: a fresh window, and calls already running no longer count.
+      this.generation++;
+      this.strategy.reset();
+    }
+  }
+
+  isolate(): void {
+    this.command(ISOLATED, 'isolate');
+  }
+
+  reset(): void {
+    this.command(CLOSED, 'reset');
+  }
+
+  disable(): void {
+    this.command(DISABLED, 'disable');
+  }
+
+  exportState(): CircuitBreakerSavedState {
+    const now = this.clock.now();
+    const mode = this.currentMode();
+    return {
+      version: 1,
+      state: CIRCUIT_STATES[mode]!,
+      openRemainingMs: mode === OPEN ? Math.max(0, this.openUntil - now) : 0,
+      consecutiveOpens: this.consecutiveOpens,
+      opens: this.opens,
+      window: this.strategy.save(now),
+    };
+  }
+
+  stats(): CircuitBreakerStats {
+    const now = this.clock.now();
+    const mode = this.currentMode();
+    return {
+      name: this.name,
+      ...this.t.snapshotCounts(),
+      state: CIRCUIT_STATES[mode]!,
+      strategy: this.strategy.kind,
+      dryRun: this.dryRun,
+      disposed: this.mode === DISPOSED,
+      ...this.strategy.stats(now),
+      opens: this.opens,
+      consecutiveOpens: this.consecutiveOpens,
+      retryAfterMs: this.mode === OPEN ? this.openUntil - now : 0,
+      probesInFlight: this.probes,
+      probeSuccesses: this.probeSuccesses,
+      succeeded: this.succeeded,
+      failed: this.failed,
+      ignored: this.ignored,
+    };
+  }
+
+  dispose(): void {
+    if (this.mode === DISPOSED) return;
+    this.lastMode = this.currentMode();
+    this.mode = DISPOSED;
+    this.generation++;
+    this.t.disposed(0);
+  }
+
+  [Symbol.dispose](): void {
+    this.dispose();
+  }
+}
+
+/**
+ * Creates a circuit breaker. While **closed**, calls pass and their outcomes feed the strategy (default: failure
+ * rate ≥ 50 % over the last 100 calls, once 20 were seen). When the strategy trips, the breaker **opens**: calls are
+ * refused at once with {@link BrokenCircuitError} (`CIRCUIT_OPEN`, `retryAfterMs` = ms until the next probe) for
+ * `openMs` (default 500 ms), growing ×`openBackoffFactor` (2) per consecutive re-opening up to `maxOpenMs` (1.5 s),
+ * minus up to `openJitter` (20 %) at random. Then it is **half-open**: up to `halfOpenProbes` (5) calls run at once
+ * as probes; `halfOpenSuccessThreshold` (3) successes close it (fresh window, backoff reset), one failed or slow
+ * probe reopens it, and probes that give no verdict for `halfOpenMaxWaitMs` (10 s) reopen it too. Other calls are
+ * refused (`CIRCUIT_OPEN`, `retryAfterMs` 0) while every probe slot is taken.
+ *
+ * **Transitions are lazy:** they happen, at their due time, when a call arrives or `state`/`stats()`/metrics are
+ * read. The breaker arms no timer and holds nothing a process must wait for.
+ *
+ * **Classification**, in order: a `TimeoutError` is a failure; a local rejection from a sluice policy inside
+ * (`isRejectedError`) is ignored (or a failure with `countLocalRejections`); an error equal to the aborted caller
+ * signal's reason is ignored; any other error is a failure unless `isFailure(error)` returns false (then a success);
+ * a result is a success unless `isResultFailure(result)` returns true. A call is slow when it lasts longer than the
+ * strategy's `slowCallDurationMs` on the breaker's clock. Ignored outcomes do not touch the window; in half-open they
+ * free their probe slot.
+ *
+ * Manual control: `isolate()` (refuse everything with `CIRCUIT_ISOLATED`), `disable()` (let everything through,
+ * record nothing), `reset()` (back to a fresh closed state). `exportState()` / `initialState` carry the state across
+ * restarts. `dryRun` runs the state machine without refusing anything.
+ *
+ * @throws {TypeError | RangeError} when an option is invalid (the message names it), including a malformed
+ * `initialState` or a strategy already used by another breaker.
+ * @example
+ * ```ts
+ * const breaker = circuitBreaker({
+ *   strategy: countWindow({ size: 50, failureRateThreshold: 0.5 }),
+ *   isResultFailure: (res) => (res as Response).status >= 500,
+ * });
+ * breaker.events.on('stateChange', (e) => log.warn(`${e.policy}: ${e.from} -> ${e.to} (${e.reason})`));
+ * const res = await breaker.execute(({ signal }) => fetch(url, { signal }));
+ * ```
+ */
+export function circuitBreaker(options: CircuitBreakerOptions = {}): CircuitBreaker {
+  return new CircuitBreakerImpl(options);
+}
