@@ -1,0 +1,375 @@
+/**
+ * Timeout: bounds how long one attempt may run, and enforces the overall deadline that travels in the context.
+ *
+ * Every instance keeps its pending calls in one deadline heap and arms at most one timer (an {@link Alarm}) for the
+ * earliest deadline, so a call costs no timer of its own. The signal handed to `fn` is created only if `fn` reads
+ * it, so a call that ignores `ctx.signal` costs no AbortController either.
+ */
+import { Context, NEVER_ABORTED, createContext, type ExecuteOptions, type Task } from '../core/context.js';
+import { TimeoutError, rejectionError } from '../core/errors.js';
+import { callTask, parseCommon, type CommonOptions } from '../core/limiter-base.js';
+import { RUN, type Policy } from '../core/policy.js';
+import { Telemetry, type RejectEvent } from '../core/telemetry.js';
+import * as v from '../core/validate.js';
+import { Alarm } from '../core/waiters.js';
+import { METRIC } from '../metrics/metrics.js';
+import { DeadlineHeap, type DeadlineEntry } from './deadline-heap.js';
+
+/** Options of {@link timeout}. */
+export interface TimeoutOptions extends CommonOptions {
+  /**
+   * Longest one attempt may run, in ms, counted from when the call enters this policy (so a queue wait in an outer
+   * limiter does not count, but one in an inner limiter does). The context deadline (`ExecuteOptions.deadline` /
+   * `timeoutMs`) still bounds it: the earlier of the two wins. A number > 0, or `Infinity` to enforce only the
+   * context deadline. Required.
+   */
+  timeoutMs: number;
+}
+
+/** Emitted when a call runs past its deadline and is rejected with a {@link TimeoutError}. */
+export interface TimeoutEvent {
+  /** Policy instance name. */
+  readonly policy: string;
+  /** Time the attempt was allowed, ms: the smaller of `timeoutMs` and what was left of the context deadline. */
+  readonly timeoutMs: number;
+  /** The absolute deadline that passed, on the policy's clock. */
+  readonly deadline: number;
+  /** Which bound ended the call: this policy's `timeoutMs`, or the deadline that came with the context. */
+  readonly limitedBy: 'timeoutMs' | 'deadline';
+}
+
+/** Events a {@link Timeout} emits. Free when nobody listens. */
+export interface TimeoutEvents {
+  /** A call ran past its deadline. */
+  timeout: (event: TimeoutEvent) => void;
+  /** A call was refused at entry because its context deadline had already passed (`DEADLINE_EXCEEDED`). */
+  reject: (event: RejectEvent) => void;
+}
+
+/** Snapshot returned by {@link Timeout.stats}. */
+export interface TimeoutStats {
+  name: string;
+  /** The configured per-attempt timeout, ms. */
+  timeoutMs: number;
+  /** Calls that started (`fn` was called). */
+  calls: number;
+  /** Calls rejected with a {@link TimeoutError}. */
+  timedOut: number;
+  /** Calls running now (started, not settled, deadline not passed). */
+  pending: number;
+  /** Running calls whose caller aborted; they rejected with `signal.reason`. */
+  aborted: number;
+  /** Calls refused at entry with `DEADLINE_EXCEEDED` because their context deadline had already passed. */
+  rejected: number;
+}
+
+/** A timeout policy. */
+export interface Timeout extends Policy {
+  /** The configured per-attempt timeout, ms. */
+  readonly timeoutMs: number;
+  /** Typed events: `timeout`, `reject`. */
+  readonly events: Telemetry<TimeoutEvents>['events'];
+  stats(): TimeoutStats;
+}
+
+/** Node clamps longer delays to 1 ms; a farther deadline is reached in hops of this size. */
+const MAX_TIMER_MS = 2_147_483_647;
+
+/** `endReason` of an attempt that has not ended early. */
+const RUNNING: unique symbol = Symbol('running');
+
+// Captures a promise's resolving functions without allocating an executor closure per call.
+let capturedResolve: (value: unknown) => void = () => {};
+let capturedReject: (reason: unknown) => void = () => {};
+function capture(resolve: (value: unknown) => void, reject: (reason: unknown) => void): void {
+  capturedResolve = resolve;
+  capturedReject = reject;
+}
+
+function isThenable<T>(x: T | PromiseLike<T>): x is PromiseLike<T> {
+  return x !== null && (typeof x === 'object' || typeof x === 'function') && typeof (x as PromiseLike<T>).then === 'function';
+}
+
+/**
+ * One attempt under a timeout: the context handed inward and the entry in the deadline heap, in one object.
+ * `signal` is materialised on first read; until then the attempt holds no AbortController.
+ */
+class Attempt implements Context, DeadlineEntry {
+  attempt: number;
+  deadline: number;
+  priority: number;
+  tenant: string | undefined;
+  cost: number;
+  task: Task<unknown> | undefined;
+  retryDepth: number;
+  seq = 0;
+  heapIndex = -1;
+  /** The caller's promise has its outcome (or the call finished synchronously). */
+  done = false;
+  /** The TimeoutError or the caller's abort reason once the attempt ended early; RUNNING otherwise. */
+  endReason: unknown = RUNNING;
+  controller: AbortController | undefined = undefined;
+  resolve: (value: unknown) => void = capturedResolve;
+  reject: (reason: unknown) => void = capturedReject;
+
+  constructor(
+    readonly owner: TimeoutImpl,
+    parent: Context,
+    readonly callerSignal: AbortSignal,
+    deadline: number,
+    readonly startedAt: number,
+  ) {
+    this.attempt = parent.attempt;
+    this.deadline = deadline;
+    this.priority = parent.priority;
+    this.tenant = parent.tenant;
+    this.cost = parent.cost;
+    this.task = parent.task;
+    this.retryDepth = parent.retryDepth;
+  }
+
+  /** Aborts at the deadline (reason: the TimeoutError) or when the caller aborts (reason: the caller's). */
+  get signal(): AbortSignal {
+    let c = this.controller;
+    if (c === undefined) {
+      c = this.controller = new AbortController();
+      if (this.endReason !== RUNNING) c.abort(this.endReason);
+      else if (this.callerSignal.aborted) c.abort(this.callerSignal.reason);
+    }
+    return c.signal;
+  }
+
+  derive(signal: AbortSignal, deadline: number | undefined, attempt: number, retryDepth = this.retryDepth): Context {
+    const c = new Context(signal, deadline, this.priority, this.tenant, this.cost, attempt, retryDepth);
+    c.task = this.task;
+    return c;
+  }
+
+  /** Listener for the caller's signal (an object listener: no closure per call). */
+  handleEvent(): void {
+    this.owner.callerAborted(this);
+  }
+}
+
+class TimeoutImpl implements Timeout {
+  readonly name: string;
+  readonly clock: Timeout['clock'];
+  readonly timeoutMs: number;
+  private readonly t: Telemetry<TimeoutEvents>;
+  private readonly heap = new DeadlineHeap<Attempt>();
+  private readonly alarm: Alarm;
+  private readonly defaultContext: Context;
+  private armQueued = false;
+  private timedOut = 0;
+  private readonly arm = (): void => {
+    this.armQueued = false;
+    const head = this.heap.peek();
+    if (head !== undefined && (!this.alarm.armed || head.deadline < this.alarm.dueAt)) this.setAlarm(head.deadline, this.clock.now());
+  };
+
+  constructor(options: TimeoutOptions) {
+    const o = v.optionsObject<TimeoutOptions>('timeout', options);
+    const common = parseCommon('timeout', o);
+    if (o.timeoutMs === undefined) throw new TypeError('timeout: option "timeoutMs" is required');
+    const ms = v.nonNegativeOrInfinity('timeout', 'timeoutMs', o.timeoutMs);
+    if (ms === 0) throw new RangeError('timeout: option "timeoutMs" must be a number > 0 or Infinity, got 0');
+    this.timeoutMs = ms;
+    this.name = common.name;
+    this.clock = common.clock;
+    this.alarm = new Alarm(this.clock, () => this.onAlarm());
+    this.defaultContext = Object.freeze(createContext(this.name, this.clock, undefined)) as Context;
+    this.t = new Telemetry<TimeoutEvents>('timeout', this.name, common.metrics);
+    this.t.counter('sluice_timeouts_total', 'Calls rejected because they ran past their deadline', {}, () => this.timedOut);
+    this.t.gauge(METRIC.inflight, 'Calls running under the timeout', {}, () => this.heap.size);
+  }
+
+  get events(): Telemetry<TimeoutEvents>['events'] {
+    return this.t.events;
+  }
+
+  execute<T>(fn: Task<T>, options?: ExecuteOptions): Promise<T> {
+    if (typeof fn !== 'function') return Promise.reject(new TypeError(`${this.name}: execute(fn) needs a function, got ${typeof fn}`));
+    let ctx: Context;
+    try {
+      ctx = options === undefined ? this.defaultContext : createContext(this.name, this.clock, options);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    return this[RUN](fn, ctx);
+  }
+
+  [RUN]<T>(next: Task<T>, ctx: Context): Promise<T> {
+    const callerSignal = ctx.signal;
+    if (callerSignal.aborted) return Promise.reject(callerSignal.reason);
+    const now = this.clock.now();
+    let deadline = now + this.timeoutMs;
+    const outer = ctx.deadline;
+    if (outer !== undefined) {
+      // Same rule as the limiters: a call that cannot start before its deadline is refused, not started.
+      if (now >= outer) {
+        this.t.rejected('DEADLINE_EXCEEDED', 0, ctx.cost);
+        return Promise.reject(rejectionError('DEADLINE_EXCEEDED', this.name, 0));
+      }
+      if (outer < deadline) deadline = outer;
+    }
+    this.t.counts.admitted++;
+    if (deadline === Infinity) return callTask(next, ctx);
+    const a = new Attempt(this, ctx, callerSignal, deadline, now);
+    if (this.t.duration === undefined) return this.start(next, a);
+    return this.t.timed(this.start(next, a), this.clock, now);
+  }
+
+  private start<T>(next: Task<T>, a: Attempt): Promise<T> {
+    let r: T | PromiseLike<T>;
+    try {
+      r = next(a);
+    } catch (e) {
+      return this.finishedAtOnce(a, e, true) as Promise<T>;
+    }
+    if (!isThenable(r)) return this.finishedAtOnce(a, r, false) as Promise<T>;
+    // fn went asynchronous: only now does the call need a promise of its own and a place in the deadline heap.
+    const p = new Promise(capture) as Promise<T>;
+    a.resolve = capturedResolve;
+    a.reject = capturedReject;
+    this.heap.push(a);
+    const signal = a.callerSignal;
+    if (signal !== NEVER_ABORTED) {
+      signal.addEventListener('abort', a);
+      if (signal.aborted) this.callerAborted(a); // fn aborted it during its synchronous part
+    }
+    Promise.resolve(r).then(
+      (value) => this.finished(a, value, false),
+      (error: unknown) => this.finished(a, error, true),
+    );
+    // Queued after the reaction above: a promise that is already settled settles the call first, so the call
+    // never arms the timer. Only calls still running after this microtask need it.
+    if (!a.done) this.scheduleArm(a.deadline);
+    return p;
+  }
+
+  /** fn returned or threw synchronously: no heap entry, no timer, no extra promise. */
+  private finishedAtOnce(a: Attempt, outcome: unknown, isError: boolean): Promise<unknown> {
+    a.done = true;
+    if (a.callerSignal.aborted) {
+      this.t.counts.aborted++;
+      return Promise.reject(a.callerSignal.reason);
+    }
+    // A synchronous fn that ran past the deadline could not be interrupted, but its result is still too late.
+    if (this.clock.now() >= a.deadline) return Promise.reject(this.timeOut(a));
+    return isError ? Promise.reject(outcome) : Promise.resolve(outcome);
+  }
+
+  /** fn's promise settled. Late outcomes (after a timeout or an abort) are dropped here, handled, not unhandled. */
+  private finished(a: Attempt, outcome: unknown, isError: boolean): void {
+    if (a.done) return;
+    this.dequeue(a);
+    // The deadline may have passed before the timer got to run (a busy event loop): the result is too late.
+    if (this.clock.now() >= a.deadline) return a.reject(this.timeOut(a));
+    a.done = true;
+    if (isError) a.reject(outcome);
+    else a.resolve(outcome);
+  }
+
+  /** The caller's signal aborted while fn runs: reject now with its reason and pass the abort inward. */
+  callerAborted(a: Attempt): void {
+    if (a.done) return;
+    this.dequeue(a);
+    a.done = true;
+    const reason = a.callerSignal.reason;
+    a.endReason = reason;
+    this.t.counts.aborted++;
+    a.reject(reason);
+    a.controller?.abort(reason);
+  }
+
+  /** Marks `a` timed out, aborts its signal if fn took it, and returns the error to reject with. */
+  private timeOut(a: Attempt): TimeoutError {
+    a.done = true;
+    const allowedMs = a.deadline - a.startedAt;
+    const byDeadline = allowedMs < this.timeoutMs;
+    const error = byDeadline
+      ? new TimeoutError(this.name, allowedMs, `${this.name}: call deadline reached after ${Math.round(allowedMs)} ms`)
+      : new TimeoutError(this.name, allowedMs);
+    a.endReason = error;
+    this.timedOut++;
+    if (this.t.listening('timeout')) {
+      this.t.events.emit('timeout', { policy: this.name, timeoutMs: allowedMs, deadline: a.deadline, limitedBy: byDeadline ? 'deadline' : 'timeoutMs' });
+    }
+    a.controller?.abort(error);
+    return error;
+  }
+
+  private dequeue(a: Attempt): void {
+    this.heap.remove(a);
+    // No timer may outlive the last pending call. While others remain, a timer armed for an earlier deadline is
+    // left alone: it fires early, finds nothing due and re-arms, which is cheaper than re-arming on every settle.
+    if (this.heap.size === 0) this.alarm.clear();
+    if (a.callerSignal !== NEVER_ABORTED) a.callerSignal.removeEventListener('abort', a);
+  }
+
+  private scheduleArm(deadline: number): void {
+    if (this.armQueued || (this.alarm.armed && this.alarm.dueAt <= deadline)) return;
+    this.armQueued = true;
+    queueMicrotask(this.arm);
+  }
+
+  private setAlarm(at: number, now: number): void {
+    this.alarm.set(at - now > MAX_TIMER_MS ? now + MAX_TIMER_MS : at);
+  }
+
+  private onAlarm(): void {
+    const now = this.clock.now();
+    // Pop before acting: aborting a signal runs user listeners synchronously, which may add or settle calls.
+    for (let head = this.heap.peek(); head !== undefined && head.deadline <= now; head = this.heap.peek()) {
+      this.dequeue(head);
+      head.reject(this.timeOut(head));
+    }
+    const head = this.heap.peek();
+    if (head !== undefined && (!this.alarm.armed || head.deadline < this.alarm.dueAt)) this.setAlarm(head.deadline, now);
+  }
+
+  stats(): TimeoutStats {
+    const c = this.t.counts;
+    return {
+      name: this.name,
+      timeoutMs: this.timeoutMs,
+      calls: c.admitted,
+      timedOut: this.timedOut,
+      pending: this.heap.size,
+      aborted: c.aborted,
+      rejected: c.rejected,
+    };
+  }
+}
+
+/**
+ * Creates a timeout policy. Each call (each attempt, under a retry) may run for `timeoutMs` from when it enters this
+ * policy, and never past the deadline that came with its context (`ExecuteOptions.deadline` / `timeoutMs`, or an
+ * outer timeout): the effective deadline is `min(now + timeoutMs, ctx.deadline)`. `fn` receives that deadline and a
+ * `signal` that aborts when it passes (reason: the {@link TimeoutError}) or when the caller's signal aborts (reason:
+ * the caller's). The caller's promise rejects with the `TimeoutError` at the deadline whether or not `fn` honours
+ * the signal; `fn`'s late result or rejection is dropped (and handled, so it is never an unhandled rejection). A
+ * result that arrives at or after the deadline is too late too.
+ *
+ * **At capacity:** a timeout holds no capacity and never queues. It refuses only a call whose context deadline has
+ * already passed at entry, with `DEADLINE_EXCEEDED` (a `RejectedError`, `retryAfterMs` 0, `fn` not called),
+ * the same rule the limiters apply. A caller that aborts while `fn` runs gets `signal.reason` at once.
+ *
+ * **Cost:** no timer and no AbortController per call. Pending calls sit in one deadline heap per instance and the
+ * instance arms at most one timer, for the earliest deadline, and only for calls still running after the microtask
+ * in which they started; the timer is cleared when the last pending call settles, so an idle process can exit. The
+ * signal is created only if `fn` (or an inner policy) reads `ctx.signal`: place the timeout innermost
+ * (`pipeline(..., bucket, timeout)`) so that no limiter inside it reads the signal.
+ *
+ * @throws {TypeError | RangeError} when `timeoutMs` is missing or not a number > 0 (or `Infinity`), or another
+ * option is invalid (the message names it).
+ * @example
+ * ```ts
+ * const perAttempt = timeout({ timeoutMs: 2_000 });
+ * const res = await pipeline(retry({ maxAttempts: 3 }), perAttempt)
+ *   .execute(({ signal }) => fetch(url, { signal }), { timeoutMs: 5_000 }); // 5 s overall, 2 s per attempt
+ * ```
+ */
+export function timeout(options: TimeoutOptions): Timeout {
+  return new TimeoutImpl(options);
+}
