@@ -1,0 +1,403 @@
+/**
+ * Benchmark harness shared by every suite in bench/suites/: task builders that batch operations so timer overhead
+ * does not swamp a few-nanosecond call, a tinybench runner (warm-up, gc between tasks), an allocation probe, and
+ * the plain-text and markdown renderings of the results. See docs/benchmarks.md for how to add a suite.
+ */
+import { readFileSync, writeFileSync, existsSync } from 'node:fs';
+import os from 'node:os';
+import { PerformanceObserver, performance } from 'node:perf_hooks';
+import v8 from 'node:v8';
+import { Bench } from 'tinybench';
+
+/** What a row stands for; decides how it is read in the table. */
+export type Role = 'floor' | 'reference' | 'sluice' | 'peer';
+
+/** One benchmarked operation. Build it with {@link syncTask} or {@link asyncTask}. */
+export interface BenchTask {
+  readonly name: string;
+  readonly role: Role;
+  readonly kind: 'sync' | 'async';
+  /** Operations per tinybench iteration; the sample is the iteration time divided by it. */
+  readonly batch: number;
+  /** Free text shown under the table (what exactly is measured, which peer API). */
+  readonly note?: string;
+  /** Runs `n` operations back to back (sequentially awaited when async); returns the last result. */
+  readonly loop: (n: number) => unknown;
+}
+
+/** A group of tasks run side by side in one process; exported (default) by each file in bench/suites/. */
+export interface Suite {
+  /** Short id used by `--suite` and the docs/benchmarks.md section markers. Lowercase, no spaces. */
+  readonly name: string;
+  /** Heading of the section in docs/benchmarks.md. */
+  readonly title: string;
+  /** Name of the task every row's ratio is taken against. */
+  readonly floor: string;
+  readonly tasks: readonly BenchTask[];
+  /** Lines printed under the table (caveats, how to read it). */
+  readonly notes?: readonly string[];
+  /** Targets checked after the run and reported as met / missed. */
+  readonly targets?: readonly Target[];
+  /** Called once after the suite ran (dispose limiters, close handles). */
+  readonly dispose?: () => void;
+}
+
+/** A performance target for one task: a bound on its ratio to the floor and/or on its ns per operation. */
+export interface Target {
+  readonly task: string;
+  readonly maxRatioToFloor?: number;
+  readonly maxNsPerOp?: number;
+}
+
+export interface TaskOptions {
+  role?: Role;
+  /** Operations per iteration. Default {@link DEFAULT_BATCH}. */
+  batch?: number;
+  note?: string;
+}
+
+/** Default operations per tinybench iteration. */
+export const DEFAULT_BATCH = 1000;
+
+// Each task gets its own compiled loop (new Function => its own SharedFunctionInfo and feedback vector), so the
+// call site `op()` stays monomorphic and V8 may inline `op` as it would at a real call site. A shared loop closure
+// would make the site megamorphic after a few tasks and charge every row a non-inlined call.
+type LoopFactory = (op: () => unknown) => (n: number) => unknown;
+const SYNC_LOOP_SOURCE = `"use strict";
+  return function syncBatch(n) { let sink; for (let i = 0; i < n; i++) sink = op(); return sink; };`;
+const ASYNC_LOOP_SOURCE = `"use strict";
+  return async function asyncBatch(n) { let last; for (let i = 0; i < n; i++) last = await op(); return last; };`;
+
+function compileLoop(source: string, op: () => unknown): (n: number) => unknown {
+  return (new Function('op', source) as LoopFactory)(op);
+}
+
+/**
+ * A synchronous operation measured in batches: one tinybench iteration runs `op` `batch` times in a loop and the
+ * sample is the mean per call. The loop keeps the last result alive so `op` cannot be eliminated.
+ */
+export function syncTask(name: string, op: () => unknown, options: TaskOptions = {}): BenchTask {
+  return {
+    name,
+    role: options.role ?? 'sluice',
+    kind: 'sync',
+    batch: options.batch ?? DEFAULT_BATCH,
+    note: options.note,
+    loop: compileLoop(SYNC_LOOP_SOURCE, op),
+  };
+}
+
+/** An asynchronous operation: one iteration awaits `op()` `batch` times in sequence (uncontended). */
+export function asyncTask(name: string, op: () => PromiseLike<unknown>, options: TaskOptions = {}): BenchTask {
+  return {
+    name,
+    role: options.role ?? 'sluice',
+    kind: 'async',
+    batch: options.batch ?? DEFAULT_BATCH,
+    note: options.note,
+    loop: compileLoop(ASYNC_LOOP_SOURCE, op),
+  };
+}
+
+/** Options of {@link runSuite}. */
+export interface RunOptions {
+  /** Measuring time per task, ms. Default 1000. */
+  timeMs?: number;
+  /** Warm-up time per task, ms. Default 300. */
+  warmupMs?: number;
+  /** Minimum warm-up iterations per task. Default 20. */
+  warmupIterations?: number;
+  /** Minimum measured iterations per task. Default 64. */
+  iterations?: number;
+  /** Measure bytes allocated per operation (needs --expose-gc). Default true. */
+  allocations?: boolean;
+  /** Called after each task finishes. */
+  onTask?: (row: ResultRow) => void;
+}
+
+/** One line of the result table. */
+export interface ResultRow {
+  name: string;
+  role: Role;
+  kind: 'sync' | 'async';
+  batch: number;
+  /** Mean ns per operation. */
+  nsPerOp: number;
+  /** Median ns per operation (over iteration means). */
+  p50Ns: number;
+  opsPerSecond: number;
+  /** nsPerOp divided by the floor's nsPerOp. */
+  ratioToFloor: number;
+  /** Relative margin of error of the mean, percent (95 %). */
+  rmePercent: number;
+  /** Iterations measured (each of `batch` operations). */
+  samples: number;
+  /** Bytes allocated per operation on the JS heap, or undefined when not measurable. */
+  bytesPerOp: number | undefined;
+  note?: string;
+}
+
+/** The outcome of one suite run. */
+export interface SuiteResult {
+  suite: Suite;
+  rows: ResultRow[];
+  startedAt: Date;
+  loadBefore: number[];
+  loadAfter: number[];
+}
+
+const gc: (() => void) | undefined = (globalThis as { gc?: () => void }).gc;
+
+/** Runs every task of `suite` one after the other (gc before each), then measures allocations. */
+export async function runSuite(suite: Suite, options: RunOptions = {}): Promise<SuiteResult> {
+  const startedAt = new Date();
+  const loadBefore = os.loadavg();
+  const bench = new Bench({
+    name: suite.name,
+    time: options.timeMs ?? 1000,
+    iterations: options.iterations ?? 64,
+    warmup: true,
+    warmupTime: options.warmupMs ?? 300,
+    warmupIterations: options.warmupIterations ?? 20,
+    throws: true,
+  });
+  for (const task of suite.tasks) {
+    const { loop, batch } = task;
+    const beforeAll = (): void => gc?.();
+    if (task.kind === 'sync') {
+      bench.add(
+        task.name,
+        () => {
+          const t0 = performance.now();
+          loop(batch);
+          const dt = performance.now() - t0;
+          return { overriddenDuration: dt / batch, overriddenIterationCost: dt };
+        },
+        { async: false, beforeAll },
+      );
+    } else {
+      bench.add(
+        task.name,
+        async () => {
+          const t0 = performance.now();
+          await loop(batch);
+          const dt = performance.now() - t0;
+          return { overriddenDuration: dt / batch, overriddenIterationCost: dt };
+        },
+        { async: true, beforeAll },
+      );
+    }
+  }
+  await bench.run();
+
+  const rows: ResultRow[] = [];
+  for (const task of suite.tasks) {
+    const result = bench.getTask(task.name)!.result;
+    if (!('latency' in result)) throw new Error(`bench: task "${task.name}" did not complete (${result.state})`);
+    const lat = result.latency;
+    const nsPerOp = lat.mean * 1e6;
+    rows.push({
+      name: task.name,
+      role: task.role,
+      kind: task.kind,
+      batch: task.batch,
+      nsPerOp,
+      p50Ns: lat.p50 * 1e6,
+      opsPerSecond: 1e9 / nsPerOp,
+      ratioToFloor: NaN,
+      rmePercent: lat.rme,
+      samples: lat.samplesCount,
+      bytesPerOp: undefined,
+      note: task.note,
+    });
+  }
+  const floor = rows.find((r) => r.name === suite.floor);
+  if (floor === undefined) throw new Error(`bench: suite "${suite.name}" names floor "${suite.floor}", which is not one of its tasks`);
+  for (const r of rows) r.ratioToFloor = r.nsPerOp / floor.nsPerOp;
+
+  if ((options.allocations ?? true) && gc !== undefined) {
+    for (let i = 0; i < rows.length; i++) rows[i]!.bytesPerOp = await bytesPerOp(suite.tasks[i]!);
+  }
+  for (const r of rows) options.onTask?.(r);
+  suite.dispose?.();
+  return { suite, rows, startedAt, loadBefore, loadAfter: os.loadavg() };
+}
+
+// ---- allocation probe --------------------------------------------------------------------------------------------
+
+let gcEvents = 0;
+let observer: PerformanceObserver | undefined;
+
+function flushMacrotask(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
+
+/**
+ * Bytes of JS heap allocated per operation: heap used after `n` operations minus before, divided by `n`, with a
+ * full gc before and no gc in between (checked with a gc PerformanceObserver; `n` shrinks until no gc ran). The
+ * heap's used size counts new-space allocation exactly, so short-lived garbage (promises, result objects) counts.
+ * Returns undefined when even a small batch triggers a gc.
+ */
+export async function bytesPerOp(task: BenchTask): Promise<number | undefined> {
+  if (gc === undefined) return undefined;
+  if (observer === undefined) {
+    observer = new PerformanceObserver((list) => {
+      gcEvents += list.getEntries().length;
+    });
+    observer.observe({ entryTypes: ['gc'] });
+  }
+  await task.loop(1000); // warm: feedback, inline caches, lazy fields
+  for (let n = 20_000; n >= 500; n = Math.floor(n / 4)) {
+    // Subtract the probe's own cost (a zero-op loop) so only the operations are charged.
+    const sample = async (count: number): Promise<number | undefined> => {
+      gc!();
+      gc!();
+      // gc entries reach the observer a turn or two later: let those of the forced gcs arrive before counting.
+      await flushMacrotask();
+      await flushMacrotask();
+      const events = gcEvents;
+      const before = v8.getHeapStatistics().used_heap_size;
+      await task.loop(count);
+      const after = v8.getHeapStatistics().used_heap_size;
+      await flushMacrotask();
+      await flushMacrotask();
+      return gcEvents === events ? after - before : undefined;
+    };
+    const base = await sample(0);
+    const used = await sample(n);
+    if (base !== undefined && used !== undefined) return Math.max(0, (used - base) / n);
+  }
+  return undefined;
+}
+
+// ---- rendering ---------------------------------------------------------------------------------------------------
+
+/** Facts about the machine and runtime, for the docs. */
+export interface MachineFacts {
+  node: string;
+  v8: string;
+  cpu: string;
+  cores: number;
+  platform: string;
+  tinybench: string;
+}
+
+export function machineFacts(): MachineFacts {
+  const cpus = os.cpus();
+  let tinybench = 'unknown';
+  try {
+    tinybench = (JSON.parse(readFileSync(new URL('../node_modules/tinybench/package.json', import.meta.url), 'utf8')) as { version: string }).version;
+  } catch {
+    // reported as unknown
+  }
+  return {
+    node: process.version,
+    v8: process.versions.v8,
+    cpu: cpus[0]?.model.trim() ?? 'unknown',
+    cores: cpus.length,
+    platform: `${os.platform()} ${os.release()} ${os.arch()}`,
+    tinybench,
+  };
+}
+
+function fmt(x: number, digits = 3): string {
+  if (!Number.isFinite(x)) return '–';
+  if (x >= 1000) return Math.round(x).toLocaleString('en-US');
+  return x.toPrecision(digits);
+}
+
+function fmtBytes(b: number | undefined): string {
+  if (b === undefined) return 'n/a';
+  return b < 0.5 ? '0' : b.toFixed(b < 10 ? 1 : 0);
+}
+
+const HEADERS = ['task', 'role', 'ns/op', 'p50 ns', 'ops/s', '× floor', '± rme', 'B/op', 'samples'];
+
+function cells(r: ResultRow): string[] {
+  return [
+    r.name,
+    r.role,
+    fmt(r.nsPerOp),
+    fmt(r.p50Ns),
+    Math.round(r.opsPerSecond).toLocaleString('en-US'),
+    r.ratioToFloor.toFixed(2),
+    `${r.rmePercent.toFixed(2)} %`,
+    fmtBytes(r.bytesPerOp),
+    `${r.samples} × ${r.batch}`,
+  ];
+}
+
+/** One line per target: `met` or `MISSED`, with the measured figure. */
+export function targetLines(result: SuiteResult): string[] {
+  const out: string[] = [];
+  for (const t of result.suite.targets ?? []) {
+    const r = result.rows.find((x) => x.name === t.task);
+    if (r === undefined) throw new Error(`bench: target names task "${t.task}", which suite "${result.suite.name}" lacks`);
+    if (t.maxRatioToFloor !== undefined) {
+      const ok = r.ratioToFloor <= t.maxRatioToFloor;
+      out.push(`${ok ? 'met' : 'MISSED'}: \`${t.task}\` ≤ ${t.maxRatioToFloor}× floor, measured ${r.ratioToFloor.toFixed(2)}× (${fmt(r.nsPerOp)} ns vs ${fmt(r.nsPerOp / r.ratioToFloor)} ns)`);
+    }
+    if (t.maxNsPerOp !== undefined) {
+      const ok = r.nsPerOp <= t.maxNsPerOp;
+      out.push(`${ok ? 'met' : 'MISSED'}: \`${t.task}\` ≤ ${t.maxNsPerOp} ns, measured ${fmt(r.nsPerOp)} ns (± ${r.rmePercent.toFixed(1)} %)`);
+    }
+  }
+  return out;
+}
+
+/** The result as an aligned plain-text table, for the terminal. */
+export function textTable(result: SuiteResult): string {
+  const rows = [HEADERS, ...result.rows.map(cells)];
+  const widths = HEADERS.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
+  const line = (r: string[]): string => r.map((c, i) => (i === 0 || i === 1 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
+  return [line(rows[0]!), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.slice(1).map(line)].join('\n');
+}
+
+/** The result as a markdown section (machine facts, command, date, table, notes). */
+export function markdownSection(result: SuiteResult, facts: MachineFacts, command: string): string {
+  const { suite } = result;
+  const out: string[] = [];
+  out.push(`### ${suite.title}`, '');
+  out.push(`- Command: \`${command}\``);
+  out.push(`- Date: ${result.startedAt.toISOString()}`);
+  out.push(`- Machine: ${facts.cpu}, ${facts.cores} cores, ${facts.platform}; Node ${facts.node} (V8 ${facts.v8}); tinybench ${facts.tinybench}`);
+  out.push(`- Load average (1 min) before / after: ${result.loadBefore[0]!.toFixed(2)} / ${result.loadAfter[0]!.toFixed(2)}`);
+  out.push(`- Floor (× floor = 1.00): \`${suite.floor}\``, '');
+  out.push(`| ${HEADERS.join(' | ')} |`);
+  out.push(`|${HEADERS.map((_, i) => (i < 2 ? ' --- ' : ' ---: ')).join('|')}|`);
+  for (const r of result.rows) out.push(`| ${cells(r).map((c, i) => (i === 0 ? `\`${c}\`` : c)).join(' | ')} |`);
+  const targets = targetLines(result);
+  if (targets.length > 0) {
+    out.push('', 'Targets:', '');
+    for (const t of targets) out.push(`- ${t}`);
+  }
+  const notes = [...(suite.notes ?? []), ...result.rows.filter((r) => r.note !== undefined).map((r) => `\`${r.name}\`: ${r.note}`)];
+  if (notes.length > 0) {
+    out.push('', 'Notes:', '');
+    for (const n of notes) out.push(`- ${n}`);
+  }
+  return out.join('\n');
+}
+
+const START = (name: string): string => `<!-- bench:${name}:start -->`;
+const END = (name: string): string => `<!-- bench:${name}:end -->`;
+/** Marker before which new suite sections are inserted. */
+export const SECTIONS_END = '<!-- bench:sections-end -->';
+
+/**
+ * Replaces the generated section of `suiteName` in the markdown file (between its start/end markers), or inserts it
+ * before {@link SECTIONS_END} (or at the end). Text outside the markers is left alone.
+ */
+export function updateMarkdown(path: string, suiteName: string, section: string): void {
+  const doc = existsSync(path) ? readFileSync(path, 'utf8') : `# Benchmarks\n\n${SECTIONS_END}\n`;
+  const block = `${START(suiteName)}\n${section}\n${END(suiteName)}`;
+  const s = doc.indexOf(START(suiteName));
+  const e = doc.indexOf(END(suiteName));
+  let next: string;
+  if (s !== -1 && e > s) next = doc.slice(0, s) + block + doc.slice(e + END(suiteName).length);
+  else {
+    const at = doc.indexOf(SECTIONS_END);
+    next = at === -1 ? `${doc.trimEnd()}\n\n${block}\n` : `${doc.slice(0, at)}${block}\n\n${doc.slice(at)}`;
+  }
+  writeFileSync(path, next);
+}

@@ -1,0 +1,66 @@
+/**
+ * Runs the benchmark suites and prints one table per suite; `--write` also updates docs/benchmarks.md.
+ *
+ *   npm run bench                         # every suite
+ *   npm run bench -- --suite rate         # one suite (repeatable)
+ *   npm run bench -- --write              # and update docs/benchmarks.md
+ *   npm run bench -- --time 2000          # ms measured per task (default 1000)
+ */
+import { parseArgs } from 'node:util';
+import { fileURLToPath } from 'node:url';
+import { machineFacts, markdownSection, runSuite, targetLines, textTable, updateMarkdown, type Suite } from './harness.js';
+import * as registry from './suites/index.js';
+
+const { values } = parseArgs({
+  options: {
+    suite: { type: 'string', multiple: true, short: 's' },
+    write: { type: 'boolean', default: false },
+    time: { type: 'string' },
+    'no-alloc': { type: 'boolean', default: false },
+    list: { type: 'boolean', default: false },
+    help: { type: 'boolean', short: 'h', default: false },
+  },
+});
+
+const all: Suite[] = Object.values(registry as Record<string, Suite>);
+
+if (values.help) {
+  console.log('usage: npm run bench -- [--suite <name>]... [--write] [--time <ms>] [--no-alloc] [--list]');
+  process.exit(0);
+}
+if (values.list) {
+  for (const s of all) console.log(`${s.name.padEnd(12)} ${s.title}`);
+  process.exit(0);
+}
+
+const wanted = values.suite ?? all.map((s) => s.name);
+const unknown = wanted.filter((n) => !all.some((s) => s.name === n));
+if (unknown.length > 0) {
+  console.error(`unknown suite(s): ${unknown.join(', ')}; known: ${all.map((s) => s.name).join(', ')}`);
+  process.exit(2);
+}
+const timeMs = values.time === undefined ? undefined : Number(values.time);
+if (timeMs !== undefined && !(timeMs > 0)) {
+  console.error(`--time must be a positive number of ms, got ${values.time}`);
+  process.exit(2);
+}
+if ((globalThis as { gc?: unknown }).gc === undefined) {
+  console.warn('warning: run with node --expose-gc (npm run bench does): no gc between tasks, no allocation figures');
+}
+
+const facts = machineFacts();
+const command = ['npm run bench', ...(process.argv.length > 2 ? ['--', ...process.argv.slice(2)] : [])].join(' ');
+console.log(`${facts.cpu}, ${facts.cores} cores, ${facts.platform}; Node ${facts.node}; tinybench ${facts.tinybench}`);
+
+for (const suite of all.filter((s) => wanted.includes(s.name))) {
+  console.log(`\n== ${suite.title} [${suite.name}]`);
+  const result = await runSuite(suite, { timeMs, allocations: !values['no-alloc'] });
+  console.log(textTable(result));
+  for (const line of targetLines(result)) console.log(line.replaceAll('`', ''));
+  console.log(`load average (1 min) before / after: ${result.loadBefore[0]!.toFixed(2)} / ${result.loadAfter[0]!.toFixed(2)}`);
+  if (values.write) {
+    const path = fileURLToPath(new URL('../docs/benchmarks.md', import.meta.url));
+    updateMarkdown(path, suite.name, markdownSection(result, facts, command));
+    console.log(`updated ${path} [${suite.name}]`);
+  }
+}

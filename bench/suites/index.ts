@@ -1,0 +1,5 @@
+/**
+ * Every benchmark suite, one line each. To add one: write bench/suites/<name>.ts with `export default` a Suite
+ * (see bench/harness.ts), then add its line here. `npm run bench -- --suite <name>` runs it alone.
+ */
+export { default as rate } from './rate.js';

@@ -1,0 +1,88 @@
+/**
+ * Rate limiters, uncontended: what admission costs when nothing waits. sluice's token and leaky buckets side by side
+ * with the bare call, the clock read every rate limiter must make, and the peers (p-limit, limiter, cockatiel).
+ */
+import { bulkhead, noop } from 'cockatiel';
+import { RateLimiter, TokenBucket as LimiterTokenBucket } from 'limiter';
+import pLimit from 'p-limit';
+import { leakyBucket, systemClock, tokenBucket, type Clock } from '../../src/index.js';
+import { asyncTask, syncTask, type Suite } from '../harness.js';
+
+// Large capacity and rate: every call is admitted at once, nothing ever waits or is refused (checked in dispose()).
+const BIG = 1e12;
+
+/** The protected function: the cheapest async function there is. */
+const fn = async (): Promise<number> => 1;
+
+const bucket = tokenBucket({ name: 'bench-token', capacity: BIG, refillPerSecond: BIG });
+const pacer = leakyBucket({ name: 'bench-leaky', ratePerSecond: BIG, burst: BIG });
+
+// A clock that never moves: tryAcquire then pays for everything but the time read.
+const fixedClock: Clock = { now: () => 1, setTimeout: systemClock.setTimeout, clearTimeout: systemClock.clearTimeout };
+const bucketFixed = tokenBucket({ name: 'bench-token-fixed', capacity: BIG, refillPerSecond: BIG, clock: fixedClock });
+
+const limit = pLimit(1_000_000);
+const limiterBucket = new LimiterTokenBucket({ bucketSize: BIG, tokensPerInterval: BIG, interval: 'second' });
+limiterBucket.content = BIG;
+const limiterRate = new RateLimiter({ tokensPerInterval: BIG, interval: 'second' });
+const cockBulkhead = bulkhead(1_000_000);
+
+const suite: Suite = {
+  name: 'rate',
+  title: 'Rate limiters, uncontended (issue 2)',
+  floor: 'await fn()',
+  tasks: [
+    asyncTask('await fn()', () => fn(), { role: 'floor', note: '`fn = async () => 1`, awaited in a sequential loop: the cost of the call itself.' }),
+    syncTask('empty batch loop', () => undefined, { role: 'reference', note: 'the batch loop around a no-op: what every sync row includes.' }),
+    syncTask('performance.now()', () => performance.now(), { role: 'reference', note: 'the system clock read that any rate limiter must make per call.' }),
+    syncTask('systemClock.now()', () => systemClock.now(), { role: 'reference', note: "the same read through sluice's injected Clock." }),
+    syncTask('tokenBucket.tryAcquire()', () => bucket.tryAcquire()),
+    syncTask('tokenBucket.tryAcquire() [fixed clock]', () => bucketFixed.tryAcquire(), {
+      note: 'the same on a clock whose now() returns a constant: everything but the time read.',
+    }),
+    syncTask('leakyBucket.tryAcquire()', () => pacer.tryAcquire()),
+    asyncTask('tokenBucket.execute(fn)', () => bucket.execute(fn)),
+    asyncTask('tokenBucket.execute(fn) [fixed clock]', () => bucketFixed.execute(fn), {
+      note: 'the same on the constant clock: the execute overhead besides the time read.',
+    }),
+    asyncTask('leakyBucket.execute(fn)', () => pacer.execute(fn)),
+    asyncTask('p-limit limit(fn)', () => limit(fn), { role: 'peer', note: 'p-limit 7, concurrency 1e6 (never queues).' }),
+    syncTask('limiter TokenBucket.tryRemoveTokens(1)', () => limiterBucket.tryRemoveTokens(1), {
+      role: 'peer',
+      note: "limiter 3: its TokenBucket's non-waiting take, the analogue of tryAcquire.",
+    }),
+    syncTask('limiter RateLimiter.tryRemoveTokens(1)', () => limiterRate.tryRemoveTokens(1), { role: 'peer' }),
+    asyncTask(
+      'limiter RateLimiter.removeTokens(1); fn()',
+      async () => {
+        await limiterRate.removeTokens(1);
+        return fn();
+      },
+      { role: 'peer', note: 'limiter has no execute(); this is how its README guards a call: await removeTokens, then call.' },
+    ),
+    asyncTask('cockatiel bulkhead.execute(fn)', () => cockBulkhead.execute(fn), {
+      role: 'peer',
+      note: "cockatiel 3.2.1 has no rate limiter; its bulkhead (limit 1e6) is its closest uncontended admission analogue.",
+    }),
+    asyncTask('cockatiel noop.execute(fn)', () => noop.execute(fn), { role: 'peer', note: "cockatiel's no-op policy: the cost of its execute() wrapper alone." }),
+  ],
+  targets: [
+    { task: 'tokenBucket.execute(fn)', maxRatioToFloor: 2 },
+    { task: 'leakyBucket.execute(fn)', maxRatioToFloor: 2 },
+    { task: 'tokenBucket.tryAcquire()', maxNsPerOp: 40 },
+  ],
+  notes: [
+    'Sync rows run 1000 operations per tinybench iteration and report the mean per operation; async rows await 1000 calls in sequence per iteration.',
+    'B/op: JS heap bytes allocated per operation (heap used after a batch minus before, no gc in between).',
+  ],
+  dispose() {
+    for (const l of [bucket, pacer, bucketFixed]) {
+      const s = l.stats();
+      if (s.rejected !== 0 || s.queued !== 0) throw new Error(`bench: ${s.name} was contended (rejected ${s.rejected}, queued ${s.queued})`);
+      l.dispose();
+    }
+    if (!limiterBucket.tryRemoveTokens(1) || !limiterRate.tryRemoveTokens(1)) throw new Error('bench: limiter peers ran dry');
+  },
+};
+
+export default suite;
