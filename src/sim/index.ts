@@ -12,6 +12,7 @@
  */
 export { simulate, CLIENT_DEADLINE, type SimulateOptions, type SimResult, type SimEnvironment, type PolicyGauges } from './simulate.js';
 export { SimClock } from './scheduler.js';
+export { occContention, type ContentionOptions, type ContentionResult, type ContentionBackoff } from './contention.js';
 export { exponential, lognormal, bimodal, deterministic, customService, type ServiceTime } from './distributions.js';
 export { DownstreamError, type DownstreamOptions, type DownstreamStats, type DownstreamErrorKind, type CapacityChange, type DownInterval } from './downstream.js';
 export { ramp, type LoadSource, type RateStep, type BurstOptions, type ClientRetry } from './load.js';

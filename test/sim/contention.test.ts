@@ -1,0 +1,48 @@
+import { describe, expect, it } from 'vitest';
+import { occContention, type ContentionBackoff } from '../../src/sim/index.js';
+
+// Backoffs exactly as the AWS simulator defines them (reference §3.7): v = min(cap, base · 2^n), n = 1 on the first
+// retry, base 5 ms, cap 2 s. Written here because the retry family's functions count the first retry as base·2^0.
+const BASE = 5;
+const CAP = 2000;
+const expo = (n: number): number => Math.min(CAP, BASE * 2 ** n);
+const variants: Record<string, ContentionBackoff> = {
+  none: () => 0,
+  expo: ({ attempt }) => expo(attempt),
+  equal: ({ attempt, random }) => expo(attempt) / 2 + (random() * expo(attempt)) / 2,
+  full: ({ attempt, random }) => random() * expo(attempt),
+  decorrelated: ({ previousDelayMs, random }) => Math.min(CAP, BASE + random() * (3 * Math.max(BASE, previousDelayMs) - BASE)),
+};
+
+// Reference §4, "a reproduction of the AWS OCC backoff model": calls / completion ms, mean of 100 runs.
+const TABLE: Record<number, Record<string, [number, number]>> = {
+  10: { none: [50, 377], expo: [50, 3433], equal: [43, 730], full: [39, 459], decorrelated: [37, 422] },
+  20: { none: [151, 599], expo: [149, 14186], equal: [109, 1667], full: [100, 967], decorrelated: [101, 817] },
+  50: { none: [688, 1139], expo: [624, 36543], equal: [347, 4286], full: [332, 2929], decorrelated: [374, 2232] },
+  100: { none: [2427, 2031], expo: [1852, 63309], equal: [812, 6644], full: [797, 4910], decorrelated: [1002, 4617] },
+};
+
+describe('occContention', () => {
+  for (const n of [10, 20, 50, 100]) {
+    it(`reproduces the §4 backoff table within ±10 % at N = ${n}`, async () => {
+      const lines: string[] = [];
+      for (const [name, backoff] of Object.entries(variants)) {
+        const r = await occContention({ clients: n, backoff, runs: 100, seed: 7 });
+        const [calls, ms] = TABLE[n]![name]!;
+        lines.push(`${name} ${r.calls.toFixed(0)}/${r.completionMs.toFixed(0)} (ref ${calls}/${ms})`);
+        expect(Math.abs(r.calls - calls) / calls, `${name} calls`).toBeLessThan(0.1);
+        expect(Math.abs(r.completionMs - ms) / ms, `${name} completion`).toBeLessThan(0.1);
+      }
+      console.log(`N=${n}: ${lines.join(' | ')}`);
+    });
+  }
+
+  it('needs exactly N calls for N clients that never conflict (one client)', async () => {
+    const r = await occContention({ clients: 1, backoff: () => 0, runs: 10 });
+    expect(r.calls).toBe(1);
+  });
+
+  it('rejects a missing client count', async () => {
+    await expect(occContention({ backoff: () => 0 } as never)).rejects.toThrow(/clients/);
+  });
+});
