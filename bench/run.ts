@@ -5,6 +5,7 @@
  *   npm run bench -- --suite rate         # one suite (repeatable)
  *   npm run bench -- --write              # and update docs/benchmarks.md
  *   npm run bench -- --time 2000          # ms measured per task (default 1000)
+ *   npm run bench -- --filter tokenBucket # only tasks whose name matches (regex; the floor always runs)
  */
 import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
@@ -16,6 +17,7 @@ const { values } = parseArgs({
     suite: { type: 'string', multiple: true, short: 's' },
     write: { type: 'boolean', default: false },
     time: { type: 'string' },
+    filter: { type: 'string' },
     'no-alloc': { type: 'boolean', default: false },
     list: { type: 'boolean', default: false },
     help: { type: 'boolean', short: 'h', default: false },
@@ -25,7 +27,7 @@ const { values } = parseArgs({
 const all: Suite[] = Object.values(registry as Record<string, Suite>);
 
 if (values.help) {
-  console.log('usage: npm run bench -- [--suite <name>]... [--write] [--time <ms>] [--no-alloc] [--list]');
+  console.log('usage: npm run bench -- [--suite <name>]... [--filter <regex>] [--write] [--time <ms>] [--no-alloc] [--list]');
   process.exit(0);
 }
 if (values.list) {
@@ -44,6 +46,10 @@ if (timeMs !== undefined && !(timeMs > 0)) {
   console.error(`--time must be a positive number of ms, got ${values.time}`);
   process.exit(2);
 }
+if (values.write && values.filter !== undefined) {
+  console.error('--write records whole suites; drop --filter');
+  process.exit(2);
+}
 if ((globalThis as { gc?: unknown }).gc === undefined) {
   console.warn('warning: run with node --expose-gc (npm run bench does): no gc between tasks, no allocation figures');
 }
@@ -54,7 +60,8 @@ console.log(`${facts.cpu}, ${facts.cores} cores, ${facts.platform}; Node ${facts
 
 for (const suite of all.filter((s) => wanted.includes(s.name))) {
   console.log(`\n== ${suite.title} [${suite.name}]`);
-  const result = await runSuite(suite, { timeMs, allocations: !values['no-alloc'] });
+  const filter = values.filter === undefined ? undefined : new RegExp(values.filter);
+  const result = await runSuite(suite, { timeMs, filter, allocations: !values['no-alloc'] });
   console.log(textTable(result));
   for (const line of targetLines(result)) console.log(line.replaceAll('`', ''));
   console.log(`load average (1 min) before / after: ${result.loadBefore[0]!.toFixed(2)} / ${result.loadAfter[0]!.toFixed(2)}`);

@@ -52,11 +52,13 @@ const EPS_MS = 1e-9;
 
 class LeakyBucketImpl extends QueueingLimiter<LimiterEvents> implements LeakyBucket {
   protected readonly busyReason = 'RATE_LIMITED' as const;
+  // Numeric state starts as a number, not as the class-field default `undefined`, so V8 keeps it unboxed and the
+  // hot path's write to `tat` allocates nothing (see token-bucket.ts). The constructor sets the real values.
   /** Emission interval, ms per cost unit. */
-  private intervalMs: number;
-  private burst: number;
+  private intervalMs = 0;
+  private burst = 0;
   /** Theoretical arrival time: when the schedule is next free (GCRA). */
-  private tat: number;
+  private tat = 0;
   private queuedCost = 0;
   private readonly alarm = new Alarm(this.clock, () => this.reschedule());
 
