@@ -104,7 +104,8 @@ function parseExponential(owner: string, options: ExponentialBackoffOptions | un
 /** `min(cap, base · factor^(k−1))`, safe for any k (overflow saturates at the cap, never NaN). */
 function ceiling(e: Exponential, attempt: number): number {
   const k = attempt >= 1 ? attempt - 1 : 0;
-  const grown = e.baseMs * Math.pow(e.factor, k);
+  // base 0 stays 0: 0 · Infinity would be NaN once factor^k overflows.
+  const grown = e.baseMs === 0 ? 0 : e.baseMs * Math.pow(e.factor, k);
   return grown < e.capMs ? grown : e.capMs;
 }
 

@@ -4,7 +4,7 @@
  * from multiplying.
  */
 import type { TimerHandle } from '../core/clock.js';
-import { Context, createContext, type ExecuteOptions, type Task } from '../core/context.js';
+import { Context, NEVER_ABORTED, createContext, type ExecuteOptions, type Task } from '../core/context.js';
 import { DisposedError, isRejectedError } from '../core/errors.js';
 import { callTask, parseCommon, type CommonOptions } from '../core/limiter-base.js';
 import { RUN, type Policy } from '../core/policy.js';
@@ -204,6 +204,9 @@ function zeroByReason(): Record<GiveUpReason, number> {
 
 const OWNER = 'retry';
 
+/** The context of a call made without options; shared (attempts run with contexts derived from it). */
+const DEFAULT_CONTEXT: Context = Object.freeze(new Context(NEVER_ABORTED, undefined, 0, undefined, 1)) as Context;
+
 class RetryImpl implements Retry {
   readonly name: string;
   readonly clock: Retry['clock'];
@@ -270,7 +273,7 @@ class RetryImpl implements Retry {
     if (typeof fn !== 'function') return Promise.reject(new TypeError(`${this.name}: execute(fn) needs a function, got ${typeof fn}`));
     let ctx: Context;
     try {
-      ctx = createContext(this.name, this.clock, options);
+      ctx = options === undefined ? DEFAULT_CONTEXT : createContext(this.name, this.clock, options);
     } catch (e) {
       return Promise.reject(e);
     }
@@ -372,7 +375,8 @@ class RetryImpl implements Retry {
     if (attempt >= this.maxAttempts) return 'maxAttempts';
     if (this.isDisposed) return 'disposed';
     const asked = retryAfterOf(outcome.kind === 'error' ? outcome.error : outcome.result);
-    if (asked !== undefined && asked > this.maxRetryAfterMs) return 'retryAfter';
+    // Infinity means "never" (e.g. a cost above a bucket's capacity), even when maxRetryAfterMs is Infinity.
+    if (asked !== undefined && (asked > this.maxRetryAfterMs || asked === Infinity)) return 'retryAfter';
     const d = this.backoff({ attempt, previousDelayMs, outcome, random: this.random });
     if (typeof d !== 'number' || !(d >= 0) || d === Infinity) {
       throw new RangeError(`${this.name}: backoff must return a finite number >= 0, got ${String(d)} for attempt ${attempt}`);

@@ -1,0 +1,21 @@
+import { policyContract } from '../contract/policy.contract.js';
+import { retry } from '../../src/retry/retry.js';
+import { constantBackoff } from '../../src/retry/backoff.js';
+import { tokenBudget } from '../../src/retry/budget.js';
+import { tokenBucket } from '../../src/rate/token-bucket.js';
+import { timeout } from '../../src/timeout/index.js';
+import { pipeline } from '../../src/core/pipeline.js';
+
+// The contract never advances the clock, so retries use a zero backoff (no timer) or are declined.
+policyContract('retry (zero backoff)', (clock) => retry({ clock, backoff: constantBackoff() }));
+policyContract('retry (default backoff, nothing retryable)', (clock) => retry({ clock, shouldRetry: () => false }));
+policyContract('retry (token budget)', (clock) => retry({ clock, backoff: constantBackoff(), budget: tokenBudget() }));
+policyContract("retry (nested: 'multiply', no budget)", (clock) => retry({ clock, backoff: constantBackoff(), nested: 'multiply', budget: false }));
+policyContract('pipeline(retry, retry, tokenBucket, timeout)', (clock) =>
+  pipeline(
+    retry({ clock, backoff: constantBackoff() }),
+    retry({ clock, backoff: constantBackoff() }),
+    tokenBucket({ capacity: 100, refillPerSecond: 100, clock }),
+    timeout({ timeoutMs: 1_000, clock }),
+  ),
+);
