@@ -129,12 +129,14 @@ class RefStrategy {
       for (let i = this.entries.length - 1; i >= 0 && this.entries[i]!.failed; i--) run++;
       return { calls: run, failures: run, slowCalls: 0 };
     }
-    if (s.windowMs !== undefined) {
-      const bucketMs = s.windowMs / s.buckets!;
+    const shape = s as { windowMs?: number; buckets?: number; size?: number };
+    if (shape.windowMs !== undefined) {
+      const buckets = shape.buckets ?? 10;
+      const bucketMs = shape.windowMs / buckets;
       const newest = Math.floor(now / bucketMs);
-      inWindow = this.entries.filter((e) => Math.floor(e.at / bucketMs) > newest - s.buckets!);
+      inWindow = this.entries.filter((e) => Math.floor(e.at / bucketMs) > newest - buckets);
     } else {
-      inWindow = this.entries.slice(-(s.size ?? 100));
+      inWindow = this.entries.slice(-(shape.size ?? 100));
     }
     return { calls: inWindow.length, failures: inWindow.filter((e) => e.failed).length, slowCalls: inWindow.filter((e) => e.slow).length };
   }
