@@ -61,7 +61,7 @@ export async function timeSeriesSvg(title: string, lines: ChartLine[], marks: nu
     $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
     title: { text: title, anchor: 'start', fontSize: 14 },
     data: { values: rows },
-    vconcat: present.map((p) => panel(p, p === PANELS[1] || p === PANELS[3] ? { type: 'symlog' } : {})),
+    vconcat: present.map((p) => panel(p, p === PANELS[1] ? { domain: [0, 1000], clamp: true } : p === PANELS[3] ? { type: 'symlog' } : {})),
     config: { font: 'sans-serif', view: { stroke: '#ddd' }, axis: { labelFontSize: 10, titleFontSize: 11 }, background: 'white' },
   };
   const compiled = vl.compile(spec as unknown as vl.TopLevelSpec).spec;

@@ -342,7 +342,7 @@ export function buildSeries(r: Recorder): SimBucket[] {
 /**
  * Jain's fairness index J = (Σx)² / (n·Σx²): 1 when every x is equal, 1/n when one takes everything.
  * Pass xᵢ = allocationᵢ / fairShareᵢ.
- * @returns 1 for an empty or all-zero input.
+ * @returns NaN when every x is 0 (nobody got anything: fairness is undefined), and for an empty input.
  * @example
  * ```ts
  * jainIndex([1, 1]);      // 1
@@ -356,7 +356,7 @@ export function jainIndex(xs: readonly number[]): number {
     s += x;
     s2 += x * x;
   }
-  return s2 === 0 ? 1 : (s * s) / (xs.length * s2);
+  return s2 === 0 ? NaN : (s * s) / (xs.length * s2);
 }
 
 /**

@@ -201,6 +201,7 @@ describe('jainIndex and maxMinFair', () => {
   it('is 1 for equal allocations and 1/n when one takes all', () => {
     expect(jainIndex([0.5, 0.5, 0.5])).toBeCloseTo(1);
     expect(jainIndex([1, 0, 0, 0])).toBeCloseTo(0.25);
+    expect(jainIndex([0, 0])).toBeNaN();
   });
 });
 
