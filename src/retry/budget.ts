@@ -1,8 +1,9 @@
 /**
  * Retry budgets: a limit on retries across many calls, so that a failing dependency sees at most a bounded share of
  * extra load, whatever each call's `maxAttempts`. Pure, synchronous and timer-free: time comes in as an argument
- * (the retry policy passes `clock.now()`), so a budget can be tested by feeding it calls and shared by any number of
- * retry policies on one clock.
+ * (the retry policy passes its clock, which a budget reads only if it needs the time, so a time-free budget costs no
+ * clock read per call), so a budget can be tested by feeding it calls and shared by any number of retry policies on
+ * one clock.
  *
  * Two models:
  * - {@link ratioBudget}: retries ≤ `ratio` × recent requests + `minPerSecond` (Finagle `RetryBudget`, tower
@@ -28,27 +29,34 @@ export interface RetryBudgetStats {
 }
 
 /**
+ * Where a budget reads the time: the retry policy's clock (any `{ now() }` in milliseconds). A budget reads it only
+ * when it needs the time.
+ */
+export interface BudgetClock {
+  now(): number;
+}
+
+/**
  * A retry budget. Retry policies call it; users create one with {@link ratioBudget} or {@link tokenBudget} and pass
- * it to as many policies as should share it. All times are milliseconds on the policies' clock; a time earlier than
- * one already seen counts as that time.
+ * it to as many policies as should share it (on one clock). A time earlier than one already seen counts as that time.
  */
 export interface RetryBudget {
   /** `'ratio'`, `'token'`, or a custom name. */
   readonly kind: string;
   /** Records the first attempt of a call (a request). */
-  recordRequest(nowMs: number): void;
+  recordRequest(clock: BudgetClock): void;
   /**
    * Asks for one retry of a call whose last attempt failed with `cause` (an error, or a result to retry). Withdraws
    * and returns the cost (> 0) when allowed; returns 0, withdrawing nothing, when the budget is empty.
    */
-  tryRetry(nowMs: number, cause: unknown): number;
+  tryRetry(clock: BudgetClock, cause: unknown): number;
   /**
    * Records that a call succeeded. `retryCost` is what its last retry withdrew (the value `tryRetry` returned), or 0
    * when it succeeded at its first attempt.
    */
-  recordSuccess(nowMs: number, retryCost: number): void;
-  /** A snapshot at `nowMs`. */
-  stats(nowMs: number): RetryBudgetStats;
+  recordSuccess(clock: BudgetClock, retryCost: number): void;
+  /** A snapshot at `clock.now()`. */
+  stats(clock: BudgetClock): RetryBudgetStats;
 }
 
 // ---- ratio budget -------------------------------------------------------------------------------------------------
@@ -87,7 +95,7 @@ export interface RatioBudgetStats extends RetryBudgetStats {
 /** A ratio budget. */
 export interface RatioBudget extends RetryBudget {
   readonly kind: 'ratio';
-  stats(nowMs: number): RatioBudgetStats;
+  stats(clock: BudgetClock): RatioBudgetStats;
 }
 
 /** Deposits live in this many time slices; a deposit expires between `(SLICES−1)/SLICES` and 1 window after it. */
@@ -145,14 +153,14 @@ class RatioBudgetImpl implements RatioBudget {
     return sum;
   }
 
-  recordRequest(nowMs: number): void {
-    const slice = this.advance(nowMs);
+  recordRequest(clock: BudgetClock): void {
+    const slice = this.advance(clock.now());
     this.requests++;
     if (this.ratio > 0) this.slices[mod(slice)]! += this.ratio;
   }
 
-  tryRetry(nowMs: number, _cause: unknown): number {
-    const slice = this.advance(nowMs);
+  tryRetry(clock: BudgetClock, _cause: unknown): number {
+    const slice = this.advance(clock.now());
     if (this.deposited() + this.reserve < 1 - EPS) {
       this.refused++;
       return 0;
@@ -173,10 +181,10 @@ class RatioBudgetImpl implements RatioBudget {
     return 1;
   }
 
-  recordSuccess(_nowMs: number, _retryCost: number): void {}
+  recordSuccess(_clock: BudgetClock, _retryCost: number): void {}
 
-  stats(nowMs: number): RatioBudgetStats {
-    this.advance(nowMs);
+  stats(clock: BudgetClock): RatioBudgetStats {
+    this.advance(clock.now());
     const deposits = this.deposited();
     return {
       kind: 'ratio',
@@ -263,7 +271,7 @@ export interface TokenBudgetStats extends RetryBudgetStats {
 /** A token budget. */
 export interface TokenBudget extends RetryBudget {
   readonly kind: 'token';
-  stats(nowMs: number): TokenBudgetStats;
+  stats(clock: BudgetClock): TokenBudgetStats;
 }
 
 class TokenBudgetImpl implements TokenBudget {
@@ -282,11 +290,11 @@ class TokenBudgetImpl implements TokenBudget {
     private readonly isTimeout: (cause: unknown) => boolean,
   ) {}
 
-  recordRequest(_nowMs: number): void {
+  recordRequest(_clock: BudgetClock): void {
     this.requests++;
   }
 
-  tryRetry(_nowMs: number, cause: unknown): number {
+  tryRetry(_clock: BudgetClock, cause: unknown): number {
     const cost = this.isTimeout(cause) ? this.timeoutCost : this.retryCost;
     if (this.tokens < cost) {
       this.refused++;
@@ -297,13 +305,13 @@ class TokenBudgetImpl implements TokenBudget {
     return cost;
   }
 
-  recordSuccess(_nowMs: number, retryCost: number): void {
+  recordSuccess(_clock: BudgetClock, retryCost: number): void {
     const refund = retryCost > 0 && this.refundRetryCost ? retryCost : this.successRefund;
     const t = this.tokens + refund;
     this.tokens = t < this.capacity ? t : this.capacity;
   }
 
-  stats(_nowMs: number): TokenBudgetStats {
+  stats(_clock: BudgetClock): TokenBudgetStats {
     return {
       kind: 'token',
       available: this.tokens / this.retryCost,
@@ -327,7 +335,8 @@ class TokenBudgetImpl implements TokenBudget {
  * below a 10 % failure rate, like "0.1 retries" above it.
  *
  * **When empty** (fewer tokens than the retry costs): `tryRetry` returns 0 and the retry policy gives up with the
- * last error (event `budgetExhausted`). Tokens never exceed `capacity`. Time plays no part.
+ * last error (event `budgetExhausted`). Tokens never exceed `capacity`. Time plays no part, so it never reads the
+ * clock. This is {@link retry}'s default budget (one per policy unless you share one).
  *
  * @throws {TypeError | RangeError} when an option is invalid.
  * @example

@@ -13,7 +13,7 @@ import { Telemetry, type LimiterEvents } from '../core/telemetry.js';
 import * as v from '../core/validate.js';
 import { Waiter, WaiterQueue } from '../core/waiters.js';
 import { fullJitter, type Backoff, type RetryOutcome } from './backoff.js';
-import { ratioBudget, type RetryBudget, type RetryBudgetStats } from './budget.js';
+import { tokenBudget, type RetryBudget, type RetryBudgetStats } from './budget.js';
 
 /**
  * Why a retry policy stopped retrying a call:
@@ -59,8 +59,10 @@ export interface RetryOptions extends CommonOptions {
   backoff?: Backoff;
   /**
    * Retry budget, shared with other policies by passing the same object; `false` for none (retries bounded only by
-   * `maxAttempts` and the deadline). Default: a budget of this policy's own, `ratioBudget()` (retries ≤ 10 % of
-   * requests + 10 per second, with an initial allowance of 100).
+   * `maxAttempts` and the deadline). Default: a budget of this policy's own, `tokenBudget()` (AWS SDK standard
+   * quota: 500 tokens, a retry costs 5, a retry after a timeout 10, a success refunds 1; so 100 retries from full,
+   * then about one retry per five successes). A token budget was the configuration that let an overloaded system
+   * recover in the reference retry-storm model (overload-control.md §5.4, §9.6), and it reads no clock per call.
    */
   budget?: RetryBudget | false;
   /**
@@ -206,6 +208,8 @@ const OWNER = 'retry';
 
 /** The context of a call made without options; shared (attempts run with contexts derived from it). */
 const DEFAULT_CONTEXT: Context = Object.freeze(new Context(NEVER_ABORTED, undefined, 0, undefined, 1)) as Context;
+/** The first attempt's context for such a call (attempt 1, one retry enclosing it): shared, allocated once. */
+const FIRST_ATTEMPT: Context = Object.freeze(new Context(NEVER_ABORTED, undefined, 0, undefined, 1, 1, 1)) as Context;
 
 class RetryImpl implements Retry {
   readonly name: string;
@@ -254,7 +258,7 @@ class RetryImpl implements Retry {
         ? undefined
         : v.opt<RetryBudget>(o.budget, undefined as unknown as RetryBudget, (x) =>
             v.shaped<RetryBudget>(OWNER, 'budget', x, ['recordRequest', 'tryRetry', 'recordSuccess', 'stats']),
-          ) ?? ratioBudget();
+          ) ?? tokenBudget();
     this.t = new Telemetry<RetryEvents>(OWNER, this.name, common.metrics);
     this.t.counter(RETRY_METRIC.attempts, 'Attempts, first attempts included', {}, () => this.attempts);
     this.t.counter(RETRY_METRIC.retries, 'Retries', {}, () => this.retries);
@@ -286,64 +290,69 @@ class RetryImpl implements Retry {
       return Promise.reject(new DisposedError(this.name));
     }
     if (ctx.signal.aborted) return Promise.reject(ctx.signal.reason);
-    if (ctx.retryDepth > 0 && !this.multiply) return this.singleAttempt(next, ctx);
+    if (ctx.retryDepth > 0) {
+      this.sawNesting(ctx.retryDepth);
+      // An enclosing retry owns retrying: one attempt, no budget, no backoff.
+      if (!this.multiply) {
+        this.nestedCalls++;
+        return callTask(next, ctx);
+      }
+    }
     this.t.counts.admitted++;
     this.attempts++;
-    if (this.budget !== undefined) this.budget.recordRequest(this.clock.now());
-    if (this.t.duration === undefined) return this.run(next, ctx);
-    return this.t.timed(this.run(next, ctx), this.clock, this.clock.now());
+    if (this.budget !== undefined) this.budget.recordRequest(this.clock);
+    if (this.t.duration === undefined) return this.first(next, ctx);
+    const start = this.clock.now();
+    return this.t.timed(this.first(next, ctx), this.clock, start);
   }
 
-  /** An enclosing retry owns retrying: one attempt, no budget, no backoff. */
-  private singleAttempt<T>(next: Task<T>, ctx: Context): Promise<T> {
-    this.nestedCalls++;
-    if (!this.nestedSeen) {
-      this.nestedSeen = true;
-      if (this.t.listening('nestedRetry')) this.t.events.emit('nestedRetry', { policy: this.name, depth: ctx.retryDepth, mode: 'single-attempt' });
+  private sawNesting(depth: number): void {
+    if (this.nestedSeen) return;
+    this.nestedSeen = true;
+    if (this.t.listening('nestedRetry')) {
+      this.t.events.emit('nestedRetry', { policy: this.name, depth, mode: this.multiply ? 'multiply' : 'single-attempt' });
     }
-    return callTask(next, ctx);
   }
 
-  private async run<T>(next: Task<T>, ctx: Context): Promise<T> {
-    if (ctx.retryDepth > 0 && !this.nestedSeen) {
-      this.nestedSeen = true;
-      if (this.t.listening('nestedRetry')) this.t.events.emit('nestedRetry', { policy: this.name, depth: ctx.retryDepth, mode: 'multiply' });
-    }
+  /** The first attempt. On success no timer, no async frame and (without options) no context is allocated. */
+  private first<T>(next: Task<T>, ctx: Context): Promise<T> {
+    // Each attempt gets its own context, so inner policies admit it afresh, see its number and see the nesting.
+    const c = ctx === DEFAULT_CONTEXT ? FIRST_ATTEMPT : ctx.derive(ctx.signal, ctx.deadline, 1, ctx.retryDepth + 1);
+    return callTask(next, c).then(
+      (result) =>
+        // A throwing shouldRetryResult is a bug in the caller's code: it rejects the call rather than being retried.
+        this.shouldRetryResult !== undefined && this.shouldRetryResult(result, 1)
+          ? this.retryLoop(next, ctx, { kind: 'result', result })
+          : this.succeeded(result, 0),
+      (error: unknown) => this.retryLoop(next, ctx, { kind: 'error', error }),
+    );
+  }
+
+  private succeeded<T>(result: T, retryCost: number): T {
+    this.successes++;
+    if (this.budget !== undefined) this.budget.recordSuccess(this.clock, retryCost);
+    return result;
+  }
+
+  /** Retries after a failed first attempt, until success or a reason to stop. */
+  private async retryLoop<T>(next: Task<T>, ctx: Context, firstOutcome: RetryOutcome<T>): Promise<T> {
     const depth = ctx.retryDepth + 1;
+    let outcome = firstOutcome;
     let attempt = 1;
     let previousDelayMs = 0;
     let lastCost = 0;
     for (;;) {
-      // Each attempt gets its own context, so inner policies admit it afresh and see its number.
-      const c = ctx.derive(ctx.signal, ctx.deadline, attempt, depth);
-      let failed = false;
-      let error: unknown;
-      let result: T | undefined;
-      try {
-        result = await callTask(next, c);
-      } catch (e) {
-        failed = true;
-        error = e;
-      }
-      let outcome: RetryOutcome<T>;
-      if (failed) outcome = { kind: 'error', error };
-      else if (this.shouldRetryResult !== undefined && this.shouldRetryResult(result, attempt)) outcome = { kind: 'result', result: result as T };
-      else {
-        this.successes++;
-        if (this.budget !== undefined) this.budget.recordSuccess(this.clock.now(), lastCost);
-        return result as T;
-      }
       const delayMs = this.nextDelay(outcome, attempt, previousDelayMs, ctx);
       if (typeof delayMs === 'string') return this.giveUp(delayMs, attempt, outcome, ctx);
-      const retryAfterMs = retryAfterOf(outcome.kind === 'error' ? outcome.error : outcome.result);
+      const cause = outcome.kind === 'error' ? outcome.error : outcome.result;
+      const retryAfterMs = retryAfterOf(cause);
       const waitMs = retryAfterMs !== undefined && retryAfterMs > delayMs ? retryAfterMs : delayMs;
-      const now = this.clock.now();
-      if (ctx.deadline !== undefined && now + waitMs >= ctx.deadline) return this.giveUp('deadline', attempt, outcome, ctx);
+      if (ctx.deadline !== undefined && this.clock.now() + waitMs >= ctx.deadline) return this.giveUp('deadline', attempt, outcome, ctx);
       if (this.budget !== undefined) {
-        const cost = this.budget.tryRetry(now, outcome.kind === 'error' ? outcome.error : outcome.result);
+        const cost = this.budget.tryRetry(this.clock, cause);
         if (!(cost > 0)) {
           if (this.t.listening('budgetExhausted')) {
-            this.t.events.emit('budgetExhausted', { policy: this.name, attempts: attempt, budget: this.budget.stats(now) });
+            this.t.events.emit('budgetExhausted', { policy: this.name, attempts: attempt, budget: this.budget.stats(this.clock) });
           }
           return this.giveUp('budget', attempt, outcome, ctx);
         }
@@ -362,6 +371,18 @@ class RetryImpl implements Retry {
         }
       }
       this.attempts++;
+      let failed = false;
+      let error: unknown;
+      let result: T | undefined;
+      try {
+        result = await callTask(next, ctx.derive(ctx.signal, ctx.deadline, attempt, depth));
+      } catch (e) {
+        failed = true;
+        error = e;
+      }
+      if (failed) outcome = { kind: 'error', error };
+      else if (this.shouldRetryResult !== undefined && this.shouldRetryResult(result, attempt)) outcome = { kind: 'result', result: result as T };
+      else return this.succeeded(result as T, lastCost);
     }
   }
 
@@ -424,7 +445,7 @@ class RetryImpl implements Retry {
       sleeping: this.sleepers.length,
       maxAttempts: this.maxAttempts,
       disposed: this.isDisposed,
-      budget: this.budget?.stats(this.clock.now()),
+      budget: this.budget?.stats(this.clock),
     };
   }
 
@@ -460,7 +481,8 @@ class RetryImpl implements Retry {
  *   `retryAfterMs`.
  * - A `retryAfterMs` carried by the error or result (a server's Retry-After surfaced by HTTP middleware, or an inner
  *   policy's hint) is honoured: the wait is `max(backoff, retryAfterMs)`, never shorter.
- * - Default budget: a ratio budget of this policy's own (≤ 10 % retries + 10/s); share one across policies.
+ * - Default budget: an AWS-style token budget of this policy's own (`tokenBudget()`); share one budget across every
+ *   policy that calls the same dependency.
  * - Inside another retry of the same execution it makes a single attempt (`nested: 'single-attempt'`).
  *
  * Defaults: `maxAttempts` 3, `backoff` full jitter with base 100 ms and cap 10 s, `maxRetryAfterMs` 30 000,

@@ -8,7 +8,10 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { ratioBudget, tokenBudget } from '../../src/retry/budget.js';
+import { ratioBudget, tokenBudget, type BudgetClock } from '../../src/retry/budget.js';
+
+/** A clock fixed at `t` ms. */
+const at = (t: number): BudgetClock => ({ now: () => t });
 import { TimeoutError } from '../../src/core/errors.js';
 
 const seed = Number(process.env.FC_SEED ?? Date.now() % 2 ** 31);
@@ -42,23 +45,23 @@ describe('ratioBudget properties', () => {
           for (const o of ops) {
             now += o.dtMs;
             if (o.op === 'request') {
-              b.recordRequest(now);
+              b.recordRequest(at(now));
               requests++;
-            } else if (o.op === 'success') b.recordSuccess(now, 0);
+            } else if (o.op === 'success') b.recordSuccess(at(now), 0);
             else {
-              const cost = b.tryRetry(now, null);
+              const cost = b.tryRetry(at(now), null);
               expect(cost === 0 || cost === 1).toBe(true);
               granted += cost;
             }
             const bound = ratio * requests + (minPerSecond * (now - start)) / 1000 + (minPerSecond * windowMs) / 1000;
             expect(granted).toBeLessThanOrEqual(bound + 1e-6);
           }
-          const s = b.stats(now);
+          const s = b.stats(at(now));
           expect(s.retriesGranted).toBe(granted);
           expect(s.requests).toBe(requests);
           expect(s.reserve).toBeLessThanOrEqual((minPerSecond * windowMs) / 1000 + 1e-9);
           // One window after the last event no deposit is left.
-          expect(b.stats(now + windowMs).deposits).toBe(0);
+          expect(b.stats(at(now + windowMs)).deposits).toBe(0);
         },
       ),
       { seed, numRuns },
@@ -69,9 +72,9 @@ describe('ratioBudget properties', () => {
     fc.assert(
       fc.property(fc.constantFrom(0.05, 0.1, 0.2, 0.25, 0.5, 1, 1.5), fc.integer({ min: 0, max: 500 }), (ratio, n) => {
         const b = ratioBudget({ ratio, minPerSecond: 0 });
-        for (let i = 0; i < n; i++) b.recordRequest(7);
+        for (let i = 0; i < n; i++) b.recordRequest(at(7));
         let granted = 0;
-        while (b.tryRetry(7, null) > 0) granted++;
+        while (b.tryRetry(at(7), null) > 0) granted++;
         expect(granted).toBe(Math.floor(ratio * n + 1e-9));
       }),
       { seed, numRuns },
@@ -94,22 +97,22 @@ describe('tokenBudget properties', () => {
           const b = tokenBudget({ capacity, initialTokens: capacity * initialShare, retryCost, timeoutCost, successRefund, refundRetryCost });
           let lastCost = 0;
           for (const o of ops) {
-            const before = b.stats(0).tokens;
-            if (o.op === 'request') b.recordRequest(0);
+            const before = b.stats(at(0)).tokens;
+            if (o.op === 'request') b.recordRequest(at(0));
             else if (o.op === 'success') {
-              b.recordSuccess(0, lastCost);
+              b.recordSuccess(at(0), lastCost);
               lastCost = 0;
             } else {
               const timeout = o.op === 'timeoutRetry';
-              const cost = b.tryRetry(0, timeout ? new TimeoutError('t', 1) : new Error('x'));
+              const cost = b.tryRetry(at(0), timeout ? new TimeoutError('t', 1) : new Error('x'));
               const expected = timeout ? timeoutCost : retryCost;
               if (cost > 0) {
                 expect(cost).toBe(expected);
-                expect(b.stats(0).tokens).toBeCloseTo(before - cost, 9);
+                expect(b.stats(at(0)).tokens).toBeCloseTo(before - cost, 9);
                 lastCost = cost;
               } else expect(before).toBeLessThan(expected);
             }
-            const t = b.stats(0).tokens;
+            const t = b.stats(at(0)).tokens;
             expect(t).toBeGreaterThanOrEqual(0);
             expect(t).toBeLessThanOrEqual(capacity);
           }

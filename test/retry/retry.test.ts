@@ -64,10 +64,10 @@ describe('retry', () => {
       expect(r.budget).toBeUndefined();
     });
 
-    it('defaults to 3 attempts and a ratio budget of its own', () => {
+    it('defaults to 3 attempts and a token budget of its own', () => {
       const r = retry();
       expect(r.stats().maxAttempts).toBe(3);
-      expect(r.budget?.kind).toBe('ratio');
+      expect(r.budget?.kind).toBe('token');
       expect(retry().budget).not.toBe(r.budget);
     });
   });
@@ -228,9 +228,14 @@ describe('retry', () => {
       expect((await out).ok).toBe(false);
     });
 
-    it('arms no timer when the first attempt succeeds', async () => {
+    it('arms no timer and, with the default budget, reads no clock when the first attempt succeeds', async () => {
       const clock = new ManualClock();
-      await retry({ clock }).execute(() => 1);
+      let reads = 0;
+      const counting = { now: () => (reads++, clock.now()), setTimeout: clock.setTimeout.bind(clock), clearTimeout: clock.clearTimeout.bind(clock) };
+      const r = retry({ clock: counting });
+      await r.execute(() => 1);
+      await r.execute(() => 2, { priority: 1 });
+      expect(reads).toBe(0);
       expect(clock.pendingTimers()).toBe(0);
     });
   });
@@ -462,7 +467,7 @@ describe('retry', () => {
       await settle(a.execute(fa.fn));
       await settle(b.execute(fb.fn));
       expect(fa.calls.length + fb.calls.length).toBe(2 + 3);
-      expect(budget.stats(0).requests).toBe(2);
+      expect(budget.stats(clock).requests).toBe(2);
     });
 
     it('refunds a token budget on success and spends timeoutCost on a timeout', async () => {
@@ -471,9 +476,9 @@ describe('retry', () => {
       const r = retry({ clock, ...noDelay, budget });
       await r.execute(flaky(clock, 1, () => new TimeoutError('t', 5)).fn);
       // 15 − 10 (timeout retry) + 10 (successful retry refunds its cost)
-      expect(budget.stats(0).tokens).toBe(15);
+      expect(budget.stats(clock).tokens).toBe(15);
       await r.execute(() => 1);
-      expect(budget.stats(0).tokens).toBe(16);
+      expect(budget.stats(clock).tokens).toBe(16);
     });
 
     it('does not spend the budget on a retry the deadline or maxAttempts forbids', async () => {
@@ -484,7 +489,7 @@ describe('retry', () => {
       const out = settle(r.execute(flaky(clock, Infinity).fn));
       await clock.runAll();
       await out;
-      expect(budget.stats(clock.now()).retriesGranted).toBe(1);
+      expect(budget.stats(clock).retriesGranted).toBe(1);
     });
 
     it('accepts a custom budget object', async () => {
