@@ -255,8 +255,9 @@ class CircuitBreakerImpl implements CircuitBreaker {
   private readonly t: Telemetry<CircuitBreakerEvents>;
   private readonly strategy: BreakerStrategy;
   private readonly slowMs: number;
-  /** Read the clock for every call (time window, slow calls or duration histograms), not only when listened. */
+  /** Time every call (slow-call tracking or duration histograms), not only when `success`/`failure` are listened. */
   private readonly timeAlways: boolean;
+  private readonly emitter: EventEmitter<CircuitBreakerEvents>;
   private readonly openMs: number;
   private readonly factor: number;
   private readonly maxOpenMs: number;
@@ -283,6 +284,8 @@ class CircuitBreakerImpl implements CircuitBreaker {
   private succeeded = 0;
   private failed = 0;
   private ignored = 0;
+  private onClosedResult!: (result: unknown) => unknown;
+  private onClosedError!: (error: unknown) => never;
 
   constructor(options: CircuitBreakerOptions) {
     const o = v.optionsObject<CircuitBreakerOptions>(KIND, options);
@@ -313,10 +316,12 @@ class CircuitBreakerImpl implements CircuitBreaker {
     this.dryRun = v.opt(o.dryRun, false, (x) => v.bool(KIND, 'dryRun', x));
     const saved = o.initialState === undefined ? undefined : parseSavedState(KIND, o.initialState);
     if (saved !== undefined) this.restore(saved);
+    this.bindClosedHandlers();
     strategiesInUse.add(strategy);
 
     this.t = new Telemetry<CircuitBreakerEvents>(KIND, this.name, common.metrics);
-    this.timeAlways = strategy.usesTime || this.slowMs !== Infinity || this.t.duration !== undefined;
+    this.emitter = this.t.events;
+    this.timeAlways = this.slowMs !== Infinity || this.t.duration !== undefined;
     CIRCUIT_STATES.forEach((s, code) => this.t.gauge(CIRCUIT_METRIC.state, 'Circuit state (1 = current)', { state: s }, () => (this.currentMode() === code ? 1 : 0)));
     this.t.counter(CIRCUIT_METRIC.opens, 'Circuit openings', {}, () => this.opens);
     this.t.counter(CIRCUIT_METRIC.calls, 'Outcomes of calls through the breaker', { outcome: 'success' }, () => this.succeeded);
@@ -362,16 +367,41 @@ class CircuitBreakerImpl implements CircuitBreaker {
 
   [RUN]<T>(next: Task<T>, ctx: Context): Promise<T> {
     if (ctx.signal.aborted) return Promise.reject(ctx.signal.reason);
-    // Closed: no clock read unless something needs the time, no closure, no allocation beyond the async frame.
     if (this.mode === CLOSED) {
       this.t.counts.admitted++;
-      return this.observe(next, ctx, this.generation, false, this.startTime());
+      const start = this.startTime();
+      // Fast path: nothing needs the call's duration and no caller signal can abort it, so the outcome handlers of
+      // the current closed generation serve: one promise reaction, no per-call closure, no clock read.
+      if (start !== start && ctx.signal === NEVER_ABORTED) return callTask(next, ctx).then(this.onClosedResult as (r: T) => T, this.onClosedError);
+      return this.observe(next, ctx, this.generation, false, start);
     }
     return this.admit(next, ctx);
   }
 
+  /** The call's start time when anything needs its duration, else NaN. */
   private startTime(): number {
-    return this.timeAlways || this.t.listening('success') || this.t.listening('failure') ? this.clock.now() : NaN;
+    return this.timeAlways || this.listening('success') || this.listening('failure') ? this.clock.now() : NaN;
+  }
+
+  /** `listenerCount(event) > 0`, short-circuited when the emitter has no listener at all (the common case). */
+  private listening(event: 'success' | 'failure'): boolean {
+    // eventemitter3 keeps the number of events with listeners in `_eventsCount`; if a future version drops the field,
+    // the comparison is false and the exact count below decides.
+    if ((this.emitter as unknown as { _eventsCount?: number })._eventsCount === 0) return false;
+    return this.emitter.listenerCount(event) > 0;
+  }
+
+  /** Binds the fast-path outcome handlers to the current generation; called whenever a closed generation begins. */
+  private bindClosedHandlers(): void {
+    const generation = this.generation;
+    this.onClosedResult = (result) => {
+      this.settleResult(result, generation, false, NaN);
+      return result;
+    };
+    this.onClosedError = (e) => {
+      this.settle(this.classifyError(e, NEVER_ABORTED), e, false, generation, false, NaN);
+      throw e;
+    };
   }
 
   /** Every state but a plain closed one. */
@@ -418,19 +448,23 @@ class CircuitBreakerImpl implements CircuitBreaker {
     try {
       result = await next(ctx);
     } catch (e) {
-      this.settle(this.classifyError(e, ctx), e, false, generation, probe, start);
+      this.settle(this.classifyError(e, ctx.signal), e, false, generation, probe, start);
       throw e;
     }
-    if (this.isResultFailure !== undefined && this.resultFails(result)) this.settle(FAILURE, result, true, generation, probe, start);
-    else this.settle(SUCCESS, undefined, false, generation, probe, start);
+    this.settleResult(result, generation, probe, start);
     return result;
   }
 
-  private classifyError(e: unknown, ctx: Context): Outcome {
+  private settleResult(result: unknown, generation: number, probe: boolean, start: number): void {
+    if (this.isResultFailure !== undefined && this.resultFails(result)) this.settle(FAILURE, result, true, generation, probe, start);
+    else this.settle(SUCCESS, undefined, false, generation, probe, start);
+  }
+
+  private classifyError(e: unknown, signal: AbortSignal): Outcome {
     if (isTimeoutError(e)) return FAILURE;
     if (isRejectedError(e)) return this.countLocalRejections ? FAILURE : IGNORED;
     // The caller gave up: that says nothing about the dependency.
-    if (ctx.signal.aborted && e === ctx.signal.reason) return IGNORED;
+    if (signal.aborted && e === signal.reason) return IGNORED;
     if (this.isFailure === undefined) return FAILURE;
     try {
       return this.isFailure(e) ? FAILURE : SUCCESS;
@@ -478,11 +512,11 @@ class CircuitBreakerImpl implements CircuitBreaker {
     if (outcome === SUCCESS) {
       this.succeeded++;
       d?.success.record(durationMs);
-      if (this.t.listening('success')) this.t.events.emit('success', { policy: this.name, durationMs, slow });
+      if (this.listening('success')) this.emitter.emit('success', { policy: this.name, durationMs, slow });
     } else if (outcome === FAILURE) {
       this.failed++;
       d?.failure.record(durationMs);
-      if (this.t.listening('failure')) this.t.events.emit('failure', { policy: this.name, durationMs, slow, error, isResult });
+      if (this.listening('failure')) this.emitter.emit('failure', { policy: this.name, durationMs, slow, error, isResult });
     } else {
       this.ignored++;
       d?.failure.record(durationMs);
@@ -522,6 +556,7 @@ class CircuitBreakerImpl implements CircuitBreaker {
     } else if (to === CLOSED) {
       this.consecutiveOpens = 0;
       this.strategy.reset();
+      this.bindClosedHandlers();
     }
     const t = this.t;
     const dryRun = this.dryRun;
@@ -549,6 +584,7 @@ class CircuitBreakerImpl implements CircuitBreaker {
       // reset() while closed: a fresh window, and calls already running no longer count.
       this.generation++;
       this.strategy.reset();
+      this.bindClosedHandlers();
     }
   }
 
