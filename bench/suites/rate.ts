@@ -21,6 +21,9 @@ const pacer = leakyBucket({ name: 'bench-leaky', ratePerSecond: BIG, burst: BIG 
 const fixedClock: Clock = { now: () => 1, setTimeout: systemClock.setTimeout, clearTimeout: systemClock.clearTimeout };
 const bucketFixed = tokenBucket({ name: 'bench-token-fixed', capacity: BIG, refillPerSecond: BIG, clock: fixedClock });
 
+/** A caller's signal that never fires, for the per-call-options row. */
+const signal = new AbortController().signal;
+
 const limit = pLimit(1_000_000);
 const limiterBucket = new LimiterTokenBucket({ bucketSize: BIG, tokensPerInterval: BIG, interval: 'second' });
 limiterBucket.content = BIG;
@@ -44,6 +47,9 @@ const suite: Suite = {
     asyncTask('tokenBucket.execute(fn)', () => bucket.execute(fn)),
     asyncTask('tokenBucket.execute(fn) [fixed clock]', () => bucketFixed.execute(fn), {
       note: 'the same on the constant clock: the execute overhead besides the time read.',
+    }),
+    asyncTask('tokenBucket.execute(fn, { signal })', () => bucket.execute(fn, { signal }), {
+      note: 'with per-call options (a fresh `{ signal }` object each call): validation and a per-call context.',
     }),
     asyncTask('leakyBucket.execute(fn)', () => pacer.execute(fn)),
     asyncTask('p-limit limit(fn)', () => limit(fn), { role: 'peer', note: 'p-limit 7, concurrency 1e6 (never queues).' }),

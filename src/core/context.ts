@@ -95,7 +95,7 @@ export class Context implements ExecutionContext {
  */
 export function createContext(owner: string, clock: Clock, options: ExecuteOptions | undefined): Context {
   if (options === undefined) return new Context(NEVER_ABORTED, undefined, 0, undefined, 1);
-  const o = v.optionsObject<ExecuteOptions>(`${owner}.execute`, options);
+  const o = v.optionsObject<ExecuteOptions>(owner, options); // no per-call label string: `owner` already names the caller
   const signal = o.signal ?? NEVER_ABORTED;
   if (o.signal !== undefined && !isAbortSignal(o.signal)) {
     throw new TypeError(`${owner}: option "signal" must be an AbortSignal, got ${String(o.signal)}`);
