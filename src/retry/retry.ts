@@ -83,7 +83,8 @@ export interface RetryOptions extends CommonOptions {
    * - `'single-attempt'` (default): one attempt, no retries of its own; the outermost retry owns retrying ("retry at
    *   one layer", Google SRE book and AWS Builders' Library). Three nested layers of 4 attempts make 4 attempts, not 64.
    * - `'multiply'`: retry independently, attempts multiply across layers.
-   * The first time it happens, the policy emits `nestedRetry`.
+   * The first time it happens, the policy emits `nestedRetry`. Nesting is seen through pipelines, and through
+   * `execute(fn, ctx)` when a protected function passes on the context it received.
    */
   nested?: NestedRetryMode;
 }
@@ -143,7 +144,10 @@ export interface RetryStats {
   retries: number;
   /** Calls that ended with a success. */
   successes: number;
-  /** Calls that ended with a failure (an error, or a result flagged by `shouldRetryResult`). */
+  /**
+   * Calls that gave up, ending with an error or a result flagged by `shouldRetryResult` (the sum of `giveUps`). A call
+   * whose own callbacks threw (`shouldRetry`, `backoff`, ...) is in neither `successes` nor `failures`.
+   */
   failures: number;
   /** Calls that stopped retrying, by reason. */
   giveUps: Record<GiveUpReason, number>;
@@ -280,6 +284,12 @@ class RetryImpl implements Retry {
       ctx = options === undefined ? DEFAULT_CONTEXT : createContext(this.name, this.clock, options);
     } catch (e) {
       return Promise.reject(e);
+    }
+    if (options !== undefined) {
+      // The context a protected function received, passed back as options (`inner.execute(fn, ctx)`), links the two
+      // calls: this retry then sees the retries enclosing it.
+      const depth = (options as { retryDepth?: unknown }).retryDepth;
+      if (typeof depth === 'number' && depth > 0) ctx.retryDepth = depth;
     }
     return this[RUN](fn, ctx);
   }

@@ -538,6 +538,20 @@ describe('retry', () => {
       expect(events.of('nestedRetry')).toEqual([{ policy: 'r3', depth: 2, mode: 'multiply' }]);
     });
 
+    it('detects nesting when a protected function passes its context to an inner retry', async () => {
+      const clock = new ManualClock();
+      const outer = retry({ clock, maxAttempts: 3, ...noDelay });
+      const inner = retry({ clock, maxAttempts: 3, ...noDelay });
+      const { fn, calls } = flaky(clock, Infinity);
+      await settle(outer.execute((ctx) => inner.execute(fn, ctx)));
+      expect(calls).toHaveLength(3);
+      expect(inner.stats().nested).toBe(3);
+      // Without the context the calls are unrelated, and attempts multiply.
+      const unlinked = flaky(clock, Infinity);
+      await settle(outer.execute(() => inner.execute(unlinked.fn)));
+      expect(unlinked.calls).toHaveLength(9);
+    });
+
     it('detects nesting through an inner pipeline and a timeout layer', async () => {
       const clock = new ManualClock();
       const outer = retry({ clock, maxAttempts: 3, ...noDelay });
