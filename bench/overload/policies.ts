@@ -75,7 +75,38 @@ export async function availablePolicies(): Promise<{ policies: PolicyEntry[]; mi
   } else {
     missing.push('circuit breaker (src/breaker)');
   }
-  if ((await optional('../../src/retry/index.ts')) === undefined) missing.push('retry policy and budgets (src/retry): S5 uses a client-side retry loop instead');
+  if ((await optional('../../src/retry/index.ts')) === undefined) missing.push('retry policy and budgets (src/retry)');
   missing.push('adaptive limiters (not built yet)');
   return { policies, missing };
+}
+
+/**
+ * Pipelines with sluice's retry policy, for the retry-storm scenario (S5): retry (4 attempts, full jitter 50 ms..1 s,
+ * the default token budget) → [bulkhead] → timeout 1 s per attempt.
+ */
+export async function retryPipelines(): Promise<PolicyEntry[]> {
+  const retryMod = await optional('../../src/retry/index.ts');
+  const timeoutMod = await optional('../../src/timeout/index.ts');
+  const concurrency = await optional('../../src/concurrency/index.ts');
+  if (retryMod === undefined || timeoutMod === undefined) return [];
+  const { pipeline } = await import('../../src/core/index.js');
+  const retry = retryMod.retry as Factory;
+  const fullJitter = retryMod.fullJitter as (o: Record<string, unknown>) => unknown;
+  const timeout = timeoutMod.timeout as Factory;
+  const bulkhead = concurrency?.bulkhead as Factory | undefined;
+  const r = (env: SimEnvironment, budget: boolean): Policy =>
+    retry({ maxAttempts: 4, backoff: fullJitter({ baseMs: 50, capMs: 1000 }), ...(budget ? {} : { budget: false }), clock: env.clock, random: env.random });
+  const out: PolicyEntry[] = [
+    { id: 'retry-nobudget', label: 'retry(4, jitter, no budget) → timeout 1 s', build: (env) => pipeline(r(env, false), timeout({ timeoutMs: 1000, clock: env.clock })) },
+    { id: 'retry', label: 'retry(4, jitter, token budget) → timeout 1 s', build: (env) => pipeline(r(env, true), timeout({ timeoutMs: 1000, clock: env.clock })) },
+  ];
+  if (bulkhead !== undefined) {
+    out.push({
+      id: 'retry+static-40',
+      label: 'retry(4, jitter, token budget) → bulkhead L=40 → timeout 1 s',
+      featured: true,
+      build: (env) => pipeline(r(env, true), bulkhead({ limit: 40, maxQueue: 0, clock: env.clock }), timeout({ timeoutMs: 1000, clock: env.clock })),
+    });
+  }
+  return out;
 }

@@ -14,7 +14,8 @@ import {
   type SimResult,
   type SimulateOptions,
 } from '../../src/sim/index.js';
-import type { PolicyEntry } from './policies.js';
+import { constantBackoff, decorrelatedJitter, equalJitter, exponentialBackoff, fullJitter } from '../../src/retry/index.js';
+import { retryPipelines, type PolicyEntry } from './policies.js';
 
 export const C = 1000;
 
@@ -384,6 +385,28 @@ const S5: Scenario = {
         if (v.id === 'retry' && feat.includes(p.id) && kept !== undefined) chart.lines.push({ policy: p.label, series: kept.series });
       }
     }
+    for (const p of await retryPipelines()) {
+      let kept: SimResult | undefined;
+      const values = await perSeed(ctx, `S5 ${p.id}`, async (seed) => {
+        const r = await simulate({
+          ...base(seed, durationMs),
+          downstream: { workers: 40, service: exponential(40), changes: [{ atMs: from, workers: 20 }, { atMs: to, workers: 40 }] },
+          // One call may take up to 4 attempts of 1 s each (the timeout policy); the caller's deadline covers them all.
+          load: { perSecond: 900, deadlineMs: 4000 },
+          policy: p.build,
+        });
+        kept ??= r;
+        return {
+          during: pct(r.window(from, to).goodputPerSecond / 500),
+          after: pct(r.window(to + 5000, to + 20_000).goodputPerSecond / 900),
+          late: pct(r.window(durationMs - 30_000, durationMs).goodputPerSecond / 900),
+          amp: r.summary.amplification,
+          recover: recoveryMs(r.series, to, 900) / 1000,
+        };
+      });
+      rows.push({ label: p.label, values });
+      if (p.featured === true && kept !== undefined) chart.lines.push({ policy: p.label, series: kept.series });
+    }
     return {
       id: 'S5',
       title: this.title,
@@ -395,7 +418,9 @@ const S5: Scenario = {
         ]),
       ],
       charts: [chart],
-      notes: ['Retries here come from a naive client loop in the simulator, not from a sluice retry policy (retry budgets will be added as a policy entry when src/retry lands).'],
+      notes: [
+        'Rows "…, N retries" use a naive client loop in the simulator (each attempt a fresh call with its own 1 s deadline). Rows starting with "retry(" put sluice\'s retry policy (default token budget) and a 1 s per-attempt timeout in the pipeline, with a 4 s overall deadline per call.',
+      ],
     };
   },
 };
@@ -406,15 +431,13 @@ const S6: Scenario = {
   id: 'S6',
   title: 'Thundering herd / contention (backoff, simulator self-check)',
   async run(ctx) {
-    const B = 5;
-    const CAP = 2000;
-    const expo = (n: number): number => Math.min(CAP, B * 2 ** n);
+    // sluice's retry backoffs, set up as the AWS post's variants (first retry ≤ 2 × 5 ms; decorrelated from 5 ms).
     const variants: [string, ContentionBackoff][] = [
-      ['none', () => 0],
-      ['exponential', ({ attempt }) => expo(attempt)],
-      ['equal jitter', ({ attempt, random }) => expo(attempt) / 2 + (random() * expo(attempt)) / 2],
-      ['full jitter', ({ attempt, random }) => random() * expo(attempt)],
-      ['decorrelated', ({ previousDelayMs, random }) => Math.min(CAP, B + random() * (3 * Math.max(B, previousDelayMs) - B))],
+      ['none', constantBackoff({ delayMs: 0 })],
+      ['exponential', exponentialBackoff({ baseMs: 10, capMs: 2000 })],
+      ['equal jitter', equalJitter({ baseMs: 10, capMs: 2000 })],
+      ['full jitter', fullJitter({ baseMs: 10, capMs: 2000 })],
+      ['decorrelated', decorrelatedJitter({ baseMs: 5, capMs: 2000 })],
     ];
     const ref: Record<string, Record<number, [number, number]>> = {
       none: { 10: [50, 377], 20: [151, 599], 50: [688, 1139], 100: [2427, 2031] },
@@ -441,7 +464,7 @@ const S6: Scenario = {
     return {
       id: 'S6',
       title: this.title,
-      setup: `The AWS OCC model: N clients start at t = 0, read-then-conditional-write one row over a network of |N(10, 2)| ms; backoff base 5 ms, cap 2 s; mean of ${runs} runs. Cells: calls / completion ms (reference §4 in parentheses).`,
+      setup: `sluice's backoff functions (\`fullJitter\`, \`equalJitter\`, \`decorrelatedJitter\`, \`exponentialBackoff\`) in the AWS OCC model: N clients start at t = 0, read-then-conditional-write one row over a network of |N(10, 2)| ms; backoff base 5 ms, cap 2 s; mean of ${runs} runs. Cells: calls / completion ms (reference §4 in parentheses).`,
       tables: [{ header: ['backoff', ...ns.map((n) => `N = ${n}`)], rows }],
       charts: [],
       notes: [

@@ -1,17 +1,16 @@
 import { describe, expect, it } from 'vitest';
+import { constantBackoff, decorrelatedJitter, equalJitter, exponentialBackoff, fullJitter } from '../../src/retry/index.js';
 import { occContention, type ContentionBackoff } from '../../src/sim/index.js';
 
-// Backoffs exactly as the AWS simulator defines them (reference §3.7): v = min(cap, base · 2^n), n = 1 on the first
-// retry, base 5 ms, cap 2 s. Written here because the retry family's functions count the first retry as base·2^0.
-const BASE = 5;
-const CAP = 2000;
-const expo = (n: number): number => Math.min(CAP, BASE * 2 ** n);
+// sluice's own backoff functions, set up as the AWS simulator defines its variants (reference §3.7):
+// v = min(cap, base · 2^n) with n = 1 on the first retry, base 5 ms, cap 2 s. The retry family counts the first retry
+// as base · 2^0, so its baseMs is 2 × 5 ms; decorrelated jitter starts from base itself.
 const variants: Record<string, ContentionBackoff> = {
-  none: () => 0,
-  expo: ({ attempt }) => expo(attempt),
-  equal: ({ attempt, random }) => expo(attempt) / 2 + (random() * expo(attempt)) / 2,
-  full: ({ attempt, random }) => random() * expo(attempt),
-  decorrelated: ({ previousDelayMs, random }) => Math.min(CAP, BASE + random() * (3 * Math.max(BASE, previousDelayMs) - BASE)),
+  none: constantBackoff({ delayMs: 0 }),
+  expo: exponentialBackoff({ baseMs: 10, capMs: 2000 }),
+  equal: equalJitter({ baseMs: 10, capMs: 2000 }),
+  full: fullJitter({ baseMs: 10, capMs: 2000 }),
+  decorrelated: decorrelatedJitter({ baseMs: 5, capMs: 2000 }),
 };
 
 // Reference §4, "a reproduction of the AWS OCC backoff model": calls / completion ms, mean of 100 runs.
