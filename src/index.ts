@@ -5,5 +5,6 @@
 export * from './core/index.js';
 export * from './metrics/index.js';
 export * from './rate/index.js';
+export * from './concurrency/index.js';
 export * from './breaker/index.js';
 export * from './retry/index.js';

@@ -1,0 +1,37 @@
+import { limiterContract } from '../contract/limiter.contract.js';
+import { policyContract } from '../contract/policy.contract.js';
+import { bulkhead } from '../../src/concurrency/bulkhead.js';
+import { pipeline } from '../../src/core/pipeline.js';
+import { tokenBucket } from '../../src/rate/token-bucket.js';
+
+limiterContract('bulkhead', (clock) => {
+  const limiter = bulkhead({ limit: 1, maxQueue: 20, clock });
+  return {
+    limiter,
+    clock,
+    async saturate() {
+      const r = limiter.tryAcquire();
+      if (!r.ok) throw new Error('expected a permit');
+      return async () => r.permit.release();
+    },
+  };
+});
+
+limiterContract('bulkhead with maxWaitMs', (clock) => {
+  const limiter = bulkhead({ limit: 1, maxQueue: 20, maxWaitMs: 30_000, clock });
+  return {
+    limiter,
+    clock,
+    async saturate() {
+      const r = limiter.tryAcquire();
+      if (!r.ok) throw new Error('expected a permit');
+      return async () => r.permit.release();
+    },
+  };
+});
+
+policyContract('bulkhead', (clock) => bulkhead({ limit: 10, clock }));
+policyContract('bulkhead with a queue', (clock) => bulkhead({ limit: 1, maxQueue: 10, maxWaitMs: 1000, clock }));
+policyContract('pipeline(tokenBucket, bulkhead)', (clock) =>
+  pipeline(tokenBucket({ capacity: 100, refillPerSecond: 100, clock }), bulkhead({ limit: 10, maxQueue: 10, clock })),
+);
