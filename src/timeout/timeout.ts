@@ -173,9 +173,10 @@ class TimeoutImpl implements Timeout {
     const o = v.optionsObject<TimeoutOptions>('timeout', options);
     const common = parseCommon('timeout', o);
     if (o.timeoutMs === undefined) throw new TypeError('timeout: option "timeoutMs" is required');
-    const ms = v.nonNegativeOrInfinity('timeout', 'timeoutMs', o.timeoutMs);
-    if (ms === 0) throw new RangeError('timeout: option "timeoutMs" must be a number > 0 or Infinity, got 0');
-    this.timeoutMs = ms;
+    if (typeof o.timeoutMs === 'number' && o.timeoutMs <= 0) {
+      throw new RangeError(`timeout: option "timeoutMs" must be a number > 0 or Infinity, got ${o.timeoutMs}`);
+    }
+    this.timeoutMs = v.nonNegativeOrInfinity('timeout', 'timeoutMs', o.timeoutMs);
     this.name = common.name;
     this.clock = common.clock;
     this.alarm = new Alarm(this.clock, () => this.onAlarm());
