@@ -3,7 +3,7 @@
  * The enforcement half of the family; the decision to open comes from a pure strategy (./strategies).
  */
 import type { EventEmitter } from 'eventemitter3';
-import { Context, NEVER_ABORTED, createContext, type ExecuteOptions, type Task } from '../core/context.js';
+import { Context, NEVER_ABORTED, executeContext, type ExecuteOptions, type Task } from '../core/context.js';
 import { DisposedError, isRejectedError, isTimeoutError, type RejectionCode } from '../core/errors.js';
 import { callTask, parseCommon, type CommonOptions } from '../core/limiter-base.js';
 import { RUN, type Policy } from '../core/policy.js';
@@ -244,7 +244,6 @@ type Outcome = typeof SUCCESS | typeof FAILURE | typeof IGNORED;
 const UNCOUNTED = -1;
 
 const KIND = 'circuitBreaker';
-const DEFAULT_CONTEXT: Context = Object.freeze(new Context(NEVER_ABORTED, undefined, 0, undefined, 1)) as Context;
 const strategiesInUse = new WeakSet<BreakerStrategy>();
 
 class CircuitBreakerImpl implements CircuitBreaker {
@@ -355,14 +354,8 @@ class CircuitBreakerImpl implements CircuitBreaker {
   }
 
   execute<T>(fn: Task<T>, options?: ExecuteOptions): Promise<T> {
-    if (typeof fn !== 'function') return Promise.reject(new TypeError(`${this.name}: execute(fn) needs a function, got ${typeof fn}`));
-    let ctx: Context;
-    try {
-      ctx = options === undefined ? DEFAULT_CONTEXT : createContext(this.name, this.clock, options);
-    } catch (e) {
-      return Promise.reject(e);
-    }
-    return this[RUN](fn, ctx);
+    const ctx = executeContext(this, fn, options);
+    return ctx instanceof Context ? this[RUN](fn, ctx) : ctx;
   }
 
   [RUN]<T>(next: Task<T>, ctx: Context): Promise<T> {

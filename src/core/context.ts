@@ -119,3 +119,29 @@ function isAbortSignal(s: unknown): s is AbortSignal {
 export function abortReason(signal: AbortSignal): unknown {
   return signal.reason;
 }
+
+/** The context of calls made without options: shared and frozen, so an uncontended call allocates none. */
+export const DEFAULT_CONTEXT: Context = Object.freeze(new Context(NEVER_ABORTED, undefined, 0, undefined, 1)) as Context;
+
+/**
+ * The checks every `execute(fn, options)` begins with: `fn` must be a function and the options valid. Returns the
+ * context to run `fn` with ({@link DEFAULT_CONTEXT} when there are no options), or a rejected promise (TypeError /
+ * RangeError) for the caller to return as is. Never throws. Each policy keeps its own `this[RUN](fn, ctx)` call, so
+ * that call site stays monomorphic.
+ * @example
+ * ```ts
+ * execute<T>(fn: Task<T>, options?: ExecuteOptions): Promise<T> {
+ *   const ctx = executeContext(this, fn, options);
+ *   return ctx instanceof Context ? this[RUN](fn, ctx) : ctx;
+ * }
+ * ```
+ */
+export function executeContext(policy: { readonly name: string; readonly clock: Clock }, fn: unknown, options: ExecuteOptions | undefined): Context | Promise<never> {
+  if (typeof fn !== 'function') return Promise.reject(new TypeError(`${policy.name}: execute(fn) needs a function, got ${typeof fn}`));
+  if (options === undefined) return DEFAULT_CONTEXT;
+  try {
+    return createContext(policy.name, policy.clock, options);
+  } catch (e) {
+    return Promise.reject(e);
+  }
+}
