@@ -59,6 +59,17 @@ export interface RetryBudget {
   stats(clock: BudgetClock): RetryBudgetStats;
 }
 
+/** The counts every built-in budget keeps for {@link RetryBudgetStats}. */
+abstract class BudgetCounts {
+  protected requests = 0;
+  protected granted = 0;
+  protected refused = 0;
+
+  protected counts(available: number): Omit<RetryBudgetStats, 'kind'> {
+    return { available, requests: this.requests, retriesGranted: this.granted, retriesRefused: this.refused };
+  }
+}
+
 // ---- ratio budget -------------------------------------------------------------------------------------------------
 
 /** Options of {@link ratioBudget}. */
@@ -103,7 +114,7 @@ const SLICES = 10;
 /** Float tolerance, in retries, for "one whole retry is available". */
 const EPS = 1e-9;
 
-class RatioBudgetImpl implements RatioBudget {
+class RatioBudgetImpl extends BudgetCounts implements RatioBudget {
   readonly kind = 'ratio' as const;
   private readonly sliceMs: number;
   private readonly reserveCap: number;
@@ -113,15 +124,13 @@ class RatioBudgetImpl implements RatioBudget {
   private newest = -Infinity;
   private reserve: number;
   private last = -Infinity;
-  private requests = 0;
-  private granted = 0;
-  private refused = 0;
 
   constructor(
     readonly ratio: number,
     readonly minPerSecond: number,
     readonly windowMs: number,
   ) {
+    super();
     this.sliceMs = windowMs / SLICES;
     this.reserveCap = (minPerSecond * windowMs) / 1000;
     this.perMs = minPerSecond / 1000;
@@ -188,10 +197,7 @@ class RatioBudgetImpl implements RatioBudget {
     const deposits = this.deposited();
     return {
       kind: 'ratio',
-      available: deposits + this.reserve,
-      requests: this.requests,
-      retriesGranted: this.granted,
-      retriesRefused: this.refused,
+      ...this.counts(deposits + this.reserve),
       ratio: this.ratio,
       minPerSecond: this.minPerSecond,
       windowMs: this.windowMs,
@@ -274,11 +280,8 @@ export interface TokenBudget extends RetryBudget {
   stats(clock: BudgetClock): TokenBudgetStats;
 }
 
-class TokenBudgetImpl implements TokenBudget {
+class TokenBudgetImpl extends BudgetCounts implements TokenBudget {
   readonly kind = 'token' as const;
-  private requests = 0;
-  private granted = 0;
-  private refused = 0;
 
   constructor(
     private tokens: number,
@@ -288,7 +291,9 @@ class TokenBudgetImpl implements TokenBudget {
     readonly successRefund: number,
     readonly refundRetryCost: boolean,
     private readonly isTimeout: (cause: unknown) => boolean,
-  ) {}
+  ) {
+    super();
+  }
 
   recordRequest(_clock: BudgetClock): void {
     this.requests++;
@@ -314,10 +319,7 @@ class TokenBudgetImpl implements TokenBudget {
   stats(_clock: BudgetClock): TokenBudgetStats {
     return {
       kind: 'token',
-      available: this.tokens / this.retryCost,
-      requests: this.requests,
-      retriesGranted: this.granted,
-      retriesRefused: this.refused,
+      ...this.counts(this.tokens / this.retryCost),
       tokens: this.tokens,
       capacity: this.capacity,
       retryCost: this.retryCost,
