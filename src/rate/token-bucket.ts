@@ -88,9 +88,19 @@ class TokenBucketImpl extends QueueingLimiter<LimiterEvents> implements TokenBuc
     return this.tokens;
   }
 
+  /**
+   * Whether `cost` tokens are there at `now`. A shortfall within float rounding counts as none: either below `EPS`
+   * tokens, or earned in less time than the clock can resolve at `now` (on a clock with a large origin, such as
+   * `Date.now()`, a time step is ~1e-4 ms; waiting "for" a shortfall smaller than that could never end).
+   */
+  private fits(cost: number, now: number): boolean {
+    const short = cost - this.tokens;
+    return short <= EPS || short <= Math.abs(now) * Number.EPSILON * this.ratePerMs;
+  }
+
   protected take(cost: number, now: number): Permit | undefined {
     this.refill(now);
-    if (this.tokens >= cost - EPS) {
+    if (this.fits(cost, now)) {
       this.tokens -= cost;
       return NOOP_PERMIT;
     }
@@ -126,7 +136,7 @@ class TokenBucketImpl extends QueueingLimiter<LimiterEvents> implements TokenBuc
     const now = this.clock.now();
     this.refill(now);
     let head = this.queue.head;
-    while (head !== undefined && this.tokens >= head.cost - EPS) {
+    while (head !== undefined && this.fits(head.cost, now)) {
       this.tokens -= head.cost;
       this.grant(head, NOOP_PERMIT, now);
       head = this.queue.head;
