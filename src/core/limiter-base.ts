@@ -154,13 +154,15 @@ export abstract class QueueingLimiter<Events extends LimiterEvents> implements L
   // ---- shared flow ------------------------------------------------------------------------------------------------
 
   tryAcquire(options?: ExecuteOptions): AcquireResult {
-    const cost = options === undefined ? 1 : createContext(this.name, this.clock, options).cost;
+    const ctx = options === undefined ? undefined : createContext(this.name, this.clock, options);
+    const cost = ctx === undefined ? 1 : ctx.cost;
     if (this.isDisposed) {
       this.t.rejected('DISPOSED', 0, cost);
       return { ok: false, reason: 'DISPOSED', retryAfterMs: 0 };
     }
     this.checkCost(cost);
     const now = this.clock.now();
+    if (ctx?.deadline !== undefined && now >= ctx.deadline) return this.refuseNow('DEADLINE_EXCEEDED', cost, 0);
     if (this.queue.length === 0) {
       const permit = this.take(cost, now);
       if (permit !== undefined) {
@@ -169,14 +171,18 @@ export abstract class QueueingLimiter<Events extends LimiterEvents> implements L
       }
     }
     const wait = this.estimateWaitMs(cost, now);
-    const retryAfterMs = this.retryAfterFor(this.busyReason, cost, now, wait);
+    return this.refuseNow(this.busyReason, cost, this.retryAfterFor(this.busyReason, cost, now, wait));
+  }
+
+  /** A `tryAcquire` refusal as a value (or, in dry-run, counted and admitted). */
+  private refuseNow(reason: RejectionCode, cost: number, retryAfterMs: number): AcquireResult {
     if (this.dryRun) {
-      this.t.wouldReject(this.busyReason, retryAfterMs, cost);
+      this.t.wouldReject(reason, retryAfterMs, cost);
       this.t.counts.admitted++;
       return OK_NOOP;
     }
-    this.t.rejected(this.busyReason, retryAfterMs, cost);
-    return { ok: false, reason: this.busyReason, retryAfterMs };
+    this.t.rejected(reason, retryAfterMs, cost);
+    return { ok: false, reason, retryAfterMs };
   }
 
   acquire(options?: ExecuteOptions): Promise<Permit> {
