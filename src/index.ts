@@ -8,3 +8,5 @@ export * from './rate/index.js';
 export * from './concurrency/index.js';
 export * from './breaker/index.js';
 export * from './retry/index.js';
+export * from './timeout/index.js';
+export * from './fallback/index.js';

@@ -13,7 +13,7 @@ import { Telemetry, type RejectEvent } from '../core/telemetry.js';
 import * as v from '../core/validate.js';
 import { Alarm } from '../core/waiters.js';
 import { METRIC } from '../metrics/metrics.js';
-import { DeadlineHeap, type DeadlineEntry } from './deadline-heap.js';
+import { DeadlineHeap, type DeadlineEntry } from '../core/deadline-heap.js';
 
 /** Options of {@link timeout}. */
 export interface TimeoutOptions extends CommonOptions {

@@ -14,7 +14,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { timeout } from '../../src/timeout/index.js';
-import { DeadlineHeap, type DeadlineEntry } from '../../src/timeout/deadline-heap.js';
+import { DeadlineHeap, type DeadlineEntry } from '../../src/core/deadline-heap.js';
 import { TimeoutError } from '../../src/core/errors.js';
 import type { ExecuteOptions } from '../../src/core/context.js';
 import { ManualClock, flushMicrotasks } from '../../src/testing/index.js';

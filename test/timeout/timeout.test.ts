@@ -131,6 +131,9 @@ describe('timeout', () => {
     await expect(t.execute((c) => (ac.abort(reason), (seen = c.signal), never()), { signal: ac.signal })).rejects.toBe(reason);
     expect(seen!.aborted).toBe(true);
     expect(seen!.reason).toBe(reason);
+    const ac2 = new AbortController();
+    await expect(t.execute((c) => (ac2.abort(reason), (seen = c.signal), 'value'), { signal: ac2.signal })).rejects.toBe(reason);
+    expect(seen!.reason).toBe(reason);
     await expect(t.execute(() => 'value', { signal: AbortSignal.abort(reason) })).rejects.toBe(reason);
     expect(clock.pendingTimers()).toBe(0);
   });
