@@ -170,6 +170,7 @@ export interface Retry extends Policy {
   readonly events: Telemetry<RetryEvents>['events'];
   /** The budget in use, or undefined. */
   readonly budget: RetryBudget | undefined;
+  /** A snapshot of the counts since creation, and of the budget. */
   stats(): RetryStats;
   /**
    * Rejects every call waiting in a backoff with `DisposedError` (or `reason`), clears their timers, refuses later

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { retry, type GiveUpEvent, type RetryEvent, type RetryOptions } from '../../src/retry/retry.js';
+import { RETRY_METRIC, retry, type GiveUpEvent, type RetryEvent, type RetryOptions } from '../../src/retry/retry.js';
+import { createMetricsRegistry } from '../../src/metrics/registry.js';
 import { constantBackoff, exponentialBackoff, fullJitter, type BackoffInput } from '../../src/retry/backoff.js';
 import { ratioBudget, tokenBudget, type RetryBudget } from '../../src/retry/budget.js';
 import { DisposedError, RateLimitedError, RejectedError, TimeoutError } from '../../src/core/errors.js';
@@ -612,6 +613,26 @@ describe('retry', () => {
       const { fn, errors } = flaky(clock, 1);
       await r.execute(fn);
       expect(events.of('retry')).toEqual([{ policy: 'retry', attempt: 2, delayMs: 0, retryAfterMs: undefined, kind: 'error', error: errors[0] }]);
+    });
+
+    it('reports attempts, retries, give-ups and call durations to a metrics sink, and unregisters on dispose', async () => {
+      const clock = new ManualClock();
+      const metrics = createMetricsRegistry();
+      const r = retry({ clock, name: 'api', metrics, ...noDelay });
+      await r.execute(flaky(clock, 1).fn);
+      await settle(r.execute(flaky(clock, Infinity).fn));
+      const value = (name: string, labels: Record<string, string> = {}) =>
+        metrics
+          .snapshot()
+          .find((m) => m.name === name && m.labels.policy === 'api' && Object.entries(labels).every(([k, v]) => m.labels[k] === v));
+      expect(value('sluice_admitted_total')).toMatchObject({ value: 2 });
+      expect(value(RETRY_METRIC.attempts)).toMatchObject({ value: 5 });
+      expect(value(RETRY_METRIC.retries)).toMatchObject({ value: 3 });
+      expect(value(RETRY_METRIC.giveUps, { reason: 'maxAttempts' })).toMatchObject({ value: 1 });
+      expect(metrics.histogramSummary('sluice_call_duration_ms', { policy: 'api', kind: 'retry', outcome: 'success' })?.count).toBe(1);
+      expect(metrics.histogramSummary('sluice_call_duration_ms', { policy: 'api', kind: 'retry', outcome: 'failure' })?.count).toBe(1);
+      r.dispose();
+      expect(value(RETRY_METRIC.attempts)).toBeUndefined();
     });
 
     it('includes the budget snapshot in stats', async () => {
