@@ -2,7 +2,7 @@
  * Fallback: turns selected failures of the inner pipeline (errors, including local rejections, and optionally
  * results) into a replacement value, computed or fixed.
  */
-import { createContext, type Context, type ExecuteOptions, type ExecutionContext, type Task } from '../core/context.js';
+import { Context, executeContext, type ExecuteOptions, type ExecutionContext, type Task } from '../core/context.js';
 import { parseCommon, type CommonOptions } from '../core/limiter-base.js';
 import { RUN, type Policy } from '../core/policy.js';
 import { Telemetry } from '../core/telemetry.js';
@@ -87,7 +87,6 @@ class FallbackImpl<T> implements Fallback<T> {
   private readonly handler: FallbackHandler<T> | undefined;
   private readonly when: ((error: unknown) => boolean) | undefined;
   private readonly whenResult: ((result: unknown) => boolean) | undefined;
-  private readonly defaultContext: Context;
   private fallbacks = 0;
   private fallbacksOnResult = 0;
   private handlerErrors = 0;
@@ -108,7 +107,6 @@ class FallbackImpl<T> implements Fallback<T> {
     this.whenResult = v.opt(o.whenResult, undefined, (x) => v.func<(result: unknown) => boolean>('fallback', 'whenResult', x));
     this.name = common.name;
     this.clock = common.clock;
-    this.defaultContext = Object.freeze(createContext(this.name, this.clock, undefined)) as Context;
     this.t = new Telemetry<FallbackEvents>('fallback', this.name, common.metrics);
     this.t.counter('sluice_fallbacks_total', 'Failures replaced by a fallback', { on: 'error' }, () => this.fallbacks - this.fallbacksOnResult);
     this.t.counter('sluice_fallbacks_total', 'Failures replaced by a fallback', { on: 'result' }, () => this.fallbacksOnResult);
@@ -119,14 +117,8 @@ class FallbackImpl<T> implements Fallback<T> {
   }
 
   execute<R>(fn: Task<R>, options?: ExecuteOptions): Promise<R | T> {
-    if (typeof fn !== 'function') return Promise.reject(new TypeError(`${this.name}: execute(fn) needs a function, got ${typeof fn}`));
-    let ctx: Context;
-    try {
-      ctx = options === undefined ? this.defaultContext : createContext(this.name, this.clock, options);
-    } catch (e) {
-      return Promise.reject(e);
-    }
-    return this[RUN](fn, ctx);
+    const ctx = executeContext(this, fn, options);
+    return ctx instanceof Context ? this[RUN](fn, ctx) : ctx;
   }
 
   [RUN]<R>(next: Task<R>, ctx: Context): Promise<R> {

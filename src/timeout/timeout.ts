@@ -5,7 +5,7 @@
  * earliest deadline, so a call costs no timer of its own. The signal handed to `fn` is created only if `fn` reads
  * it, so a call that ignores `ctx.signal` costs no AbortController either.
  */
-import { Context, NEVER_ABORTED, createContext, type ExecuteOptions, type Task } from '../core/context.js';
+import { Context, NEVER_ABORTED, executeContext, type ExecuteOptions, type Task } from '../core/context.js';
 import { TimeoutError, rejectionError } from '../core/errors.js';
 import { callTask, parseCommon, type CommonOptions } from '../core/limiter-base.js';
 import { RUN, type Policy } from '../core/policy.js';
@@ -160,7 +160,6 @@ class TimeoutImpl implements Timeout {
   private readonly t: Telemetry<TimeoutEvents>;
   private readonly heap = new DeadlineHeap<Attempt>();
   private readonly alarm: Alarm;
-  private readonly defaultContext: Context;
   private armQueued = false;
   private timedOut = 0;
   private readonly arm = (): void => {
@@ -180,7 +179,6 @@ class TimeoutImpl implements Timeout {
     this.name = common.name;
     this.clock = common.clock;
     this.alarm = new Alarm(this.clock, () => this.onAlarm());
-    this.defaultContext = Object.freeze(createContext(this.name, this.clock, undefined)) as Context;
     this.t = new Telemetry<TimeoutEvents>('timeout', this.name, common.metrics);
     this.t.counter('sluice_timeouts_total', 'Calls rejected because they ran past their deadline', {}, () => this.timedOut);
     this.t.gauge(METRIC.inflight, 'Calls running under the timeout', {}, () => this.heap.size);
@@ -191,14 +189,8 @@ class TimeoutImpl implements Timeout {
   }
 
   execute<T>(fn: Task<T>, options?: ExecuteOptions): Promise<T> {
-    if (typeof fn !== 'function') return Promise.reject(new TypeError(`${this.name}: execute(fn) needs a function, got ${typeof fn}`));
-    let ctx: Context;
-    try {
-      ctx = options === undefined ? this.defaultContext : createContext(this.name, this.clock, options);
-    } catch (e) {
-      return Promise.reject(e);
-    }
-    return this[RUN](fn, ctx);
+    const ctx = executeContext(this, fn, options);
+    return ctx instanceof Context ? this[RUN](fn, ctx) : ctx;
   }
 
   [RUN]<T>(next: Task<T>, ctx: Context): Promise<T> {
