@@ -3,6 +3,7 @@
  * time, with every outcome measured.
  */
 import { createHash } from 'node:crypto';
+import { getEventListeners } from 'node:events';
 import { NEVER_ABORTED, type Task } from '../core/context.js';
 import { isRejectedError, isTimeoutError } from '../core/errors.js';
 import type { Policy } from '../core/policy.js';
@@ -140,6 +141,8 @@ class Simulation {
   private readonly gauges: (() => PolicyGauges) | undefined;
   private ids = 0;
   private readonly log: string[] | undefined;
+  /** Controllers of attempts that ended unaborted with no listener left: reused (creating one was a sixth of a run). */
+  private readonly controllers: AbortController[] = [];
 
   constructor(
     readonly o: {
@@ -239,9 +242,10 @@ class Simulation {
       options = req.src.optionsNoDeadline;
     } else {
       req.deadline = now + p.deadlineMs;
-      req.controller = new AbortController();
+      // Without a policy nothing reads a signal: the deadline abandons the call directly.
+      req.controller = this.policy === undefined ? undefined : (this.controllers.pop() ?? new AbortController());
       req.timer = this.clock.schedule(req.deadline, () => this.onDeadline(req), 'deadline');
-      options = { signal: req.controller.signal, deadline: req.deadline, priority: p.priority, cost: p.cost };
+      options = { signal: req.controller?.signal, deadline: req.deadline, priority: p.priority, cost: p.cost };
       if (p.tenant !== undefined) options.tenant = p.tenant;
     }
     const attempt = req.attempt;
@@ -320,6 +324,13 @@ class Simulation {
     if (req.timer !== undefined) {
       this.clock.clearTimeout(req.timer);
       req.timer = undefined;
+    }
+    // The call has settled through every stage, so nothing will read this signal again unless it still has a
+    // listener (then it is left to the garbage collector).
+    const c = req.controller;
+    if (c !== undefined && outcome !== 'timeout' && !c.signal.aborted && getEventListeners(c.signal, 'abort').length === 0) {
+      req.controller = undefined;
+      this.controllers.push(c);
     }
     const s = req.src;
     const i = this.rec.bucket(now);
