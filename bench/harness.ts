@@ -113,7 +113,7 @@ export interface RunOptions {
   allocations?: boolean;
   /** Only tasks whose name matches (the floor always runs). */
   filter?: RegExp;
-  /** Called after each task finishes. */
+  /** Called with each row once every task has run (progress reporting). */
   onTask?: (row: ResultRow) => void;
 }
 
