@@ -3,7 +3,7 @@
  * The enforcement half of the family; the decision to open comes from a pure strategy (./strategies).
  */
 import type { EventEmitter } from 'eventemitter3';
-import { Context, NEVER_ABORTED, executeContext, type ExecuteOptions, type Task } from '../core/context.js';
+import { Context, DEFAULT_CONTEXT, NEVER_ABORTED, executeContext, type ExecuteOptions, type Task } from '../core/context.js';
 import { DisposedError, isRejectedError, isTimeoutError, type RejectionCode } from '../core/errors.js';
 import { callTask, parseCommon, type CommonOptions } from '../core/limiter-base.js';
 import { RUN, type Policy } from '../core/policy.js';
@@ -355,17 +355,19 @@ class CircuitBreakerImpl implements CircuitBreaker {
 
   execute<T>(fn: Task<T>, options?: ExecuteOptions): Promise<T> {
     const ctx = executeContext(this, fn, options);
-    return ctx instanceof Context ? this[RUN](fn, ctx) : ctx;
+    return ctx === DEFAULT_CONTEXT || ctx instanceof Context ? this[RUN](fn, ctx) : ctx;
   }
 
   [RUN]<T>(next: Task<T>, ctx: Context): Promise<T> {
-    if (ctx.signal.aborted) return Promise.reject(ctx.signal.reason);
+    const signal = ctx.signal;
+    // NEVER_ABORTED first: `aborted` is a native accessor, worth skipping on the hot path.
+    if (signal !== NEVER_ABORTED && signal.aborted) return Promise.reject(signal.reason);
     if (this.mode === CLOSED) {
       this.t.counts.admitted++;
       const start = this.startTime();
       // Fast path: nothing needs the call's duration and no caller signal can abort it, so the outcome handlers of
       // the current closed generation serve: one promise reaction, no per-call closure, no clock read.
-      if (start !== start && ctx.signal === NEVER_ABORTED) return callTask(next, ctx).then(this.onClosedResult as (r: T) => T, this.onClosedError);
+      if (start !== start && signal === NEVER_ABORTED) return callTask(next, ctx).then(this.onClosedResult as (r: T) => T, this.onClosedError);
       return this.observe(next, ctx, this.generation, false, start);
     }
     return this.admit(next, ctx);

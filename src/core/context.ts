@@ -127,12 +127,13 @@ export const DEFAULT_CONTEXT: Context = Object.freeze(new Context(NEVER_ABORTED,
  * The checks every `execute(fn, options)` begins with: `fn` must be a function and the options valid. Returns the
  * context to run `fn` with ({@link DEFAULT_CONTEXT} when there are no options), or a rejected promise (TypeError /
  * RangeError) for the caller to return as is. Never throws. Each policy keeps its own `this[RUN](fn, ctx)` call, so
- * that call site stays monomorphic.
+ * that call site stays monomorphic. Test `ctx === DEFAULT_CONTEXT` before `instanceof`: `instanceof` on the frozen
+ * default context costs about 8 ns per call.
  * @example
  * ```ts
  * execute<T>(fn: Task<T>, options?: ExecuteOptions): Promise<T> {
  *   const ctx = executeContext(this, fn, options);
- *   return ctx instanceof Context ? this[RUN](fn, ctx) : ctx;
+ *   return ctx === DEFAULT_CONTEXT || ctx instanceof Context ? this[RUN](fn, ctx) : ctx;
  * }
  * ```
  */
