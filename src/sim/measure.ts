@@ -84,6 +84,8 @@ export interface SimSummary {
   latency: LatencySummary;
   /** Median time from an attempt's start to its local rejection, ms (NaN when none). */
   rejectLatencyP50Ms: number;
+  /** Downstream service time spent (completions in the window), ms. busyMs / (c · window) is the utilisation. */
+  busyMs: number;
   /** Downstream service time wasted on abandoned or late calls, ms. */
   wastedMs: number;
   /** wastedMs / busyMs (0 when idle). */
@@ -277,6 +279,7 @@ export function summarize(r: Recorder, fromMs: number, toMs: number): SimSummary
     rejectionRate: attempts > 0 ? rejected / attempts : 0,
     latency: latencyOf(a, from, to),
     rejectLatencyP50Ms: percentile(rl, 50),
+    busyMs: busy,
     wastedMs: wasted,
     wastedFraction: busy > 0 ? wasted / busy : 0,
     amplification: arrivals > 0 ? sent / arrivals : NaN,
