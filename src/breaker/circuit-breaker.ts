@@ -12,7 +12,7 @@ import * as v from '../core/validate.js';
 import { BrokenCircuitError, IsolatedCircuitError } from './errors.js';
 import { CIRCUIT_STATES, parseSavedState, type CircuitBreakerSavedState, type CircuitState } from './state.js';
 import { countWindow } from './strategies/count-window.js';
-import type { BreakerStrategy, BreakerWindowStats, TripReason } from './strategies/strategy.js';
+import type { BreakerStrategy, BreakerWindowStats, BreakerTripReason } from './strategies/strategy.js';
 
 /** Options of {@link circuitBreaker}. Every duration is in ms on the breaker's clock. */
 export interface CircuitBreakerOptions extends CommonOptions {
@@ -92,8 +92,8 @@ export interface CircuitBreakerOptions extends CommonOptions {
 }
 
 /** Why the breaker changed state. Stable strings. */
-export type TransitionReason =
-  | TripReason
+export type CircuitTransitionReason =
+  | BreakerTripReason
   /** A half-open probe failed (or was slow). */
   | 'probeFailed'
   /** Probes stayed in flight for `halfOpenMaxWaitMs` without a verdict. */
@@ -107,20 +107,20 @@ export type TransitionReason =
   | 'disable';
 
 /** Payload of `stateChange`: emitted on every transition. `at` is when it happened on the clock (transitions are lazy). */
-export interface StateChangeEvent {
+export interface CircuitStateChangeEvent {
   readonly policy: string;
   readonly from: CircuitState;
   readonly to: CircuitState;
-  readonly reason: TransitionReason;
+  readonly reason: CircuitTransitionReason;
   readonly at: number;
   /** The breaker is in dry-run mode: the transition is what it would have done. */
   readonly dryRun: boolean;
 }
 
 /** Payload of `open`. */
-export interface OpenEvent {
+export interface CircuitOpenEvent {
   readonly policy: string;
-  readonly reason: TransitionReason;
+  readonly reason: CircuitTransitionReason;
   readonly at: number;
   /** This opening's interval (backoff and jitter applied), ms. */
   readonly openMs: number;
@@ -132,15 +132,15 @@ export interface OpenEvent {
 }
 
 /** Payload of `halfOpen` and `close`. */
-export interface TransitionEvent {
+export interface CircuitTransitionEvent {
   readonly policy: string;
-  readonly reason: TransitionReason;
+  readonly reason: CircuitTransitionReason;
   readonly at: number;
   readonly dryRun: boolean;
 }
 
 /** Payload of `success`: a call through the breaker succeeded (counted or not). */
-export interface CallSuccessEvent {
+export interface CircuitSuccessEvent {
   readonly policy: string;
   /** Duration on the clock, ms; `NaN` if the call started before anyone listened. */
   readonly durationMs: number;
@@ -149,7 +149,7 @@ export interface CallSuccessEvent {
 }
 
 /** Payload of `failure`: a call through the breaker failed. */
-export interface CallFailureEvent extends CallSuccessEvent {
+export interface CircuitFailureEvent extends CircuitSuccessEvent {
   /** What `fn` threw, or the result that `isResultFailure` flagged. */
   readonly error: unknown;
   /** True when `error` is a result flagged by `isResultFailure`, not a thrown error. */
@@ -162,12 +162,12 @@ export interface CallFailureEvent extends CallSuccessEvent {
  * `dispose`. Outcomes the breaker ignores (local rejections, caller aborts) emit neither `success` nor `failure`.
  */
 export interface CircuitBreakerEvents extends LimiterEvents {
-  stateChange: (event: StateChangeEvent) => void;
-  open: (event: OpenEvent) => void;
-  halfOpen: (event: TransitionEvent) => void;
-  close: (event: TransitionEvent) => void;
-  success: (event: CallSuccessEvent) => void;
-  failure: (event: CallFailureEvent) => void;
+  stateChange: (event: CircuitStateChangeEvent) => void;
+  open: (event: CircuitOpenEvent) => void;
+  halfOpen: (event: CircuitTransitionEvent) => void;
+  close: (event: CircuitTransitionEvent) => void;
+  success: (event: CircuitSuccessEvent) => void;
+  failure: (event: CircuitFailureEvent) => void;
 }
 
 /** Snapshot returned by {@link CircuitBreaker.stats}. Window figures come from the strategy, as of now. */
@@ -537,7 +537,7 @@ class CircuitBreakerImpl implements CircuitBreaker {
     return base * (1 - this.jitter * this.random());
   }
 
-  private moveTo(to: number, at: number, reason: TransitionReason): void {
+  private moveTo(to: number, at: number, reason: CircuitTransitionReason): void {
     const from = this.mode;
     this.mode = to;
     this.generation++;
@@ -569,7 +569,7 @@ class CircuitBreakerImpl implements CircuitBreaker {
   }
 
   /** A manual transition; ignored once disposed. */
-  private command(to: number, reason: TransitionReason): void {
+  private command(to: number, reason: CircuitTransitionReason): void {
     if (this.mode === DISPOSED) return;
     const now = this.clock.now();
     this.advance(now);

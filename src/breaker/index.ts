@@ -16,12 +16,12 @@ export {
   type CircuitBreakerOptions,
   type CircuitBreakerStats,
   type CircuitBreakerEvents,
-  type StateChangeEvent,
-  type OpenEvent,
-  type TransitionEvent,
-  type CallSuccessEvent,
-  type CallFailureEvent,
-  type TransitionReason,
+  type CircuitStateChangeEvent,
+  type CircuitOpenEvent,
+  type CircuitTransitionEvent,
+  type CircuitSuccessEvent,
+  type CircuitFailureEvent,
+  type CircuitTransitionReason,
 } from './circuit-breaker.js';
 export { BrokenCircuitError, IsolatedCircuitError } from './errors.js';
 export { CIRCUIT_STATES, type CircuitState, type CircuitBreakerSavedState } from './state.js';
@@ -29,4 +29,4 @@ export { consecutiveFailures, type ConsecutiveFailuresOptions } from './strategi
 export { countWindow, type CountWindowOptions } from './strategies/count-window.js';
 export { timeWindow, type TimeWindowOptions } from './strategies/time-window.js';
 export { slowCallRate, type SlowCallRateOptions } from './strategies/slow-call-rate.js';
-export type { BreakerStrategy, BreakerWindowStats, SavedWindow, TripReason, RateThresholdOptions } from './strategies/strategy.js';
+export type { BreakerStrategy, BreakerWindowStats, SavedBreakerWindow, BreakerTripReason, BreakerRateOptions } from './strategies/strategy.js';

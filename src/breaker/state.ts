@@ -3,7 +3,7 @@
  * that a restarted process (or the next serverless invocation) still knows a dependency is down.
  */
 import * as v from '../core/validate.js';
-import type { SavedWindow } from './strategies/strategy.js';
+import type { SavedBreakerWindow } from './strategies/strategy.js';
 
 /**
  * Where a breaker is:
@@ -38,7 +38,7 @@ export interface CircuitBreakerSavedState {
   /** Openings over the breaker's life. */
   readonly opens: number;
   /** The strategy's window, or `null`. Restored only into a strategy of the same `kind`. */
-  readonly window: SavedWindow | null;
+  readonly window: SavedBreakerWindow | null;
 }
 
 /**
@@ -53,8 +53,8 @@ export function parseSavedState(owner: string, value: unknown): CircuitBreakerSa
   const consecutiveOpens = v.integer(owner, 'initialState.consecutiveOpens', o.consecutiveOpens, 0);
   const opens = v.integer(owner, 'initialState.opens', o.opens, 0);
   const w = o.window;
-  if (w !== null && w !== undefined && (typeof w !== 'object' || typeof (w as SavedWindow).kind !== 'string')) {
+  if (w !== null && w !== undefined && (typeof w !== 'object' || typeof (w as SavedBreakerWindow).kind !== 'string')) {
     throw new TypeError(`${owner}: option "initialState.window" must be null or an object with a string "kind", got ${JSON.stringify(w)}`);
   }
-  return { version: 1, state, openRemainingMs, consecutiveOpens, opens, window: (w ?? null) as SavedWindow | null };
+  return { version: 1, state, openRemainingMs, consecutiveOpens, opens, window: (w ?? null) as SavedBreakerWindow | null };
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { circuitBreaker, type CircuitBreakerOptions, type StateChangeEvent, type OpenEvent, type CallFailureEvent, type CallSuccessEvent } from '../../src/breaker/circuit-breaker.js';
+import { circuitBreaker, type CircuitBreakerOptions, type CircuitStateChangeEvent, type CircuitOpenEvent, type CircuitFailureEvent, type CircuitSuccessEvent } from '../../src/breaker/circuit-breaker.js';
 import { BrokenCircuitError, IsolatedCircuitError } from '../../src/breaker/errors.js';
 import { consecutiveFailures } from '../../src/breaker/strategies/consecutive-failures.js';
 import { countWindow } from '../../src/breaker/strategies/count-window.js';
@@ -76,7 +76,7 @@ describe('circuitBreaker', () => {
       await clock.advance(2000);
       expect(events.all).toHaveLength(1);
       expect(breaker.state).toBe('half-open');
-      expect(events.of<StateChangeEvent>('stateChange')[1]).toMatchObject({ from: 'open', to: 'half-open', reason: 'openElapsed', at: 500 });
+      expect(events.of<CircuitStateChangeEvent>('stateChange')[1]).toMatchObject({ from: 'open', to: 'half-open', reason: 'openElapsed', at: 500 });
     });
 
     it('closes after halfOpenSuccessThreshold successful probes, with a fresh window and no backoff', async () => {
@@ -100,7 +100,7 @@ describe('circuitBreaker', () => {
         await clock.advance(breaker.stats().retryAfterMs);
         await failTimes(breaker, 1); // the probe fails
       }
-      expect(opens.of<OpenEvent>('open').map((e) => [e.openMs, e.consecutiveOpens, e.reason])).toEqual([
+      expect(opens.of<CircuitOpenEvent>('open').map((e) => [e.openMs, e.consecutiveOpens, e.reason])).toEqual([
         [100, 1, 'consecutiveFailures'],
         [200, 2, 'probeFailed'],
         [350, 3, 'probeFailed'],
@@ -182,7 +182,7 @@ describe('circuitBreaker', () => {
       await expect(breaker.execute(up)).rejects.toMatchObject({ code: 'CIRCUIT_OPEN', retryAfterMs: 0 });
       await clock.advance(1);
       expect(breaker.state).toBe('open');
-      expect(changes.of<StateChangeEvent>('stateChange').at(-1)).toMatchObject({ from: 'half-open', to: 'open', reason: 'halfOpenTimeout', at: 1500 });
+      expect(changes.of<CircuitStateChangeEvent>('stateChange').at(-1)).toMatchObject({ from: 'half-open', to: 'open', reason: 'halfOpenTimeout', at: 1500 });
       // the next opening backs off like any failed probe
       expect(breaker.stats()).toMatchObject({ consecutiveOpens: 2, retryAfterMs: 1000 });
       await clock.advance(1000);
@@ -200,7 +200,7 @@ describe('circuitBreaker', () => {
       void breaker.execute(() => deferred().promise); // hangs forever
       await clock.advance(10_000);
       expect(breaker.state).toBe('half-open');
-      expect(changes.of<StateChangeEvent>('stateChange').map((e) => [e.to, e.at])).toEqual([
+      expect(changes.of<CircuitStateChangeEvent>('stateChange').map((e) => [e.to, e.at])).toEqual([
         ['open', 0],
         ['half-open', 500],
         ['open', 600],
@@ -282,7 +282,7 @@ describe('circuitBreaker', () => {
       await expect(breaker.execute(() => ({ status: 503 }))).resolves.toEqual({ status: 503 });
       await expect(breaker.execute(() => ({ status: 500 }))).resolves.toEqual({ status: 500 });
       expect(breaker.state).toBe('open');
-      expect(failures.of<CallFailureEvent>('failure')[0]).toMatchObject({ error: { status: 503 }, isResult: true });
+      expect(failures.of<CircuitFailureEvent>('failure')[0]).toMatchObject({ error: { status: 503 }, isResult: true });
     });
 
     it('does not count local rejections from an inner sluice policy, unless countLocalRejections', async () => {
@@ -357,7 +357,7 @@ describe('circuitBreaker', () => {
         d.resolve('x');
         await p;
       }
-      expect(calls.of<CallSuccessEvent>('success').map((e) => [e.durationMs, e.slow])).toEqual([
+      expect(calls.of<CircuitSuccessEvent>('success').map((e) => [e.durationMs, e.slow])).toEqual([
         [50, false],
         [51, true],
         [51, true],
@@ -519,7 +519,7 @@ describe('circuitBreaker', () => {
         { policy: 'circuitBreaker', reason: 'CIRCUIT_OPEN', retryAfterMs: 500, cost: 1 },
         { policy: 'circuitBreaker', reason: 'CIRCUIT_OPEN', retryAfterMs: 400, cost: 1 },
       ]);
-      expect(events.of<StateChangeEvent>('stateChange')[0]).toMatchObject({ to: 'open', dryRun: true });
+      expect(events.of<CircuitStateChangeEvent>('stateChange')[0]).toMatchObject({ to: 'open', dryRun: true });
       expect(breaker.stats()).toMatchObject({ dryRun: true, admitted: 4, rejected: 0, wouldRejectBy: { CIRCUIT_OPEN: 2 } });
     });
 
@@ -532,7 +532,7 @@ describe('circuitBreaker', () => {
           await clock.advanceTo(at);
           await breaker.execute(ok ? up : down).catch(() => {});
         }
-        return changes.of<StateChangeEvent>('stateChange').map((e) => [e.from, e.to, e.at]);
+        return changes.of<CircuitStateChangeEvent>('stateChange').map((e) => [e.from, e.to, e.at]);
       };
       const enforcing = await run(false);
       expect(enforcing.length).toBeGreaterThan(3);

@@ -6,13 +6,13 @@ import { consecutiveFailures } from '../../src/breaker/strategies/consecutive-fa
 import { countWindow } from '../../src/breaker/strategies/count-window.js';
 import { timeWindow } from '../../src/breaker/strategies/time-window.js';
 import { slowCallRate } from '../../src/breaker/strategies/slow-call-rate.js';
-import type { BreakerStrategy, TripReason } from '../../src/breaker/strategies/strategy.js';
+import type { BreakerStrategy, BreakerTripReason } from '../../src/breaker/strategies/strategy.js';
 
 const OK = true;
 const FAIL = false;
 
 /** Feeds `[success, slow, at]` outcomes; returns the verdict of each. */
-function feed(s: BreakerStrategy, outcomes: readonly (readonly [boolean, boolean, number])[]): (TripReason | undefined)[] {
+function feed(s: BreakerStrategy, outcomes: readonly (readonly [boolean, boolean, number])[]): (BreakerTripReason | undefined)[] {
   return outcomes.map(([success, slow, at]) => s.record(success, slow, at));
 }
 

@@ -2,7 +2,7 @@
  * Consecutive-failures strategy: open after `threshold` failures in a row (gobreaker's and failsafe-go's default rule).
  */
 import * as v from '../../core/validate.js';
-import { checkSaved, savedCount, windowStats, type BreakerStrategy, type BreakerWindowStats, type SavedWindow, type TripReason } from './strategy.js';
+import { checkSaved, savedCount, windowStats, type BreakerStrategy, type BreakerWindowStats, type SavedBreakerWindow, type BreakerTripReason } from './strategy.js';
 
 /** Options of {@link consecutiveFailures}. */
 export interface ConsecutiveFailuresOptions {
@@ -26,7 +26,7 @@ class ConsecutiveFailures implements BreakerStrategy {
     this.threshold = threshold;
   }
 
-  record(success: boolean): TripReason | undefined {
+  record(success: boolean): BreakerTripReason | undefined {
     if (success) {
       this.run = 0;
       return undefined;
@@ -42,11 +42,11 @@ class ConsecutiveFailures implements BreakerStrategy {
     this.run = 0;
   }
 
-  save(): SavedWindow {
+  save(): SavedBreakerWindow {
     return { kind: KIND, consecutiveFailures: this.run };
   }
 
-  restore(saved: SavedWindow): void {
+  restore(saved: SavedBreakerWindow): void {
     const s = checkSaved(KIND, saved, KIND);
     this.run = savedCount(KIND, 'consecutiveFailures', s.consecutiveFailures);
   }

@@ -10,14 +10,14 @@ import {
   windowStats,
   type BreakerStrategy,
   type BreakerWindowStats,
-  type RateThresholdOptions,
+  type BreakerRateOptions,
   type RateThresholds,
-  type SavedWindow,
-  type TripReason,
+  type SavedBreakerWindow,
+  type BreakerTripReason,
 } from './strategy.js';
 
 /** Options of {@link countWindow}. */
-export interface CountWindowOptions extends RateThresholdOptions {
+export interface CountWindowOptions extends BreakerRateOptions {
   /**
    * Calls the window remembers. Integer ≥ 1. Default 100 (resilience4j's default): at 800 calls/s it spans 125 ms,
    * so a dead dependency (every call failing) trips a 50 % threshold after 50 calls, about 63 ms.
@@ -49,7 +49,7 @@ export class CountWindow implements BreakerStrategy {
     this.slowCallDurationMs = thresholds.slowCallDurationMs;
   }
 
-  record(success: boolean, slow: boolean): TripReason | undefined {
+  record(success: boolean, slow: boolean): BreakerTripReason | undefined {
     this.push((success ? 0 : FAILED) | (slow ? SLOW : 0));
     return rateTrip(this.thresholds, this.calls, this.failures, this.slowCalls);
   }
@@ -81,7 +81,7 @@ export class CountWindow implements BreakerStrategy {
   }
 
   /** Saves the outcome codes, oldest first (bit 0 = failure, bit 1 = slow). */
-  save(): SavedWindow {
+  save(): SavedBreakerWindow {
     const outcomes: number[] = [];
     const start = this.calls === this.size ? this.next : 0;
     for (let k = 0; k < this.calls; k++) outcomes.push(this.ring[(start + k) % this.size]!);
@@ -89,7 +89,7 @@ export class CountWindow implements BreakerStrategy {
   }
 
   /** Restores the newest `size` saved outcomes. */
-  restore(saved: SavedWindow): void {
+  restore(saved: SavedBreakerWindow): void {
     const s = checkSaved(KIND, saved, KIND);
     const outcomes = s.outcomes;
     if (!Array.isArray(outcomes) || !outcomes.every((c) => c === 0 || c === 1 || c === 2 || c === 3)) {

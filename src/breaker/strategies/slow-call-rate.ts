@@ -5,11 +5,11 @@
  */
 import * as v from '../../core/validate.js';
 import { CountWindow } from './count-window.js';
-import { parseRateThresholds, type BreakerStrategy, type RateThresholdOptions } from './strategy.js';
+import { parseRateThresholds, type BreakerStrategy, type BreakerRateOptions } from './strategy.js';
 import { TimeWindow } from './time-window.js';
 
 /** Options of {@link slowCallRate}. The window is count-based unless `windowMs` is given. */
-export interface SlowCallRateOptions extends Omit<RateThresholdOptions, 'failureRateThreshold' | 'slowCallDurationMs'> {
+export interface SlowCallRateOptions extends Omit<BreakerRateOptions, 'failureRateThreshold' | 'slowCallDurationMs'> {
   /** A call longer than this, in ms on the breaker's clock, is slow. Finite, > 0. Required. */
   slowCallDurationMs: number;
   /** Count-based window: calls remembered. Integer ≥ 1. Default 100. Not with `windowMs`. */

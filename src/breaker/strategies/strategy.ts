@@ -11,7 +11,7 @@ import * as v from '../../core/validate.js';
  * - `failureRate`: the failure rate over the window reached its threshold (with at least `minimumCalls` calls);
  * - `slowCallRate`: the share of slow calls over the window reached its threshold (same volume rule).
  */
-export type TripReason = 'consecutiveFailures' | 'failureRate' | 'slowCallRate';
+export type BreakerTripReason = 'consecutiveFailures' | 'failureRate' | 'slowCallRate';
 
 /** What a strategy's window holds now. Rates are fractions in [0, 1]; 0 when the window is empty. */
 export interface BreakerWindowStats {
@@ -32,7 +32,7 @@ export interface BreakerWindowStats {
  * stored as ages relative to the save, never as clock readings, so they survive a restart (whose clock has another
  * origin).
  */
-export interface SavedWindow {
+export interface SavedBreakerWindow {
   /** The {@link BreakerStrategy.kind} that saved it. */
   readonly kind: string;
   readonly [field: string]: unknown;
@@ -66,19 +66,19 @@ export interface BreakerStrategy {
    * @param at - when the call ended, ms on the breaker's clock.
    * @returns the reason to open, or `undefined` to stay closed.
    */
-  record(success: boolean, slow: boolean, at: number): TripReason | undefined;
+  record(success: boolean, slow: boolean, at: number): BreakerTripReason | undefined;
   /** The window as of `at` (time windows first drop what has aged out). */
   stats(at: number): BreakerWindowStats;
   /** Empties the window (the breaker calls it when it closes, so a closed breaker starts from a clean slate). */
   reset(): void;
   /** The window as JSON, with times as ages relative to `at`. */
-  save(at: number): SavedWindow;
+  save(at: number): SavedBreakerWindow;
   /**
    * Replaces the window with a saved one of the same `kind`, re-based on `at`. Tolerates another window size (keeps
    * what fits). Throws on malformed input.
    * @throws {TypeError | RangeError} when `saved` is malformed.
    */
-  restore(saved: SavedWindow, at: number): void;
+  restore(saved: SavedBreakerWindow, at: number): void;
 }
 
 /** Failure- and slow-call-rate thresholds of a windowed strategy, validated. */
@@ -94,7 +94,7 @@ export interface RateThresholds {
 }
 
 /** Options shared by the windowed strategies ({@link countWindow}, {@link timeWindow}). */
-export interface RateThresholdOptions {
+export interface BreakerRateOptions {
   /**
    * Open when at least this fraction of the calls in the window failed. Fraction in (0, 1] (0.5 = 50 %, not 50).
    * Default 0.5 (resilience4j's and opossum's default).
@@ -119,11 +119,11 @@ export interface RateThresholdOptions {
   minimumCalls?: number;
 }
 
-/** Default {@link RateThresholdOptions.minimumCalls}. */
+/** Default {@link BreakerRateOptions.minimumCalls}. */
 export const DEFAULT_MINIMUM_CALLS = 20;
-/** Default {@link RateThresholdOptions.failureRateThreshold}. */
+/** Default {@link BreakerRateOptions.failureRateThreshold}. */
 export const DEFAULT_FAILURE_RATE_THRESHOLD = 0.5;
-/** Default {@link RateThresholdOptions.slowCallRateThreshold} once `slowCallDurationMs` is set. */
+/** Default {@link BreakerRateOptions.slowCallRateThreshold} once `slowCallDurationMs` is set. */
 export const DEFAULT_SLOW_CALL_RATE_THRESHOLD = 0.5;
 
 /**
@@ -132,7 +132,7 @@ export const DEFAULT_SLOW_CALL_RATE_THRESHOLD = 0.5;
  * @param maxMinimumCalls - cap for the default `minimumCalls` and bound for an explicit one (count windows: size).
  * @throws {TypeError | RangeError} naming the option.
  */
-export function parseRateThresholds(owner: string, o: RateThresholdOptions, failureRule: boolean, maxMinimumCalls: number): RateThresholds {
+export function parseRateThresholds(owner: string, o: BreakerRateOptions, failureRule: boolean, maxMinimumCalls: number): RateThresholds {
   const failureRateThreshold = failureRule
     ? v.opt(o.failureRateThreshold, DEFAULT_FAILURE_RATE_THRESHOLD, (x) => fraction(owner, 'failureRateThreshold', x))
     : Infinity;
@@ -157,7 +157,7 @@ function fraction(owner: string, option: string, x: unknown): number {
 }
 
 /** The rate rules: failure rate first, then slow-call rate, both only from `minimumCalls` calls on. */
-export function rateTrip(t: RateThresholds, calls: number, failures: number, slowCalls: number): TripReason | undefined {
+export function rateTrip(t: RateThresholds, calls: number, failures: number, slowCalls: number): BreakerTripReason | undefined {
   if (calls < t.minimumCalls) return undefined;
   if (failures / calls >= t.failureRateThreshold) return 'failureRate';
   if (slowCalls / calls >= t.slowCallRateThreshold) return 'slowCallRate';
@@ -177,7 +177,7 @@ export function windowStats(calls: number, failures: number, slowCalls: number):
 
 /** Throws a TypeError unless `saved` is a saved window of `kind`. */
 export function checkSaved(owner: string, saved: unknown, kind: string): Record<string, unknown> {
-  if (typeof saved !== 'object' || saved === null || (saved as SavedWindow).kind !== kind) {
+  if (typeof saved !== 'object' || saved === null || (saved as SavedBreakerWindow).kind !== kind) {
     throw new TypeError(`${owner}.restore: expected a saved window of kind "${kind}", got ${JSON.stringify(saved)}`);
   }
   return saved as Record<string, unknown>;

@@ -11,14 +11,14 @@ import {
   windowStats,
   type BreakerStrategy,
   type BreakerWindowStats,
-  type RateThresholdOptions,
+  type BreakerRateOptions,
   type RateThresholds,
-  type SavedWindow,
-  type TripReason,
+  type SavedBreakerWindow,
+  type BreakerTripReason,
 } from './strategy.js';
 
 /** Options of {@link timeWindow}. */
-export interface TimeWindowOptions extends RateThresholdOptions {
+export interface TimeWindowOptions extends BreakerRateOptions {
   /**
    * Length of the window, ms. Finite, > 0. Default 10 000 (opossum's rolling window): long enough to hold
    * `minimumCalls` calls at a few calls per second.
@@ -111,7 +111,7 @@ export class TimeWindow implements BreakerStrategy {
     this.slowCalls += slowCalls;
   }
 
-  record(success: boolean, slow: boolean, at: number): TripReason | undefined {
+  record(success: boolean, slow: boolean, at: number): BreakerTripReason | undefined {
     this.add(this.rotate(at), 1, success ? 0 : 1, slow ? 1 : 0);
     return rateTrip(this.thresholds, this.calls, this.failures, this.slowCalls);
   }
@@ -127,7 +127,7 @@ export class TimeWindow implements BreakerStrategy {
   }
 
   /** Saves non-empty buckets as `[ageMs, calls, failures, slowCalls]`, `ageMs` = how long before `at` it began. */
-  save(at: number): SavedWindow {
+  save(at: number): SavedBreakerWindow {
     const head = this.rotate(at);
     const buckets: number[][] = [];
     for (let i = 0; i < this.buckets; i++) {
@@ -140,7 +140,7 @@ export class TimeWindow implements BreakerStrategy {
   }
 
   /** Restores the saved buckets that still fall inside this window, re-based on `at`. */
-  restore(saved: SavedWindow, at: number): void {
+  restore(saved: SavedBreakerWindow, at: number): void {
     const s = checkSaved(KIND, saved, KIND);
     if (!Array.isArray(s.buckets)) throw new TypeError(`${KIND}.restore: "buckets" must be an array, got ${JSON.stringify(s.buckets)}`);
     const rows = s.buckets.map((row: unknown) => {
