@@ -94,11 +94,12 @@ function isThenable<T>(x: T | PromiseLike<T>): x is PromiseLike<T> {
 
 /**
  * One attempt under a timeout: the context handed inward and the entry in the deadline heap, in one object.
- * `signal` is materialised on first read; until then the attempt holds no AbortController.
+ * `signal` is materialised on first read; until then the attempt holds no AbortController. Without a context
+ * deadline, the start time (and so `deadline`) is stamped on first read of `deadline` or, at the latest, in the
+ * microtask after the call started (see TimeoutImpl.arm), so a call that settles at once never reads the clock.
  */
 class Attempt implements Context, DeadlineEntry {
   attempt: number;
-  deadline: number;
   priority: number;
   tenant: string | undefined;
   cost: number;
@@ -118,16 +119,23 @@ class Attempt implements Context, DeadlineEntry {
     readonly owner: TimeoutImpl,
     parent: Context,
     readonly callerSignal: AbortSignal,
-    deadline: number,
-    readonly startedAt: number,
+    /** When the attempt started on the clock; NaN until stamped. */
+    public startedAt: number,
+    /** The effective deadline; NaN until stamped. */
+    public due: number,
   ) {
     this.attempt = parent.attempt;
-    this.deadline = deadline;
     this.priority = parent.priority;
     this.tenant = parent.tenant;
     this.cost = parent.cost;
     this.task = parent.task;
     this.retryDepth = parent.retryDepth;
+  }
+
+  /** The effective deadline: `min(start + timeoutMs, context deadline)`. */
+  get deadline(): number {
+    if (this.due !== this.due) this.owner.stamp(this, this.owner.clock.now());
+    return this.due;
   }
 
   /** Aborts at the deadline (reason: the TimeoutError) or when the caller aborts (reason: the caller's). */
@@ -158,14 +166,35 @@ class TimeoutImpl implements Timeout {
   readonly clock: Timeout['clock'];
   readonly timeoutMs: number;
   private readonly t: Telemetry<TimeoutEvents>;
+  /** Running calls with a stamped deadline, earliest first. */
   private readonly heap = new DeadlineHeap<Attempt>();
+  /** Calls started since the last arm() whose start is not stamped yet; settled ones are skipped, not removed. */
+  private fresh: Attempt[] = [];
   private readonly alarm: Alarm;
   private armQueued = false;
   private timedOut = 0;
+  /**
+   * Runs in the microtask after calls started (queued behind their own reactions): stamps the calls still running
+   * with one clock read, moves them into the heap and arms the timer for the earliest deadline. A call that settled
+   * in between costs neither a clock read nor a timer.
+   */
   private readonly arm = (): void => {
     this.armQueued = false;
+    let now = NaN;
+    const fresh = this.fresh;
+    if (fresh.length > 0) {
+      for (let i = 0; i < fresh.length; i++) {
+        const a = fresh[i]!;
+        if (a.done) continue;
+        if (a.due !== a.due) this.stamp(a, now === now ? now : (now = this.clock.now()));
+        this.heap.push(a);
+      }
+      fresh.length = 0;
+    }
     const head = this.heap.peek();
-    if (head !== undefined && (!this.alarm.armed || head.deadline < this.alarm.dueAt)) this.setAlarm(head.deadline, this.clock.now());
+    if (head !== undefined && (!this.alarm.armed || head.due < this.alarm.dueAt)) {
+      this.setAlarm(head.due, now === now ? now : this.clock.now());
+    }
   };
 
   constructor(options: TimeoutOptions) {
@@ -181,7 +210,7 @@ class TimeoutImpl implements Timeout {
     this.alarm = new Alarm(this.clock, () => this.onAlarm());
     this.t = new Telemetry<TimeoutEvents>('timeout', this.name, common.metrics);
     this.t.counter('sluice_timeouts_total', 'Calls rejected because they ran past their deadline', {}, () => this.timedOut);
-    this.t.gauge(METRIC.inflight, 'Calls running under the timeout', {}, () => this.heap.size);
+    this.t.gauge(METRIC.inflight, 'Calls running under the timeout', {}, () => this.pending());
   }
 
   get events(): Telemetry<TimeoutEvents>['events'] {
@@ -196,22 +225,35 @@ class TimeoutImpl implements Timeout {
   [RUN]<T>(next: Task<T>, ctx: Context): Promise<T> {
     const callerSignal = ctx.signal;
     if (callerSignal.aborted) return Promise.reject(callerSignal.reason);
-    const now = this.clock.now();
-    let deadline = now + this.timeoutMs;
     const outer = ctx.deadline;
-    if (outer !== undefined) {
-      // Same rule as the limiters: a call that cannot start before its deadline is refused, not started.
-      if (now >= outer) {
-        this.t.rejected('DEADLINE_EXCEEDED', 0, ctx.cost);
-        return Promise.reject(rejectionError('DEADLINE_EXCEEDED', this.name, 0));
+    let a: Attempt;
+    if (outer === undefined && this.t.duration === undefined) {
+      // Nothing to enforce: pass straight through, as any policy would.
+      if (this.timeoutMs === Infinity) return (this.t.counts.admitted++, callTask(next, ctx));
+      a = new Attempt(this, ctx, callerSignal, NaN, NaN); // start stamped later, if the call is still running
+    } else {
+      const now = this.clock.now();
+      let due = now + this.timeoutMs;
+      if (outer !== undefined) {
+        // Same rule as the limiters: a call that cannot start before its deadline is refused, not started.
+        if (now >= outer) {
+          this.t.rejected('DEADLINE_EXCEEDED', 0, ctx.cost);
+          return Promise.reject(rejectionError('DEADLINE_EXCEEDED', this.name, 0));
+        }
+        if (outer < due) due = outer;
       }
-      if (outer < deadline) deadline = outer;
+      if (due === Infinity) return (this.t.counts.admitted++, callTask(next, ctx));
+      a = new Attempt(this, ctx, callerSignal, now, due);
+      if (this.t.duration !== undefined) return (this.t.counts.admitted++, this.t.timed(this.start(next, a), this.clock, now));
     }
     this.t.counts.admitted++;
-    if (deadline === Infinity) return callTask(next, ctx);
-    const a = new Attempt(this, ctx, callerSignal, deadline, now);
-    if (this.t.duration === undefined) return this.start(next, a);
-    return this.t.timed(this.start(next, a), this.clock, now);
+    return this.start(next, a);
+  }
+
+  /** Fixes the start of `a` at `now` (only attempts without a context deadline are stamped late). */
+  stamp(a: Attempt, now: number): void {
+    a.startedAt = now;
+    a.due = now + this.timeoutMs;
   }
 
   private start<T>(next: Task<T>, a: Attempt): Promise<T> {
@@ -222,11 +264,13 @@ class TimeoutImpl implements Timeout {
       return this.finishedAtOnce(a, e, true) as Promise<T>;
     }
     if (!isThenable(r)) return this.finishedAtOnce(a, r, false) as Promise<T>;
-    // fn went asynchronous: only now does the call need a promise of its own and a place in the deadline heap.
+    // fn went asynchronous: only now does the call need a promise of its own and a place in the deadline queue.
     const p = new Promise(capture) as Promise<T>;
     a.resolve = capturedResolve;
     a.reject = capturedReject;
-    this.heap.push(a);
+    const stamped = a.due === a.due; // fn may have read ctx.deadline
+    if (stamped) this.heap.push(a);
+    else this.fresh.push(a);
     const signal = a.callerSignal;
     if (signal !== NEVER_ABORTED) {
       signal.addEventListener('abort', a);
@@ -237,20 +281,25 @@ class TimeoutImpl implements Timeout {
       (error: unknown) => this.finished(a, error, true),
     );
     // Queued after the reaction above: a promise that is already settled settles the call first, so the call
-    // never arms the timer. Only calls still running after this microtask need it.
-    if (!a.done) this.scheduleArm(a.deadline);
+    // never reads the clock or arms the timer. Only calls still running after this microtask need them.
+    if (!a.done && !this.armQueued && (!stamped || !this.alarm.armed || a.due < this.alarm.dueAt)) {
+      this.armQueued = true;
+      // A promise reaction, not queueMicrotask(): Node wraps each queueMicrotask callback in an AsyncResource.
+      void RESOLVED.then(this.arm);
+    }
     return p;
   }
 
-  /** fn returned or threw synchronously: no heap entry, no timer, no extra promise. */
+  /**
+   * fn returned or threw synchronously: no heap entry, no timer, no extra promise. A synchronous fn cannot be
+   * interrupted, so its outcome is returned as is, however long it ran.
+   */
   private finishedAtOnce(a: Attempt, outcome: unknown, isError: boolean): Promise<unknown> {
     a.done = true;
     if (a.callerSignal.aborted) {
       this.t.counts.aborted++;
       return Promise.reject(a.callerSignal.reason);
     }
-    // A synchronous fn that ran past the deadline could not be interrupted, but its result is still too late.
-    if (this.clock.now() >= a.deadline) return Promise.reject(this.timeOut(a));
     return isError ? Promise.reject(outcome) : Promise.resolve(outcome);
   }
 
@@ -282,7 +331,7 @@ class TimeoutImpl implements Timeout {
   /** Marks `a` timed out, aborts its signal if fn took it, and returns the error to reject with. */
   private timeOut(a: Attempt): TimeoutError {
     a.done = true;
-    const allowedMs = a.deadline - a.startedAt;
+    const allowedMs = a.due - a.startedAt;
     const byDeadline = allowedMs < this.timeoutMs;
     const error = byDeadline
       ? new TimeoutError(this.name, allowedMs, `${this.name}: call deadline reached after ${Math.round(allowedMs)} ms`)
@@ -290,25 +339,20 @@ class TimeoutImpl implements Timeout {
     a.endReason = error;
     this.timedOut++;
     if (this.t.listening('timeout')) {
-      this.t.events.emit('timeout', { policy: this.name, timeoutMs: allowedMs, deadline: a.deadline, limitedBy: byDeadline ? 'deadline' : 'timeoutMs' });
+      this.t.events.emit('timeout', { policy: this.name, timeoutMs: allowedMs, deadline: a.due, limitedBy: byDeadline ? 'deadline' : 'timeoutMs' });
     }
     a.controller?.abort(error);
     return error;
   }
 
   private dequeue(a: Attempt): void {
-    this.heap.remove(a);
-    // No timer may outlive the last pending call. While others remain, a timer armed for an earlier deadline is
-    // left alone: it fires early, finds nothing due and re-arms, which is cheaper than re-arming on every settle.
-    if (this.heap.size === 0) this.alarm.clear();
+    // An attempt still in `fresh` stays there, marked done by the caller; arm() skips it.
+    if (this.heap.remove(a) && this.heap.size === 0) {
+      // No timer may outlive the last pending call. While others remain, a timer armed for an earlier deadline is
+      // left alone: it fires early, finds nothing due and re-arms, which is cheaper than re-arming on every settle.
+      this.alarm.clear();
+    }
     if (a.callerSignal !== NEVER_ABORTED) a.callerSignal.removeEventListener('abort', a);
-  }
-
-  private scheduleArm(deadline: number): void {
-    if (this.armQueued || (this.alarm.armed && this.alarm.dueAt <= deadline)) return;
-    this.armQueued = true;
-    // A promise reaction, not queueMicrotask(): Node wraps each queueMicrotask callback in an AsyncResource.
-    void RESOLVED.then(this.arm);
   }
 
   private setAlarm(at: number, now: number): void {
@@ -318,12 +362,19 @@ class TimeoutImpl implements Timeout {
   private onAlarm(): void {
     const now = this.clock.now();
     // Pop before acting: aborting a signal runs user listeners synchronously, which may add or settle calls.
-    for (let head = this.heap.peek(); head !== undefined && head.deadline <= now; head = this.heap.peek()) {
+    for (let head = this.heap.peek(); head !== undefined && head.due <= now; head = this.heap.peek()) {
       this.dequeue(head);
       head.reject(this.timeOut(head));
     }
     const head = this.heap.peek();
-    if (head !== undefined && (!this.alarm.armed || head.deadline < this.alarm.dueAt)) this.setAlarm(head.deadline, now);
+    if (head !== undefined && (!this.alarm.armed || head.due < this.alarm.dueAt)) this.setAlarm(head.due, now);
+  }
+
+  /** Calls running now. */
+  private pending(): number {
+    let n = this.heap.size;
+    for (const a of this.fresh) if (!a.done) n++;
+    return n;
   }
 
   stats(): TimeoutStats {
@@ -333,7 +384,7 @@ class TimeoutImpl implements Timeout {
       timeoutMs: this.timeoutMs,
       calls: c.admitted,
       timedOut: this.timedOut,
-      pending: this.heap.size,
+      pending: this.pending(),
       aborted: c.aborted,
       rejected: c.rejected,
     };
@@ -347,7 +398,7 @@ class TimeoutImpl implements Timeout {
  * `signal` that aborts when it passes (reason: the {@link TimeoutError}) or when the caller's signal aborts (reason:
  * the caller's). The caller's promise rejects with the `TimeoutError` at the deadline whether or not `fn` honours
  * the signal; `fn`'s late result or rejection is dropped (and handled, so it is never an unhandled rejection). A
- * result that arrives at or after the deadline is too late too.
+ * synchronous `fn` cannot be interrupted: what it returns or throws is passed on, however long it ran.
  *
  * **At capacity:** a timeout holds no capacity and never queues. It refuses only a call whose context deadline has
  * already passed at entry, with `DEADLINE_EXCEEDED` (a `RejectedError`, `retryAfterMs` 0, `fn` not called),
@@ -355,8 +406,11 @@ class TimeoutImpl implements Timeout {
  *
  * **Cost:** no timer and no AbortController per call. Pending calls sit in one deadline heap per instance and the
  * instance arms at most one timer, for the earliest deadline, and only for calls still running after the microtask
- * in which they started; the timer is cleared when the last pending call settles, so an idle process can exit. The
- * signal is created only if `fn` (or an inner policy) reads `ctx.signal`: place the timeout innermost
+ * in which they started; the timer is cleared when the last pending call settles, so an idle process can exit.
+ * Without a context deadline, a call's start is read from the clock once per batch of calls, in the microtask
+ * after they started (or when `fn` reads `ctx.deadline`), so a call that settles at once never reads the clock;
+ * the per-attempt timeout then counts from the end of the synchronous run that started the call. The signal is
+ * created only if `fn` (or an inner policy) reads `ctx.signal`: place the timeout innermost
  * (`pipeline(..., bucket, timeout)`) so that no limiter inside it reads the signal.
  *
  * @throws {TypeError | RangeError} when `timeoutMs` is missing or not a number > 0 (or `Infinity`), or another
