@@ -118,9 +118,24 @@ function peak(series: SimBucket[], from: number, to: number, f: (b: SimBucket) =
   return m;
 }
 
-/** First time after `afterMs` from which goodput stays ≥ `fraction`·target for `holdMs` (ms after the event). */
+/**
+ * Recovery time after an event (§7 S5): the first t ≥ `afterMs` such that mean goodput over [t, t + holdMs] is
+ * ≥ `fraction` · target. Averaged over the hold rather than per bucket, so Poisson noise in single 250 ms buckets
+ * does not hide a recovery. Returns ms after the event, or Infinity.
+ */
 function recoveryMs(series: SimBucket[], afterMs: number, targetPerSecond: number, fraction = 0.95, holdMs = 5000): number {
-  return convergenceTimeMs(series, { afterMs, idealGoodputPerSecond: targetPerSecond / 0.9 * fraction, idealP99Ms: Infinity, windowMs: holdMs });
+  if (series.length < 2) return Infinity;
+  const bucketMs = series[1]!.tMs - series[0]!.tMs;
+  const n = Math.max(1, Math.round(holdMs / bucketMs));
+  const start = series.findIndex((b) => b.tMs >= afterMs);
+  if (start < 0) return Infinity;
+  let sum = 0;
+  for (let i = start; i < series.length; i++) {
+    sum += series[i]!.goodputPerSecond;
+    if (i - start >= n) sum -= series[i - n]!.goodputPerSecond;
+    if (i - start + 1 >= n && sum / n >= fraction * targetPerSecond) return series[i - n + 1]!.tMs - afterMs;
+  }
+  return Infinity;
 }
 
 const featured = (ctx: RunContext): PolicyEntry[] => {
@@ -349,8 +364,8 @@ const S5: Scenario = {
     const [from, to, durationMs] = ctx.quick ? [20_000, 30_000, 80_000] : [30_000, 40_000, 150_000];
     const variants = [
       { id: 'no-retry', label: 'no retries', retry: undefined },
-      { id: 'retry', label: '3 retries, no backoff', retry: { maxAttempts: 4 } },
-      { id: 'jitter', label: '3 retries, full jitter 50 ms..1 s', retry: { maxAttempts: 4, backoffMs: fullJitterClient(50, 1000) } },
+      { id: 'retry', label: '3 retries, no backoff', retry: { maxAttempts: 4, retryRejected: true } },
+      { id: 'jitter', label: '3 retries, full jitter 50 ms..1 s', retry: { maxAttempts: 4, retryRejected: true, backoffMs: fullJitterClient(50, 1000) } },
     ];
     const cols: Col[] = [
       { key: 'during', label: 'goodput during trigger (% of 500)', better: 'high' },
@@ -419,7 +434,7 @@ const S5: Scenario = {
       ],
       charts: [chart],
       notes: [
-        'Rows "…, N retries" use a naive client loop in the simulator (each attempt a fresh call with its own 1 s deadline). Rows starting with "retry(" put sluice\'s retry policy (default token budget) and a 1 s per-attempt timeout in the pipeline, with a 4 s overall deadline per call.',
+        'Rows "…, N retries" use a naive client loop in the simulator (each attempt a fresh call with its own 1 s deadline; timeouts, errors and local rejections are all retried). Rows starting with "retry(" put sluice\'s retry policy (default token budget) and a 1 s per-attempt timeout in the pipeline, with a 4 s overall deadline per call.',
       ],
     };
   },
@@ -643,7 +658,7 @@ const S10: Scenario = {
         });
         kept ??= r;
         const w = r.window(downAt, healAt);
-        const firstRefusal = r.series.find((b) => b.tMs >= downAt && b.rejected > 0);
+        const firstRefusal = r.series.find((b) => b.tMs >= downAt && b.tMs < healAt && b.rejected > 0);
         return {
           sent: pct(r.window(downAt, healAt).amplification),
           detect: firstRefusal === undefined ? Infinity : (firstRefusal.tMs - downAt) / 1000,
