@@ -3,3 +3,4 @@
  * (see bench/harness.ts), then add its line here. `npm run bench -- --suite <name>` runs it alone.
  */
 export { default as rate } from './rate.js';
+export { breakerSuite as breaker, retrySuite as retry, timeoutSuite as timeout, pipelineSuite as pipeline } from './failure.js';
