@@ -1,34 +1,27 @@
-import { limiterContract } from '../contract/limiter.contract.js';
+import { limiterContract, type LimiterFactory } from '../contract/limiter.contract.js';
 import { policyContract } from '../contract/policy.contract.js';
 import { bulkhead } from '../../src/concurrency/bulkhead.js';
 import { pipeline } from '../../src/core/pipeline.js';
 import { tokenBucket } from '../../src/rate/token-bucket.js';
 
-limiterContract('bulkhead', (clock) => {
-  const limiter = bulkhead({ limit: 1, maxQueue: 20, clock });
-  return {
-    limiter,
-    clock,
-    async saturate() {
-      const r = limiter.tryAcquire();
-      if (!r.ok) throw new Error('expected a permit');
-      return async () => r.permit.release();
-    },
+/** A one-slot bulkhead with room to queue; `saturate` holds the slot and hands back its release. */
+const oneSlot =
+  (maxWaitMs?: number): LimiterFactory =>
+  (clock) => {
+    const limiter = bulkhead({ limit: 1, maxQueue: 20, clock, ...(maxWaitMs === undefined ? {} : { maxWaitMs }) });
+    return {
+      limiter,
+      clock,
+      async saturate() {
+        const r = limiter.tryAcquire();
+        if (!r.ok) throw new Error('expected a permit');
+        return async () => r.permit.release();
+      },
+    };
   };
-});
 
-limiterContract('bulkhead with maxWaitMs', (clock) => {
-  const limiter = bulkhead({ limit: 1, maxQueue: 20, maxWaitMs: 30_000, clock });
-  return {
-    limiter,
-    clock,
-    async saturate() {
-      const r = limiter.tryAcquire();
-      if (!r.ok) throw new Error('expected a permit');
-      return async () => r.permit.release();
-    },
-  };
-});
+limiterContract('bulkhead', oneSlot());
+limiterContract('bulkhead with maxWaitMs', oneSlot(30_000));
 
 policyContract('bulkhead', (clock) => bulkhead({ limit: 10, clock }));
 policyContract('bulkhead with a queue', (clock) => bulkhead({ limit: 1, maxQueue: 10, maxWaitMs: 1000, clock }));
