@@ -18,9 +18,13 @@ export interface RateStep {
  * `meanHighMs`, and so on. Sojourns are exponential, or fixed when `periodic` is true. Starts in the low state.
  */
 export interface BurstOptions {
+  /** Poisson rate in the low state, per second, ≥ 0. */
   lowPerSecond: number;
+  /** Poisson rate in the high (burst) state, per second, ≥ 0. */
   highPerSecond: number;
+  /** Mean time in the low state, ms, > 0. */
   meanLowMs: number;
+  /** Mean time in the high state, ms, > 0. */
   meanHighMs: number;
   /** Fixed sojourns instead of exponential ones. Default false. */
   periodic?: boolean;

@@ -63,7 +63,9 @@ export interface SimBucket {
 
 /** Figures over a window of a run. Rates are per second of the window. */
 export interface SimSummary {
+  /** Window start, ms (aligned to a bucket). */
   fromMs: number;
+  /** Window end, ms (aligned to a bucket). */
   toMs: number;
   /** First attempts per second. */
   offeredPerSecond: number;
@@ -71,12 +73,19 @@ export interface SimSummary {
   goodputPerSecond: number;
   /** Downstream completions per second. */
   throughputPerSecond: number;
+  /** First attempts. */
   arrivals: number;
+  /** Calls made to the policy (first attempts plus client retries). */
   attempts: number;
+  /** Requests answered within their deadline. */
   successes: number;
+  /** Attempts whose caller gave up at its deadline. */
   timeouts: number;
+  /** Attempts failed by the downstream. */
   errors: number;
+  /** Attempts refused locally by a sluice policy. */
   rejected: number;
+  /** `rejected` by `RejectedError.code`. */
   rejectedBy: Record<string, number>;
   /** rejected / attempts. */
   rejectionRate: number;
@@ -102,13 +111,19 @@ export interface SimSummary {
 
 /** Figures of one tenant or priority class over a window. */
 export interface GroupSummary {
+  /** Tenant name (`-` for none) or priority. */
   key: string;
+  /** First attempts per second. */
   offeredPerSecond: number;
+  /** Successes within the deadline per second. */
   goodputPerSecond: number;
   /** goodput / offered (1 when nothing was offered). */
   shareOfDemand: number;
+  /** Attempts refused locally. */
   rejected: number;
+  /** Attempts whose caller gave up. */
   timeouts: number;
+  /** Latency of the group's successes. */
   latency: LatencySummary;
 }
 
@@ -206,7 +221,13 @@ function meanDefined(a: Float64Array, from: number, to: number): number {
   return k === 0 ? NaN : s / k;
 }
 
-/** Nearest-rank percentile of an ascending array (NaN when empty). */
+/**
+ * Nearest-rank percentile of an ascending array (NaN when empty).
+ * @example
+ * ```ts
+ * percentile([10, 20, 30, 40], 50); // 20
+ * ```
+ */
 export function percentile(sorted: ArrayLike<number>, p: number): number {
   const n = sorted.length;
   if (n === 0) return NaN;

@@ -65,15 +65,18 @@ export class SimClock implements Clock {
     this.log = options.log === true ? [] : undefined;
   }
 
+  /** Current virtual time, ms. */
   now(): number {
     return this.time;
   }
 
+  /** Schedules `callback` `delayMs` from now (0 when negative), after every event already due at that time. */
   setTimeout(callback: () => void, delayMs: number): TimerHandle {
     const d = delayMs > 0 ? delayMs : 0;
     return this.push(this.time + d, callback, 'timer', false);
   }
 
+  /** Cancels a timer or event; a no-op when already fired or cancelled. */
   clearTimeout(handle: TimerHandle): void {
     const e = handle as SimEvent | undefined;
     if (e === undefined || e === null || e.cancelled) return;

@@ -41,8 +41,11 @@ export interface SimEnvironment {
 
 /** Gauges read from the policy at each bucket's end. */
 export interface PolicyGauges {
+  /** Concurrency limit in force (e.g. a bulkhead's `limit`). */
   limit?: number;
+  /** Calls holding a permit. */
   inflight?: number;
+  /** Callers waiting in the policy's queues. */
   queued?: number;
 }
 
