@@ -38,6 +38,8 @@ function ownPromise(): Promise<unknown> {
   return p;
 }
 
+const onError = (): number => 0;
+
 const suite: Suite = {
   name: 'timeout-scratch',
   title: 'timeout() and fallback(), success path',
@@ -54,6 +56,10 @@ const suite: Suite = {
     asyncTask('timeout.execute(fn reads ctx.signal)', () => t.execute(readsSignal), { note: 'fn reads ctx.signal: the AbortController is created.' }),
     asyncTask('timeout.execute(fn, { signal })', () => t.execute(fn, { signal }), { note: "a caller's signal: a per-call context and an abort listener added and removed." }),
     asyncTask('pipeline(tokenBucket, timeout).execute(fn)', () => piped.execute(fn)),
+    asyncTask('fn().then(undefined, handler)', () => fn().then(undefined, onError), {
+      role: 'reference',
+      note: 'the least any fallback can do (subscribe to the rejection): a lower bound.',
+    }),
     asyncTask('fallback.execute(fn)', () => fb.execute(fn)),
     asyncTask('cockatiel timeout(1000, Cooperative).execute(fn)', () => ct.execute(fn), { role: 'peer', note: 'cockatiel 3.2.1: a timer and an AbortController per call.' }),
     asyncTask('cockatiel fallback(handleAll, 0).execute(fn)', () => cfb.execute(fn), { role: 'peer' }),

@@ -224,7 +224,7 @@ class TimeoutImpl implements Timeout {
 
   [RUN]<T>(next: Task<T>, ctx: Context): Promise<T> {
     const callerSignal = ctx.signal;
-    if (callerSignal.aborted) return Promise.reject(callerSignal.reason);
+    if (callerSignal !== NEVER_ABORTED && callerSignal.aborted) return Promise.reject(callerSignal.reason);
     const outer = ctx.deadline;
     let a: Attempt;
     if (outer === undefined && this.t.duration === undefined) {
