@@ -179,6 +179,31 @@ describe('simulate', () => {
     expect(bursty.window(9_000, 10_000).offeredPerSecond).toBeGreaterThan(800);
   });
 
+  it('restores Error.stackTraceLimit after a run (stacks are skipped only while simulating)', async () => {
+    const before = Error.stackTraceLimit;
+    await simulate({ durationMs: 500, load: { perSecond: 100 } });
+    expect(Error.stackTraceLimit).toBe(before);
+  });
+
+  it('removes a caller from a limiter queue at its deadline and counts the timeout', async () => {
+    // A bucket that admits 1 call per second with a long queue: queued callers hit their 200 ms deadline.
+    const r = await simulate({
+      durationMs: 3_000,
+      deadlineMs: 200,
+      load: { perSecond: 20 },
+      policy: ({ clock }) => tokenBucket({ capacity: 1, refillPerSecond: 1, maxQueue: 1000, clock }),
+    });
+    expect(r.summary.timeouts + r.summary.rejected).toBeGreaterThan(30);
+    expect(r.series.at(-1)!.queued).toBeLessThan(10);
+  });
+
+  it('counts service time spent after the caller left as wasted work', async () => {
+    const r = await simulate({ durationMs: 2_000, deadlineMs: 50, load: { perSecond: 50 }, downstream: { workers: 10, service: deterministic(80) } });
+    expect(r.summary.successes).toBe(0);
+    expect(r.summary.wastedFraction).toBe(1);
+    expect(r.summary.wastedMs).toBeCloseTo(r.summary.busyMs, 6);
+  });
+
   it('refuses a policy that does not run on the simulation clock', async () => {
     await expect(simulate({ durationMs: 100, load: { perSecond: 1 }, policy: () => tokenBucket({ capacity: 1, refillPerSecond: 1, clock: systemClock }) })).rejects.toThrow(
       TypeError,
