@@ -12,8 +12,8 @@ import { RUN, type Policy } from '../core/policy.js';
 import { Telemetry, type RejectEvent } from '../core/telemetry.js';
 import * as v from '../core/validate.js';
 import { Alarm } from '../core/waiters.js';
-import { METRIC } from '../metrics/metrics.js';
 import { DeadlineHeap, type DeadlineEntry } from '../core/deadline-heap.js';
+import { METRIC } from '../metrics/metrics.js';
 
 /** Options of {@link timeout}. */
 export interface TimeoutOptions extends CommonOptions {
@@ -73,9 +73,10 @@ export interface Timeout extends Policy {
 }
 
 /** Node clamps longer delays to 1 ms; a farther deadline is reached in hops of this size. */
+const MAX_TIMER_MS = 2_147_483_647;
+
 /** Runs the deferred arming as a plain promise reaction. */
 const RESOLVED: Promise<void> = Promise.resolve();
-const MAX_TIMER_MS = 2_147_483_647;
 
 /** `endReason` of an attempt that has not ended early. */
 const RUNNING: unique symbol = Symbol('running');
