@@ -1,0 +1,104 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { tokenBucket, type TokenBucket } from '../../src/rate/token-bucket.js';
+import { ManualClock } from '../../src/testing/index.js';
+import {
+  checkCommon,
+  checkRetryAfterExact,
+  checkWindows,
+  drive,
+  fcParams,
+  maxQueueArb,
+  maxWaitMsArb,
+  originArb,
+  playPrefix,
+  prefixArb,
+  reconfigureArb,
+  scenarioArb,
+  totalCost,
+  type Probe,
+} from './prop-driver.js';
+
+const configArb = fc.record({
+  capacity: fc.oneof(fc.integer({ min: 1, max: 6 }), fc.double({ min: 0.5, max: 6, noNaN: true })),
+  refillPerSecond: fc.oneof(fc.integer({ min: 1, max: 20 }), fc.double({ min: 0.5, max: 20, noNaN: true })),
+  initialFrac: fc.oneof(fc.constant(1), fc.double({ min: 0, max: 1, noNaN: true })),
+  maxQueue: maxQueueArb,
+  maxWaitMs: maxWaitMsArb,
+});
+
+/** After every event: the queued cost is the waiters' cost, and the one timer is due exactly when the head waiter's
+ * tokens will be there (no stale alarm after an abort, an eviction or a reconfiguration). */
+function headTimerProbe(bucket: TokenBucket, clock: ManualClock): Probe {
+  return (waiting) => {
+    const s = bucket.stats();
+    expect(s.queuedCost).toBeCloseTo(totalCost(waiting), 9);
+    const due = clock.now() + (Math.max(0, waiting[0]!.cost - s.tokens) / s.refillPerSecond) * 1000;
+    expect(clock.nextTimerAt()).toBeCloseTo(due, 6);
+  };
+}
+
+describe('tokenBucket (properties)', () => {
+  it('for any schedule: admitted cost in every window <= capacity + rate·w, FIFO, one timer due for the head, no leaks, exact accounting', async () => {
+    await fc.assert(
+      fc.asyncProperty(configArb, scenarioArb, async (cfg, scenario) => {
+        const clock = new ManualClock();
+        const bucket = tokenBucket({ ...cfg, initialTokens: cfg.initialFrac * cfg.capacity, clock });
+        const run = await drive(bucket, clock, scenario, headTimerProbe(bucket, clock));
+        checkCommon(run, bucket, clock, cfg.maxWaitMs, cfg.capacity);
+        checkWindows(run, (w) => cfg.capacity + (cfg.refillPerSecond * w) / 1000);
+        // Nothing stays reserved: after a full refill time the bucket is full again.
+        await clock.advance((cfg.capacity / cfg.refillPerSecond) * 1000 + 1);
+        expect(bucket.stats()).toMatchObject({ tokens: cfg.capacity, queuedCost: 0 });
+        if (!run.disposed) expect(bucket.tryAcquire({ cost: cfg.capacity }).ok).toBe(true);
+      }),
+      fcParams('token-bucket.prop (schedule)', 120),
+    );
+  });
+
+  it('under random reconfiguration: accounting exact, FIFO, waits within bounds, one timer due for the head, no leaks', async () => {
+    await fc.assert(
+      fc.asyncProperty(configArb, scenarioArb, reconfigureArb, async (cfg, scenario, changes) => {
+        const clock = new ManualClock();
+        const bucket = tokenBucket({ ...cfg, initialTokens: cfg.initialFrac * cfg.capacity, clock });
+        let minCapacity = cfg.capacity;
+        const extra = changes.map(({ atMs, pick }) => ({
+          atMs,
+          act: () => {
+            // pick chooses what changes and by how much: capacity, rate or both, between 0.25x and 4x.
+            const factor = 0.25 * 16 ** ((pick * 3) % 1);
+            const s = bucket.stats();
+            const capacity = pick < 2 / 3 ? s.capacity * factor : undefined;
+            const refillPerSecond = pick >= 1 / 3 ? s.refillPerSecond * factor : undefined;
+            bucket.configure({ capacity, refillPerSecond });
+            minCapacity = Math.min(minCapacity, bucket.stats().capacity);
+          },
+        }));
+        const run = await drive(bucket, clock, scenario, headTimerProbe(bucket, clock), extra);
+        checkCommon(run, bucket, clock, cfg.maxWaitMs, minCapacity);
+        const s = bucket.stats();
+        await clock.advance((s.capacity / s.refillPerSecond) * 1000 + 1);
+        expect(bucket.stats()).toMatchObject({ tokens: s.capacity, queuedCost: 0 });
+      }),
+      fcParams('token-bucket.prop (reconfigure)', 80),
+    );
+  });
+
+  it('retryAfterMs of a refused tryAcquire is exact when nothing else takes tokens', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        configArb,
+        originArb,
+        prefixArb,
+        fc.double({ min: 0.01, max: 1, noNaN: true }),
+        async (cfg, origin, prefix, costFrac) => {
+          const clock = new ManualClock(origin);
+          const bucket = tokenBucket({ ...cfg, initialTokens: cfg.initialFrac * cfg.capacity, clock });
+          await playPrefix(bucket, clock, prefix, cfg.capacity);
+          await checkRetryAfterExact(bucket, clock, costFrac * cfg.capacity);
+        },
+      ),
+      fcParams('token-bucket.prop (retryAfterMs)', 200),
+    );
+  });
+});
