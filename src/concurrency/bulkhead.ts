@@ -2,11 +2,12 @@
  * Bulkhead: a fixed concurrency limit. At most `limit` calls hold a permit at once; the rest wait in a bounded FIFO
  * queue (or are refused at once), so one slow dependency cannot take every connection, socket or worker.
  */
+import type { Context, Task } from '../core/context.js';
 import { DeadlineHeap, type DeadlineEntry } from '../core/deadline-heap.js';
 import type { RejectionCode } from '../core/errors.js';
 import { QueueingLimiter, parseCommon, type CommonOptions, type QueueOptions, type QueueingStats } from '../core/limiter-base.js';
 import { OncePermit, type Permit } from '../core/permit.js';
-import type { AcquireOptions, AcquireResult, Limiter } from '../core/policy.js';
+import { RUN, type AcquireOptions, type AcquireResult, type Limiter } from '../core/policy.js';
 import type { LimiterEvents } from '../core/telemetry.js';
 import * as v from '../core/validate.js';
 import { Alarm, type Waiter } from '../core/waiters.js';
@@ -131,6 +132,41 @@ class BulkheadImpl extends QueueingLimiter<LimiterEvents> implements Bulkhead {
     if (this.maxQueue === 0 || this.trying) this.t.wouldReject(this.busyReason, 0, 1);
     else if (waiting >= this.maxQueue) this.t.wouldReject('QUEUE_FULL', 0, 1);
     return this.admit();
+  }
+
+  override [RUN]<T>(next: Task<T>, ctx: Context): Promise<T> {
+    // The base's uncontended path without its clock read: a fixed limit needs the time only to check a deadline.
+    if (ctx.deadline === undefined && this.inflight < this.limit && this.queue.length === 0 && !this.isDisposed && !ctx.signal.aborted) {
+      this.t.counts.admitted++;
+      return this.runHolding(this.admit(), next, ctx);
+    }
+    return super[RUN](next, ctx);
+  }
+
+  /**
+   * Runs `next` holding `permit` and releases it however `next` ends. Same contract as the base's, with one promise
+   * reaction instead of an async function frame and an await (measured: fewer bytes and ns per call). Timed calls
+   * (a sink that records durations) take the base's path.
+   */
+  protected override runHolding<T>(permit: Permit, next: Task<T>, ctx: Context): Promise<T> {
+    if (this.t.duration !== undefined) return super.runHolding(permit, next, ctx);
+    let result: T | PromiseLike<T>;
+    try {
+      result = next(ctx);
+    } catch (e) {
+      permit.release();
+      return Promise.reject(e);
+    }
+    return Promise.resolve(result).then(
+      (value) => {
+        permit.release();
+        return value;
+      },
+      (error: unknown) => {
+        permit.release();
+        throw error;
+      },
+    );
   }
 
   override tryAcquire(options?: AcquireOptions): AcquireResult {

@@ -515,6 +515,20 @@ describe('bulkhead', () => {
       expect(gauge('sluice_inflight')).toBeUndefined();
     });
 
+    it('times calls when the sink records histograms, and still releases on success and failure', async () => {
+      const clock = new ManualClock();
+      const metrics = createMetricsRegistry();
+      const b = bulkhead({ limit: 1, metrics, clock });
+      const ok = b.execute(sleep(clock, 30));
+      await clock.advance(30);
+      await ok;
+      await expect(b.execute(() => { throw new Error('sync'); })).rejects.toThrow('sync');
+      const labels = { policy: 'bulkhead', kind: 'bulkhead' };
+      expect(metrics.histogramSummary('sluice_call_duration_ms', { ...labels, outcome: 'success' })).toMatchObject({ count: 1, max: 30 });
+      expect(metrics.histogramSummary('sluice_call_duration_ms', { ...labels, outcome: 'failure' })).toMatchObject({ count: 1 });
+      expect(b.stats().inflight).toBe(0);
+    });
+
     it('emits reject events with the reason and the instance name', async () => {
       const b = bulkhead({ limit: 1, name: 'pool', clock: new ManualClock() });
       const events = collectEvents(b.events, ['reject']);
