@@ -29,6 +29,8 @@ export interface Clock {
 }
 
 const hostSetTimeout = globalThis.setTimeout;
+/** Longest delay host timers accept (about 24.8 days). */
+const MAX_TIMER_DELAY_MS = 2_147_483_647;
 const hostClearTimeout = globalThis.clearTimeout;
 const hostPerformance = globalThis.performance;
 
@@ -40,7 +42,8 @@ const hostPerformance = globalThis.performance;
  */
 export const systemClock: Clock = {
   now: () => hostPerformance.now(),
-  setTimeout: (callback, delayMs) => hostSetTimeout(callback, delayMs > 0 ? delayMs : 0),
+  // Node fires any delay above 2^31-1 ms after 1 ms; clamp, and let the owner re-arm when it wakes early.
+  setTimeout: (callback, delayMs) => hostSetTimeout(callback, delayMs > 0 ? (delayMs < MAX_TIMER_DELAY_MS ? delayMs : MAX_TIMER_DELAY_MS) : 0),
   clearTimeout: (handle) => hostClearTimeout(handle as ReturnType<typeof setTimeout>),
 };
 
