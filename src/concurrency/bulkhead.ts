@@ -46,8 +46,18 @@ export interface BulkheadStats extends QueueingStats {
   maxInflightSeen: number;
 }
 
-/** A fixed concurrency limiter. */
+/**
+ * A fixed concurrency limiter, made by {@link bulkhead}. At capacity it refuses (`CONCURRENCY_LIMITED`, `QUEUE_FULL`)
+ * or queues FIFO, and evicts waiters whose `maxWaitMs` or deadline runs out.
+ * @example
+ * ```ts
+ * const pool: Bulkhead = bulkhead({ limit: 8 });
+ * const r = pool.tryAcquire();
+ * if (r.ok) { try { await work(); } finally { r.permit.release(); } }
+ * ```
+ */
 export interface Bulkhead extends Limiter {
+  /** Typed events: `reject`, `wouldReject` (dry-run), `dispose`. Free when nobody listens. */
   readonly events: QueueingLimiter<LimiterEvents>['events'];
   /**
    * Changes the limit at run time. Raising it admits waiters at once, in queue order. Lowering it never revokes a
