@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { pipeline } from '../../src/core/pipeline.js';
 import { RUN, type Policy } from '../../src/core/policy.js';
 import type { Clock } from '../../src/core/clock.js';
-import type { Context, ExecutionContext, Task } from '../../src/core/context.js';
+import type { Context, ExecuteOptions, ExecutionContext, Task } from '../../src/core/context.js';
 import { tokenBucket } from '../../src/rate/token-bucket.js';
 import { ManualClock } from '../../src/testing/index.js';
 
@@ -11,16 +11,15 @@ import { ManualClock } from '../../src/testing/index.js';
  * another copy of sluice would be.
  */
 function recorder(name: string, log: string[], clock: Clock): Policy {
-  const run = Symbol.for('sluice.run') as typeof RUN;
-  const policy: Policy = {
+  const policy = {
     name,
     clock,
-    execute: (fn, options) => pipeline(policy).execute(fn, options),
-    [run]<T>(next: Task<T>, ctx: Context): Promise<T> {
+    execute: <T>(fn: Task<T>, options?: ExecuteOptions): Promise<T> => pipeline(policy).execute(fn, options),
+    [Symbol.for('sluice.run')]<T>(next: Task<T>, ctx: Context): Promise<T> {
       log.push(`enter ${name}`);
       return Promise.resolve(next(ctx)).finally(() => log.push(`exit ${name}`));
     },
-  };
+  } as unknown as Policy;
   return policy;
 }
 
