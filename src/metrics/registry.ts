@@ -48,7 +48,8 @@ class HdrHistogram implements Histogram {
     const at = (p: number): number => (n === 0 ? 0 : h.getValueAtPercentile(p) / SCALE);
     return {
       count: n,
-      min: n === 0 ? 0 : h.minNonZeroValue / SCALE,
+      // Not minNonZeroValue: zeros are valid samples (a wait rounded to 0 µs), and with only zeros it is MAX_SAFE_INTEGER.
+      min: at(0),
       max: n === 0 ? 0 : h.maxValue / SCALE,
       mean: n === 0 ? 0 : h.mean / SCALE,
       p50: at(50),
