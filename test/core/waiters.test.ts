@@ -1,0 +1,129 @@
+import { describe, expect, it } from 'vitest';
+import { Alarm, Waiter, WaiterQueue } from '../../src/core/waiters.js';
+import { NEVER_ABORTED } from '../../src/core/context.js';
+import { ManualClock, flushMicrotasks } from '../../src/testing/index.js';
+
+const waiter = (cost = 1, signal: AbortSignal = NEVER_ABORTED) => new Waiter<string>(cost, signal, 0, undefined);
+const costs = (q: WaiterQueue<string>) => [...q].map((w) => w.cost);
+
+describe('WaiterQueue', () => {
+  it('is FIFO: push at the tail, shift from the head', () => {
+    const q = new WaiterQueue<string>();
+    for (const c of [1, 2, 3]) q.push(waiter(c));
+    expect(q.length).toBe(3);
+    expect(q.shift()?.cost).toBe(1);
+    expect(costs(q)).toEqual([2, 3]);
+    expect(q.shift()?.cost).toBe(2);
+    expect(q.shift()?.cost).toBe(3);
+    expect(q.shift()).toBeUndefined();
+    expect([q.head, q.tail, q.length]).toEqual([undefined, undefined, 0]);
+  });
+
+  it('removes any waiter in O(1); removing one that is not queued is a no-op', () => {
+    const q = new WaiterQueue<string>();
+    const ws = [1, 2, 3, 4].map((c) => waiter(c));
+    for (const w of ws) q.push(w);
+    expect(q.remove(ws[1]!)).toBe(true);
+    expect(q.remove(ws[1]!)).toBe(false);
+    expect(q.remove(ws[3]!)).toBe(true);
+    expect(q.remove(ws[0]!)).toBe(true);
+    expect(costs(q)).toEqual([3]);
+    expect(q.head).toBe(ws[2]);
+    expect(q.tail).toBe(ws[2]);
+    expect(q.length).toBe(1);
+  });
+
+  it('inserts before a given waiter, or at the tail', () => {
+    const q = new WaiterQueue<string>();
+    const a = waiter(1);
+    const c = waiter(3);
+    q.push(a);
+    q.push(c);
+    q.insertBefore(waiter(2), c);
+    q.insertBefore(waiter(0), a);
+    q.insertBefore(waiter(4), undefined);
+    expect(costs(q)).toEqual([0, 1, 2, 3, 4]);
+    expect(q.length).toBe(5);
+  });
+
+  it('drain() empties the queue, head first; iteration survives removal of the current waiter', () => {
+    const q = new WaiterQueue<string>();
+    for (const c of [1, 2, 3]) q.push(waiter(c));
+    const seen: number[] = [];
+    for (const w of q) {
+      seen.push(w.cost);
+      q.remove(w);
+    }
+    expect(seen).toEqual([1, 2, 3]);
+    for (const c of [4, 5]) q.push(waiter(c));
+    expect(q.drain().map((w) => w.cost)).toEqual([4, 5]);
+    expect(q.length).toBe(0);
+    expect(q.head).toBeUndefined();
+  });
+});
+
+describe('Waiter', () => {
+  it('settles once: later resolve/reject calls are ignored', async () => {
+    const w = waiter();
+    w.resolve('first');
+    w.reject(new Error('late'));
+    w.resolve('second');
+    await expect(w.promise).resolves.toBe('first');
+    expect(w.settled).toBe(true);
+  });
+
+  it('calls onAbort once when its signal aborts before it settles, and stops listening once settled', async () => {
+    const ac = new AbortController();
+    const w = waiter(1, ac.signal);
+    const aborted: Waiter<string>[] = [];
+    w.watchAbort((x) => aborted.push(x));
+    ac.abort();
+    ac.abort();
+    expect(aborted).toEqual([w]);
+    w.reject(ac.signal.reason);
+    await expect(w.promise).rejects.toBe(ac.signal.reason);
+
+    const ac2 = new AbortController();
+    const settled = waiter(1, ac2.signal);
+    let calls = 0;
+    settled.watchAbort(() => calls++);
+    settled.resolve('done');
+    ac2.abort();
+    expect(calls).toBe(0);
+    await flushMicrotasks();
+  });
+});
+
+describe('Alarm', () => {
+  it('keeps at most one timer armed and re-arms only when the time changes', async () => {
+    const clock = new ManualClock();
+    let fired = 0;
+    const alarm = new Alarm(clock, () => fired++);
+    alarm.set(100);
+    alarm.set(100);
+    expect(clock.pendingTimers()).toBe(1);
+    alarm.set(50);
+    expect(clock.pendingTimers()).toBe(1);
+    expect([alarm.armed, alarm.dueAt, clock.nextTimerAt()]).toEqual([true, 50, 50]);
+    await clock.advance(100);
+    expect(fired).toBe(1);
+    expect([alarm.armed, alarm.dueAt]).toEqual([false, Infinity]);
+  });
+
+  it('clear() disarms; the callback may re-arm', async () => {
+    const clock = new ManualClock();
+    const times: number[] = [];
+    const alarm: Alarm = new Alarm(clock, () => {
+      times.push(clock.now());
+      if (times.length < 3) alarm.set(clock.now() + 10);
+    });
+    alarm.set(5);
+    alarm.clear();
+    alarm.clear();
+    expect(clock.pendingTimers()).toBe(0);
+    alarm.set(5);
+    await clock.advance(100);
+    expect(times).toEqual([5, 15, 25]);
+    expect(clock.pendingTimers()).toBe(0);
+  });
+});
