@@ -1,3 +1,4 @@
+import { getEventListeners } from 'node:events';
 import { describe, expect, it } from 'vitest';
 import { leakyBucket, type LeakyBucketOptions } from '../../src/rate/leaky-bucket.js';
 import { isRejectedError } from '../../src/core/errors.js';
@@ -253,6 +254,18 @@ describe('leakyBucket', () => {
       await clock.advance(500);
       expect(b.at).toBe(1000);
       expect(clock.pendingTimers()).toBe(0);
+    });
+
+    it('a long-lived signal shared by many waiters keeps no abort listener once they have settled', async () => {
+      const clock = new ManualClock();
+      const bucket = leakyBucket({ ratePerSecond: 10, maxQueue: 100, clock });
+      const ac = new AbortController();
+      const calls = Array.from({ length: 20 }, () => track(clock, bucket.acquire({ signal: ac.signal })));
+      expect(getEventListeners(ac.signal, 'abort')).toHaveLength(bucket.stats().queued);
+      expect(bucket.stats().queued).toBeGreaterThanOrEqual(calls.length - 1);
+      await clock.advance(5000);
+      expect(calls.every((c) => c.status === 'fulfilled')).toBe(true);
+      expect(getEventListeners(ac.signal, 'abort')).toHaveLength(0);
     });
 
     it('dispose() rejects waiters, clears the timer and refuses later calls', async () => {

@@ -1,3 +1,4 @@
+import { getEventListeners } from 'node:events';
 import { describe, expect, it } from 'vitest';
 import { tokenBucket, type TokenBucketOptions } from '../../src/rate/token-bucket.js';
 import { RateLimitedError, isRejectedError } from '../../src/core/errors.js';
@@ -290,6 +291,18 @@ describe('tokenBucket', () => {
       expect([a.at, c.at]).toEqual([1000, 2000]);
       expect(b.status).toBe('rejected');
       expect((b.reason as Error).name).toBe('AbortError');
+    });
+
+    it('a long-lived signal shared by many waiters keeps no abort listener once they have settled', async () => {
+      const clock = new ManualClock();
+      const bucket = tokenBucket({ capacity: 1, refillPerSecond: 10, initialTokens: 0, maxQueue: 100, clock });
+      const ac = new AbortController();
+      const calls = Array.from({ length: 20 }, () => track(clock, bucket.acquire({ signal: ac.signal })));
+      expect(getEventListeners(ac.signal, 'abort')).toHaveLength(bucket.stats().queued);
+      expect(bucket.stats().queued).toBeGreaterThanOrEqual(calls.length - 1);
+      await clock.advance(5000);
+      expect(calls.every((c) => c.status === 'fulfilled')).toBe(true);
+      expect(getEventListeners(ac.signal, 'abort')).toHaveLength(0);
     });
 
     it('dispose() rejects waiters with DisposedError, emits dispose, clears the timer and refuses later calls', async () => {
