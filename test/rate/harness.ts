@@ -2,12 +2,13 @@
  * Helpers shared by the rate-family tests: tracking a call's outcome on the manual clock, checking option errors,
  * and the option cases every queueing limiter validates the same way.
  */
-import { expect } from 'vitest';
+import { expect, it } from 'vitest';
+import { getEventListeners } from 'node:events';
 import type { Clock } from '../../src/core/clock.js';
 import { isRejectedError, type RejectionCode } from '../../src/core/errors.js';
-import type { AcquireResult } from '../../src/core/policy.js';
+import type { AcquireResult, Limiter } from '../../src/core/policy.js';
 import type { MetricSample } from '../../src/metrics/registry.js';
-import { flushMicrotasks } from '../../src/testing/index.js';
+import { flushMicrotasks, type ManualClock } from '../../src/testing/index.js';
 
 /** A promise whose settlement (and the clock time of it) is recorded, so no rejection goes unhandled. */
 export interface Tracked<T> {
@@ -83,6 +84,33 @@ export function optionTable(cases: readonly OptionCase[]) {
   return cases.map(([option, value, Kind, shown]) => ({ option, value, Kind, shown, kind: Kind.name }));
 }
 
+/** A required finite number > 0 (a size or a rate): the bad values every such option refuses. */
+export function positiveNumberCases(option: string): OptionCase[] {
+  return [
+    [option, Number.NaN, RangeError, 'NaN'],
+    [option, -1, RangeError, '-1'],
+    [option, 0, RangeError, '0'],
+    [option, Infinity, RangeError, 'Infinity'],
+    [option, '2', TypeError, '"2"'],
+    [option, null, TypeError, 'null'],
+  ];
+}
+
+/** A factory refuses an options argument that is not a plain object, with a TypeError naming itself. */
+export function expectRejectsNonObjectOptions(factory: (options: never) => unknown, name: string): void {
+  for (const bad of [null, 5, 'fast', [1]]) {
+    expect(() => factory(bad as never)).toThrow(TypeError);
+    expect(() => factory(bad as never)).toThrow(`${name}: options must be an object`);
+  }
+}
+
+/** One test per bad option: `build(option, value)` must throw the case's error, naming the option and the value. */
+export function itRejectsEachOption(cases: readonly OptionCase[], build: (option: string, value: unknown) => unknown): void {
+  it.each(optionTable(cases))('rejects $option = $shown with a $kind naming the option and the value', ({ option, value, Kind, shown }) => {
+    expectOptionError(() => build(option, value), Kind, option, shown);
+  });
+}
+
 /** Options of every queueing limiter (name, clock, random, metrics, maxQueue, maxWaitMs, dryRun). */
 export const COMMON_OPTION_CASES: readonly OptionCase[] = [
   ['maxQueue', -1, RangeError, '-1'],
@@ -119,4 +147,48 @@ export function sampleValue(snapshot: MetricSample[], name: string, labels: Reco
 export function expectWithinHdr(actual: number | undefined, expected: number): void {
   expect(actual).toBeDefined();
   expect(Math.abs(actual! - expected)).toBeLessThanOrEqual(expected * 1e-3);
+}
+
+/** Queues 40 waiters of costs 1 to 3, then drains them in `stepMs` steps: never more than one timer armed. */
+export async function expectOneTimerWhileDraining(limiter: Limiter, clock: ManualClock, stepMs: number): Promise<void> {
+  const calls: Tracked<unknown>[] = [];
+  for (let i = 0; i < 40; i++) {
+    calls.push(track(clock, limiter.acquire({ cost: 1 + (i % 3) })));
+    expect(clock.pendingTimers()).toBeLessThanOrEqual(1);
+  }
+  for (let step = 0; step < 1000 && calls.some((c) => c.status === 'pending'); step++) {
+    await clock.advance(stepMs);
+    expect(clock.pendingTimers()).toBeLessThanOrEqual(1);
+  }
+  expect(calls.every((c) => c.status === 'fulfilled')).toBe(true);
+  expect(clock.pendingTimers()).toBe(0);
+}
+
+/** 20 waiters share one long-lived signal: one listener each while queued, none once they have been admitted. */
+export async function expectNoListenersAfterSettle(limiter: Limiter & { stats(): { queued: number } }, clock: ManualClock): Promise<void> {
+  const ac = new AbortController();
+  const calls = Array.from({ length: 20 }, () => track(clock, limiter.acquire({ signal: ac.signal })));
+  expect(limiter.stats().queued).toBeGreaterThanOrEqual(calls.length - 1);
+  expect(getEventListeners(ac.signal, 'abort')).toHaveLength(limiter.stats().queued);
+  await clock.runAll();
+  expect(calls.every((c) => c.status === 'fulfilled')).toBe(true);
+  expect(getEventListeners(ac.signal, 'abort')).toHaveLength(0);
+}
+
+/**
+ * With the limiter arranged so that a cost-3 call waits until 3000 ms and each unit takes 1000 ms after that, queues
+ * costs 3, 1, 1: the small calls never pass the big head, even when one of them alone would fit (checked at 1000 ms,
+ * where `midway` may look further). They are admitted in order at 3000, 4000 and 5000 ms.
+ */
+export async function expectBigHeadBlocks(limiter: Limiter, clock: ManualClock, midway: () => void = () => {}): Promise<void> {
+  const order: Tracked<unknown>[] = [];
+  const a = track(clock, limiter.acquire({ cost: 3 }), order);
+  const b = track(clock, limiter.acquire({ cost: 1 }), order);
+  const c = track(clock, limiter.acquire({ cost: 1 }), order);
+  await clock.advance(1000);
+  expect(b.status).toBe('pending');
+  midway();
+  await clock.advance(4000);
+  expect(order).toEqual([a, b, c]);
+  expect([a.at, b.at, c.at]).toEqual([3000, 4000, 5000]);
 }

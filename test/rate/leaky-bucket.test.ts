@@ -1,4 +1,3 @@
-import { getEventListeners } from 'node:events';
 import { describe, expect, it } from 'vitest';
 import { leakyBucket, type LeakyBucketOptions } from '../../src/rate/leaky-bucket.js';
 import { isRejectedError } from '../../src/core/errors.js';
@@ -7,18 +6,23 @@ import { ManualClock, collectEvents } from '../../src/testing/index.js';
 import type { RejectEvent } from '../../src/core/telemetry.js';
 import {
   COMMON_OPTION_CASES,
+  expectNoListenersAfterSettle,
+  expectOneTimerWhileDraining,
+  expectBigHeadBlocks,
   expectOptionError,
+  expectRejectsNonObjectOptions,
+  positiveNumberCases,
   expectRefusal,
   expectRejected,
   expectWithinHdr,
   findSample,
-  optionTable,
+  itRejectsEachOption,
   sampleValue,
   settleMicrotasks,
   track,
   type OptionCase,
-  type Tracked,
 } from './harness.js';
+import { checkRetryAfterExact } from './prop-driver.js';
 
 const BASE = { ratePerSecond: 2 };
 
@@ -30,18 +34,11 @@ describe('leakyBucket', () => {
     });
 
     it('rejects an options argument that is not an object', () => {
-      for (const bad of [null, 5, 'slow', [1]]) {
-        expect(() => leakyBucket(bad as unknown as LeakyBucketOptions)).toThrow(/leakyBucket: options must be an object/);
-      }
+      expectRejectsNonObjectOptions(leakyBucket, 'leakyBucket');
     });
 
     const cases: OptionCase[] = [
-      ['ratePerSecond', Number.NaN, RangeError, 'NaN'],
-      ['ratePerSecond', -1, RangeError, '-1'],
-      ['ratePerSecond', 0, RangeError, '0'],
-      ['ratePerSecond', Infinity, RangeError, 'Infinity'],
-      ['ratePerSecond', '2', TypeError, '"2"'],
-      ['ratePerSecond', null, TypeError, 'null'],
+      ...positiveNumberCases('ratePerSecond'),
       ['burst', 0.5, RangeError, '0.5'],
       ['burst', 0, RangeError, '0'],
       ['burst', -3, RangeError, '-3'],
@@ -50,9 +47,7 @@ describe('leakyBucket', () => {
       ['burst', '2', TypeError, '"2"'],
       ...COMMON_OPTION_CASES,
     ];
-    it.each(optionTable(cases))('rejects $option = $shown with a $kind naming the option and the value', ({ option, value, Kind, shown }) => {
-      expectOptionError(() => leakyBucket({ ...BASE, [option]: value } as LeakyBucketOptions), Kind, option, shown);
-    });
+    itRejectsEachOption(cases, (option, value) => leakyBucket({ ...BASE, [option]: value } as LeakyBucketOptions));
 
     it('defaults: burst 1, a queue of 100, unbounded wait, enforcing, named leakyBucket', async () => {
       const clock = new ManualClock();
@@ -155,32 +150,14 @@ describe('leakyBucket', () => {
       const clock = new ManualClock();
       const bucket = leakyBucket({ ratePerSecond: 1, burst: 3, maxQueue: 10, clock });
       expect(bucket.tryAcquire({ cost: 3 }).ok).toBe(true); // books the schedule until 3000
-      const order: Tracked<unknown>[] = [];
-      const a = track(clock, bucket.acquire({ cost: 3 }), order);
-      const b = track(clock, bucket.acquire({ cost: 1 }), order);
-      const c = track(clock, bucket.acquire({ cost: 1 }), order);
-      await clock.advance(1000);
-      // Alone, a cost-1 call could leave now (burst 3 allows starting 2 intervals early), but b waits behind a.
-      expect(b.status).toBe('pending');
-      await clock.advance(4000);
-      expect(order).toEqual([a, b, c]);
-      expect([a.at, b.at, c.at]).toEqual([3000, 4000, 5000]);
+      // Alone, a cost-1 call could leave at 1000 (burst 3 lets it start 2 intervals early), but it waits behind cost 3.
+      await expectBigHeadBlocks(bucket, clock);
     });
 
     it('arms at most one timer however many callers wait', async () => {
       const clock = new ManualClock();
       const bucket = leakyBucket({ ratePerSecond: 20, burst: 3, maxQueue: Infinity, clock });
-      const calls: Tracked<unknown>[] = [];
-      for (let i = 0; i < 40; i++) {
-        calls.push(track(clock, bucket.acquire({ cost: 1 + (i % 3) })));
-        expect(clock.pendingTimers()).toBeLessThanOrEqual(1);
-      }
-      for (let step = 0; step < 1000 && calls.some((c) => c.status === 'pending'); step++) {
-        await clock.advance(23);
-        expect(clock.pendingTimers()).toBeLessThanOrEqual(1);
-      }
-      expect(calls.every((c) => c.status === 'fulfilled')).toBe(true);
-      expect(clock.pendingTimers()).toBe(0);
+      await expectOneTimerWhileDraining(bucket, clock, 23);
     });
 
     it('a full queue refuses at once with QUEUE_FULL and retryAfterMs = time until the head leaves', async () => {
@@ -259,13 +236,7 @@ describe('leakyBucket', () => {
     it('a long-lived signal shared by many waiters keeps no abort listener once they have settled', async () => {
       const clock = new ManualClock();
       const bucket = leakyBucket({ ratePerSecond: 10, maxQueue: 100, clock });
-      const ac = new AbortController();
-      const calls = Array.from({ length: 20 }, () => track(clock, bucket.acquire({ signal: ac.signal })));
-      expect(getEventListeners(ac.signal, 'abort')).toHaveLength(bucket.stats().queued);
-      expect(bucket.stats().queued).toBeGreaterThanOrEqual(calls.length - 1);
-      await clock.advance(5000);
-      expect(calls.every((c) => c.status === 'fulfilled')).toBe(true);
-      expect(getEventListeners(ac.signal, 'abort')).toHaveLength(0);
+      await expectNoListenersAfterSettle(bucket, clock);
     });
 
     it('dispose() rejects waiters, clears the timer and refuses later calls', async () => {
@@ -455,13 +426,7 @@ describe('leakyBucket', () => {
   it('retryAfterMs stays exact on a clock with a Date.now-like origin', async () => {
     for (const cost of [0.1, 0.3, 0.7]) {
       const clock = new ManualClock(1.7e12 + 0.37);
-      const bucket = leakyBucket({ ratePerSecond: 3, burst: 2, clock });
-      while (bucket.tryAcquire({ cost }).ok);
-      const r = bucket.tryAcquire({ cost });
-      expect(r.ok).toBe(false);
-      if (r.ok) return;
-      await clock.advance(r.retryAfterMs);
-      expect(bucket.tryAcquire({ cost }).ok).toBe(true);
+      await checkRetryAfterExact(leakyBucket({ ratePerSecond: 3, burst: 2, clock }), clock, cost);
     }
   });
 });

@@ -1,4 +1,3 @@
-import { getEventListeners } from 'node:events';
 import { describe, expect, it } from 'vitest';
 import { tokenBucket, type TokenBucketOptions } from '../../src/rate/token-bucket.js';
 import { RateLimitedError, isRejectedError } from '../../src/core/errors.js';
@@ -7,18 +6,23 @@ import { ManualClock, collectEvents } from '../../src/testing/index.js';
 import type { RejectEvent } from '../../src/core/telemetry.js';
 import {
   COMMON_OPTION_CASES,
+  expectNoListenersAfterSettle,
+  expectOneTimerWhileDraining,
+  expectBigHeadBlocks,
   expectOptionError,
+  expectRejectsNonObjectOptions,
+  positiveNumberCases,
   expectRefusal,
   expectRejected,
   expectWithinHdr,
   findSample,
-  optionTable,
+  itRejectsEachOption,
   sampleValue,
   settleMicrotasks,
   track,
   type OptionCase,
-  type Tracked,
 } from './harness.js';
+import { checkRetryAfterExact } from './prop-driver.js';
 
 const BASE = { capacity: 5, refillPerSecond: 2 };
 
@@ -31,24 +35,12 @@ describe('tokenBucket', () => {
     });
 
     it('rejects an options argument that is not an object', () => {
-      for (const bad of [null, 5, 'fast', [1]]) {
-        expect(() => tokenBucket(bad as unknown as TokenBucketOptions)).toThrow(TypeError);
-        expect(() => tokenBucket(bad as unknown as TokenBucketOptions)).toThrow(/tokenBucket: options must be an object/);
-      }
+      expectRejectsNonObjectOptions(tokenBucket, 'tokenBucket');
     });
 
     const cases: OptionCase[] = [
-      ['capacity', Number.NaN, RangeError, 'NaN'],
-      ['capacity', -1, RangeError, '-1'],
-      ['capacity', 0, RangeError, '0'],
-      ['capacity', Infinity, RangeError, 'Infinity'],
-      ['capacity', '5', TypeError, '"5"'],
-      ['capacity', null, TypeError, 'null'],
-      ['refillPerSecond', Number.NaN, RangeError, 'NaN'],
-      ['refillPerSecond', -2, RangeError, '-2'],
-      ['refillPerSecond', 0, RangeError, '0'],
-      ['refillPerSecond', Infinity, RangeError, 'Infinity'],
-      ['refillPerSecond', '2', TypeError, '"2"'],
+      ...positiveNumberCases('capacity'),
+      ...positiveNumberCases('refillPerSecond'),
       ['initialTokens', -1, RangeError, '-1'],
       ['initialTokens', 5.5, RangeError, '5.5'],
       ['initialTokens', Number.NaN, RangeError, 'NaN'],
@@ -56,9 +48,7 @@ describe('tokenBucket', () => {
       ['initialTokens', '1', TypeError, '"1"'],
       ...COMMON_OPTION_CASES,
     ];
-    it.each(optionTable(cases))('rejects $option = $shown with a $kind naming the option and the value', ({ option, value, Kind, shown }) => {
-      expectOptionError(() => tokenBucket({ ...BASE, [option]: value } as TokenBucketOptions), Kind, option, shown);
-    });
+    itRejectsEachOption(cases, (option, value) => tokenBucket({ ...BASE, [option]: value } as TokenBucketOptions));
 
     it('accepts the edges of every range', () => {
       const clock = new ManualClock();
@@ -173,34 +163,16 @@ describe('tokenBucket', () => {
     it('waiters are served in FIFO order; a big head blocks smaller later calls', async () => {
       const clock = new ManualClock();
       const bucket = tokenBucket({ capacity: 4, refillPerSecond: 1, initialTokens: 0, maxQueue: 10, clock });
-      const order: Tracked<unknown>[] = [];
-      const a = track(clock, bucket.acquire({ cost: 3 }), order);
-      const b = track(clock, bucket.acquire({ cost: 1 }), order);
-      const c = track(clock, bucket.acquire({ cost: 1 }), order);
-      await clock.advance(1000);
-      // One token is there, enough for b, but b does not pass a.
-      expect(b.status).toBe('pending');
-      expectRefusal(bucket.tryAcquire(), 'RATE_LIMITED', (3 + 1 + 1 + 1 - 1) * 1000);
-      await clock.advance(4000);
-      expect(order).toEqual([a, b, c]);
-      expect([a.at, b.at, c.at]).toEqual([3000, 4000, 5000]);
+      // At 1000 ms one token is there, enough for the second call, which still waits behind the first; a newcomer
+      // sees every queued token ahead of it: 3 + 1 + 1 + its own 1, less the 1 already there.
+      await expectBigHeadBlocks(bucket, clock, () => expectRefusal(bucket.tryAcquire(), 'RATE_LIMITED', (3 + 1 + 1 + 1 - 1) * 1000));
       expect(clock.pendingTimers()).toBe(0);
     });
 
     it('arms at most one timer however many callers wait', async () => {
       const clock = new ManualClock();
       const bucket = tokenBucket({ capacity: 3, refillPerSecond: 10, initialTokens: 0, maxQueue: Infinity, clock });
-      const calls: Tracked<unknown>[] = [];
-      for (let i = 0; i < 40; i++) {
-        calls.push(track(clock, bucket.acquire({ cost: 1 + (i % 3) })));
-        expect(clock.pendingTimers()).toBeLessThanOrEqual(1);
-      }
-      for (let step = 0; step < 1000 && calls.some((c) => c.status === 'pending'); step++) {
-        await clock.advance(37);
-        expect(clock.pendingTimers()).toBeLessThanOrEqual(1);
-      }
-      expect(calls.every((c) => c.status === 'fulfilled')).toBe(true);
-      expect(clock.pendingTimers()).toBe(0);
+      await expectOneTimerWhileDraining(bucket, clock, 37);
     });
 
     it('maxQueue bounds the waiters: beyond it, QUEUE_FULL at once, and retrying after retryAfterMs is admitted', async () => {
@@ -296,13 +268,7 @@ describe('tokenBucket', () => {
     it('a long-lived signal shared by many waiters keeps no abort listener once they have settled', async () => {
       const clock = new ManualClock();
       const bucket = tokenBucket({ capacity: 1, refillPerSecond: 10, initialTokens: 0, maxQueue: 100, clock });
-      const ac = new AbortController();
-      const calls = Array.from({ length: 20 }, () => track(clock, bucket.acquire({ signal: ac.signal })));
-      expect(getEventListeners(ac.signal, 'abort')).toHaveLength(bucket.stats().queued);
-      expect(bucket.stats().queued).toBeGreaterThanOrEqual(calls.length - 1);
-      await clock.advance(5000);
-      expect(calls.every((c) => c.status === 'fulfilled')).toBe(true);
-      expect(getEventListeners(ac.signal, 'abort')).toHaveLength(0);
+      await expectNoListenersAfterSettle(bucket, clock);
     });
 
     it('dispose() rejects waiters with DisposedError, emits dispose, clears the timer and refuses later calls', async () => {
@@ -574,13 +540,7 @@ describe('tokenBucket', () => {
     it('retryAfterMs stays exact on a clock with a Date.now-like origin', async () => {
       for (const cost of [0.1, 0.3, 0.7]) {
         const clock = new ManualClock(ORIGIN + 0.37);
-        const bucket = tokenBucket({ capacity: 2, refillPerSecond: 3, clock });
-        while (bucket.tryAcquire({ cost }).ok);
-        const r = bucket.tryAcquire({ cost });
-        expect(r.ok).toBe(false);
-        if (r.ok) return;
-        await clock.advance(r.retryAfterMs);
-        expect(bucket.tryAcquire({ cost }).ok).toBe(true);
+        await checkRetryAfterExact(tokenBucket({ capacity: 2, refillPerSecond: 3, clock }), clock, cost);
       }
     });
   });
