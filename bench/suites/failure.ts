@@ -315,13 +315,14 @@ export const timeoutSuite: Suite = {
 
 // ---- pipeline ----------------------------------------------------------------------------------------------------
 
-function sluicePipeline(name: string): { policy: ReturnType<typeof pipeline>; check: () => void } {
+/** `pipeline(retry(), circuitBreaker(), tokenBucket(huge), timeout({ timeoutMs: 1000 }))`, or its first `layers` policies. */
+function sluicePipeline(name: string, layers = 4): { policy: ReturnType<typeof pipeline>; check: () => void } {
   const r = retry({ name: `${name}-retry` });
   const b = circuitBreaker({ name: `${name}-breaker` });
   const bucket = tokenBucket({ name: `${name}-bucket`, capacity: BIG, refillPerSecond: BIG });
   const t = timeout({ name: `${name}-timeout`, timeoutMs: 1_000 });
   return {
-    policy: pipeline(r, b, bucket, t),
+    policy: pipeline(...[r, b, bucket, t].slice(0, layers)),
     check() {
       checkTimeout(t);
       checkBucket(bucket);
@@ -334,6 +335,16 @@ function sluicePipeline(name: string): { policy: ReturnType<typeof pipeline>; ch
 const sluicePiped = sluicePipeline('bench-pipeline');
 const sluicePipedSignal = sluicePipeline('bench-pipeline-signal');
 const sluicePipedDeadline = sluicePipeline('bench-pipeline-deadline');
+const sluiceLayers = [1, 2, 3].map((n) => sluicePipeline(`bench-pipeline-${n}`, n));
+
+/**
+ * The least these four layers can cost whatever the design: the clock read a rate limiter must make, a promise of
+ * the timeout's own subscribed to fn's, and one reaction each for the breaker and the retry to see the outcome.
+ */
+function pipelineLowerBound(): Promise<unknown> {
+  systemClock.now();
+  return ownPromise().then(pass).then(pass);
+}
 
 function cockatielWrap(label: string, timeoutOptions: TimeoutStrategy | { strategy: TimeoutStrategy; abortOnReturn: boolean }): { policy: IPolicy; watches: CockatielWatch[] } {
   const r = cRetry(handleAll, { maxAttempts: 3, backoff: new ExponentialBackoff() });
@@ -357,6 +368,10 @@ export const pipelineSuite: Suite = {
   tasks: [
     floorTask(),
     thenTask(),
+    asyncTask('clock read + own promise + 2 reactions', pipelineLowerBound, {
+      role: 'reference',
+      note: "`systemClock.now()`, then a promise of the timeout's own subscribed to fn's, then `.then(x => x)` twice: the least a retry, a breaker, a rate limiter and a timeout that rejects on time can add together (no bookkeeping at all).",
+    }),
     asyncTask('pipeline(retry, breaker, bucket, timeout).execute(fn)', () => sluicePiped.policy.execute(fn), {
       note: '`pipeline(retry(), circuitBreaker(), tokenBucket({ capacity: 1e12, refillPerSecond: 1e12 }), timeout({ timeoutMs: 1000 }))`, all defaults otherwise (retry with its token budget).',
     }),
@@ -366,6 +381,9 @@ export const pipelineSuite: Suite = {
     asyncTask('pipeline(...).execute(fn, { timeoutMs: 5000 })', () => sluicePipedDeadline.policy.execute(fn, { timeoutMs: 5_000 }), {
       note: 'the same pipeline with an overall deadline per call (a fresh options object): a per-call context, a clock read for the deadline, derived attempt contexts.',
     }),
+    asyncTask('pipeline(retry).execute(fn)', () => sluiceLayers[0]!.policy.execute(fn), { note: 'the first layer alone, then the first two and three: where the time goes.' }),
+    asyncTask('pipeline(retry, breaker).execute(fn)', () => sluiceLayers[1]!.policy.execute(fn)),
+    asyncTask('pipeline(retry, breaker, bucket).execute(fn)', () => sluiceLayers[2]!.policy.execute(fn)),
     asyncTask('cockatiel wrap(retry, breaker, bulkhead, timeout [Cooperative])', () => cockWrap.policy.execute(fn), {
       role: 'peer',
       note: 'cockatiel 3.2.1 `wrap(retry(handleAll, { maxAttempts: 3, backoff: new ExponentialBackoff() }), circuitBreaker(handleAll, { halfOpenAfter: 10_000, breaker: new ConsecutiveBreaker(5) }), bulkhead(1e6), timeout(1000, Cooperative))`. cockatiel has no rate limiter: its bulkhead (limit 1e6, never full) stands in for the token bucket as the admission layer.',
@@ -378,7 +396,7 @@ export const pipelineSuite: Suite = {
   targets: [{ task: 'pipeline(retry, breaker, bucket, timeout).execute(fn)', maxRatioToFloor: 5 }],
   notes: NOTES,
   dispose() {
-    for (const p of [sluicePiped, sluicePipedSignal, sluicePipedDeadline]) p.check();
+    for (const p of [sluicePiped, sluicePipedSignal, sluicePipedDeadline, ...sluiceLayers]) p.check();
     for (const w of [...cockWrap.watches, ...cockWrapNoAbort.watches]) w.check();
     checkNoTimers('pipeline');
   },
