@@ -66,4 +66,6 @@ export interface Limiter extends Policy {
   acquire(options?: AcquireOptions): Promise<Permit>;
   /** Rejects every waiter with `DisposedError` (or `reason`), clears timers, refuses later calls. Idempotent. */
   dispose(reason?: unknown): void;
+  /** Same as `dispose()`, so that `using limiter = tokenBucket(...)` disposes it at the end of the scope. */
+  [Symbol.dispose](): void;
 }

@@ -38,3 +38,18 @@ describe('NOOP_PERMIT', () => {
     expect(NOOP_PERMIT.released).toBe(false);
   });
 });
+
+describe('Limiter type', () => {
+  it('supports `using` on a limiter: the scope end disposes it (regression: Symbol.dispose missing from the public type)', async () => {
+    const { tokenBucket } = await import('../../src/rate/token-bucket.js');
+    const { ManualClock } = await import('../../src/testing/index.js');
+    const clock = new ManualClock();
+    let outside: ReturnType<typeof tokenBucket> | undefined;
+    {
+      using bucket = tokenBucket({ capacity: 1, refillPerSecond: 1, clock });
+      outside = bucket;
+      expect(bucket.stats().disposed).toBe(false);
+    }
+    expect(outside.stats().disposed).toBe(true);
+  });
+});
