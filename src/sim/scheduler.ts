@@ -31,7 +31,7 @@ const EVENTS_PER_YIELD = 4096;
  * Between two events the run loop waits until the microtask queue is empty: a promise chain started by an event
  * settles, at the event's virtual time, before time moves on. It does so cheaply and soundly by queueing a microtask
  * that calls `process.nextTick(next event)`: Node runs the tick queue only after the microtask queue has drained
- * completely, including reactions queued by reactions. (A macrotask turn per event, `setImmediate`, cost 4× more.)
+ * completely, including reactions queued by reactions. (0.15 µs per event; a `setImmediate` turn per event costs 0.77 µs.)
  * Every few thousand events the loop yields one macrotask turn so the host's I/O keeps flowing. Events marked `sync`
  * (they start no promise work) skip the wait. Policies under test must not use host timers, `setImmediate` or
  * `process.nextTick` themselves; sluice's policies use only the injected clock.
