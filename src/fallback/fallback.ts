@@ -120,7 +120,7 @@ class FallbackImpl<T> implements Fallback<T> {
 
   execute<R>(fn: Task<R>, options?: ExecuteOptions): Promise<R | T> {
     const ctx = executeContext(this, fn, options);
-    return ctx instanceof Context ? this[RUN](fn, ctx) : ctx;
+    return ctx === DEFAULT_CONTEXT || ctx instanceof Context ? this[RUN](fn, ctx) : ctx;
   }
 
   [RUN]<R>(next: Task<R>, ctx: Context): Promise<R> {

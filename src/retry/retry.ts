@@ -4,7 +4,7 @@
  * from multiplying.
  */
 import type { TimerHandle } from '../core/clock.js';
-import { Context, NEVER_ABORTED, createContext, type ExecuteOptions, type Task } from '../core/context.js';
+import { Context, DEFAULT_CONTEXT, NEVER_ABORTED, executeContext, type ExecuteOptions, type Task } from '../core/context.js';
 import { DisposedError, isRejectedError } from '../core/errors.js';
 import { callTask, parseCommon, type CommonOptions } from '../core/limiter-base.js';
 import { RUN, type Policy } from '../core/policy.js';
@@ -212,7 +212,6 @@ function zeroByReason(): Record<GiveUpReason, number> {
 const OWNER = 'retry';
 
 /** The context of a call made without options; shared (attempts run with contexts derived from it). */
-const DEFAULT_CONTEXT: Context = Object.freeze(new Context(NEVER_ABORTED, undefined, 0, undefined, 1)) as Context;
 /** The first attempt's context for such a call (attempt 1, one retry enclosing it): shared, allocated once. */
 const FIRST_ATTEMPT: Context = Object.freeze(new Context(NEVER_ABORTED, undefined, 0, undefined, 1, 1, 1)) as Context;
 
@@ -279,13 +278,9 @@ class RetryImpl implements Retry {
   }
 
   execute<T>(fn: Task<T>, options?: ExecuteOptions): Promise<T> {
-    if (typeof fn !== 'function') return Promise.reject(new TypeError(`${this.name}: execute(fn) needs a function, got ${typeof fn}`));
-    let ctx: Context;
-    try {
-      ctx = options === undefined ? DEFAULT_CONTEXT : createContext(this.name, this.clock, options);
-    } catch (e) {
-      return Promise.reject(e);
-    }
+    const made = executeContext(this, fn, options);
+    if (made !== DEFAULT_CONTEXT && !(made instanceof Context)) return made;
+    const ctx = made;
     if (options !== undefined) {
       // The context a protected function received, passed back as options (`inner.execute(fn, ctx)`), links the two
       // calls: this retry then sees the retries enclosing it.
@@ -330,14 +325,17 @@ class RetryImpl implements Retry {
     // Each attempt gets its own context, so inner policies admit it afresh, see its number and see the nesting.
     const c = ctx === DEFAULT_CONTEXT ? FIRST_ATTEMPT : ctx.derive(ctx.signal, ctx.deadline, 1, ctx.retryDepth + 1);
     return callTask(next, c).then(
-      (result) =>
-        // A throwing shouldRetryResult is a bug in the caller's code: it rejects the call rather than being retried.
-        this.shouldRetryResult !== undefined && this.shouldRetryResult(result, 1)
-          ? this.retryLoop(next, ctx, { kind: 'result', result })
-          : this.succeeded(result, 0),
+      this.shouldRetryResult === undefined
+        ? (this.firstSucceeded as (result: T) => T)
+        : (result) =>
+            // A throwing shouldRetryResult is a bug in the caller's code: it rejects the call rather than being retried.
+            this.shouldRetryResult!(result, 1) ? this.retryLoop(next, ctx, { kind: 'result', result }) : this.succeeded(result, 0),
       (error: unknown) => this.retryLoop(next, ctx, { kind: 'error', error }),
     );
   }
+
+  /** Success handler of a first attempt when results are never retried: shared, so no closure per call. */
+  private readonly firstSucceeded = (result: unknown): unknown => this.succeeded(result, 0);
 
   private succeeded<T>(result: T, retryCost: number): T {
     this.successes++;

@@ -5,7 +5,7 @@
  * earliest deadline, so a call costs no timer of its own. The signal handed to `fn` is created only if `fn` reads
  * it, so a call that ignores `ctx.signal` costs no AbortController either.
  */
-import { Context, NEVER_ABORTED, executeContext, type ExecuteOptions, type Task } from '../core/context.js';
+import { Context, DEFAULT_CONTEXT, NEVER_ABORTED, executeContext, type ExecuteOptions, type Task } from '../core/context.js';
 import { TimeoutError, rejectionError } from '../core/errors.js';
 import { callTask, parseCommon, type CommonOptions } from '../core/limiter-base.js';
 import { RUN, type Policy } from '../core/policy.js';
@@ -220,7 +220,7 @@ class TimeoutImpl implements Timeout {
 
   execute<T>(fn: Task<T>, options?: ExecuteOptions): Promise<T> {
     const ctx = executeContext(this, fn, options);
-    return ctx instanceof Context ? this[RUN](fn, ctx) : ctx;
+    return ctx === DEFAULT_CONTEXT || ctx instanceof Context ? this[RUN](fn, ctx) : ctx;
   }
 
   [RUN]<T>(next: Task<T>, ctx: Context): Promise<T> {
