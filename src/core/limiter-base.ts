@@ -5,7 +5,7 @@
  * and when to wake waiters.
  */
 import { systemClock, type Clock } from './clock.js';
-import { Context, NEVER_ABORTED, createContext, type ExecuteOptions, type Task } from './context.js';
+import { Context, DEFAULT_CONTEXT, createContext, executeContext, type ExecuteOptions, type Task } from './context.js';
 import { DisposedError, rejectionError, type RejectionCode } from './errors.js';
 import { NOOP_PERMIT, type Permit } from './permit.js';
 import { RUN, type AcquireResult, type Limiter } from './policy.js';
@@ -58,8 +58,6 @@ export function parseCommon(owner: string, o: CommonOptions): ParsedCommon {
   };
 }
 
-/** A default context for calls made without options: shared, so an uncontended call allocates none. */
-const DEFAULT_CONTEXT: Context = Object.freeze(new Context(NEVER_ABORTED, undefined, 0, undefined, 1)) as Context;
 
 /** Shared `{ ok: true }` result for permits that hold nothing. */
 const OK_NOOP: AcquireResult = Object.freeze({ ok: true as const, permit: NOOP_PERMIT });
@@ -196,14 +194,8 @@ export abstract class QueueingLimiter<Events extends LimiterEvents> implements L
   }
 
   execute<T>(fn: Task<T>, options?: ExecuteOptions): Promise<T> {
-    if (typeof fn !== 'function') return Promise.reject(new TypeError(`${this.name}: execute(fn) needs a function, got ${typeof fn}`));
-    let ctx: Context;
-    try {
-      ctx = options === undefined ? DEFAULT_CONTEXT : createContext(this.name, this.clock, options);
-    } catch (e) {
-      return Promise.reject(e);
-    }
-    return this[RUN](fn, ctx);
+    const ctx = executeContext(this, fn, options);
+    return ctx === DEFAULT_CONTEXT || ctx instanceof Context ? this[RUN](fn, ctx) : ctx;
   }
 
   [RUN]<T>(next: Task<T>, ctx: Context): Promise<T> {
