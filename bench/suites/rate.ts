@@ -5,7 +5,7 @@
 import { bulkhead, noop } from 'cockatiel';
 import { RateLimiter, TokenBucket as LimiterTokenBucket } from 'limiter';
 import pLimit from 'p-limit';
-import { leakyBucket, systemClock, tokenBucket, type Clock } from '../../src/index.js';
+import { coarseClock, leakyBucket, systemClock, tokenBucket, type Clock } from '../../src/index.js';
 import { asyncTask, syncTask, type Suite } from '../harness.js';
 
 // Large capacity and rate: every call is admitted at once, nothing ever waits or is refused (checked in dispose()).
@@ -20,6 +20,11 @@ const pacer = leakyBucket({ name: 'bench-leaky', ratePerSecond: BIG, burst: BIG 
 // A clock that never moves: tryAcquire then pays for everything but the time read.
 const fixedClock: Clock = { now: () => 1, setTimeout: systemClock.setTimeout, clearTimeout: systemClock.clearTimeout };
 const bucketFixed = tokenBucket({ name: 'bench-token-fixed', capacity: BIG, refillPerSecond: BIG, clock: fixedClock });
+
+// The opt-in cached clock (1 ms ticker): the precise default's read costs more than the bare call.
+const coarse = coarseClock();
+const bucketCoarse = tokenBucket({ name: 'bench-token-coarse', capacity: BIG, refillPerSecond: BIG, clock: coarse });
+const pacerCoarse = leakyBucket({ name: 'bench-leaky-coarse', ratePerSecond: BIG, burst: BIG, clock: coarse });
 
 /** A caller's signal that never fires, for the per-call-options row. */
 const signal = new AbortController().signal;
@@ -44,6 +49,9 @@ const suite: Suite = {
       note: 'the same on a clock whose now() returns a constant: everything but the time read.',
     }),
     syncTask('leakyBucket.tryAcquire()', () => pacer.tryAcquire()),
+    syncTask('tokenBucket.tryAcquire() [coarseClock]', () => bucketCoarse.tryAcquire(), {
+      note: 'on the opt-in `coarseClock()` (time cached by a 1 ms ticker, lags by at most ~1 ms).',
+    }),
     asyncTask('tokenBucket.execute(fn)', () => bucket.execute(fn)),
     asyncTask('tokenBucket.execute(fn) [fixed clock]', () => bucketFixed.execute(fn), {
       note: 'the same on the constant clock: the execute overhead besides the time read.',
@@ -52,6 +60,8 @@ const suite: Suite = {
       note: 'with per-call options (a fresh `{ signal }` object each call): validation and a per-call context.',
     }),
     asyncTask('leakyBucket.execute(fn)', () => pacer.execute(fn)),
+    asyncTask('tokenBucket.execute(fn) [coarseClock]', () => bucketCoarse.execute(fn), { note: 'on the opt-in `coarseClock()`.' }),
+    asyncTask('leakyBucket.execute(fn) [coarseClock]', () => pacerCoarse.execute(fn), { note: 'on the opt-in `coarseClock()`.' }),
     asyncTask('p-limit limit(fn)', () => limit(fn), { role: 'peer', note: 'p-limit 7, concurrency 1e6 (never queues).' }),
     syncTask('limiter TokenBucket.tryRemoveTokens(1)', () => limiterBucket.tryRemoveTokens(1), {
       role: 'peer',
@@ -76,13 +86,15 @@ const suite: Suite = {
     { task: 'tokenBucket.execute(fn)', maxRatioToFloor: 2 },
     { task: 'leakyBucket.execute(fn)', maxRatioToFloor: 2 },
     { task: 'tokenBucket.tryAcquire()', maxNsPerOp: 40 },
+    { task: 'tokenBucket.execute(fn) [coarseClock]', maxRatioToFloor: 2 },
+    { task: 'leakyBucket.execute(fn) [coarseClock]', maxRatioToFloor: 2 },
   ],
   notes: [
     'Sync rows run 1000 operations per tinybench iteration and report the mean per operation; async rows await 1000 calls in sequence per iteration.',
     'B/op: JS heap bytes allocated per operation (heap used after a batch minus before, no gc in between).',
   ],
   dispose() {
-    for (const l of [bucket, pacer, bucketFixed]) {
+    for (const l of [bucket, pacer, bucketFixed, bucketCoarse, pacerCoarse]) {
       const s = l.stats();
       if (s.rejected !== 0 || s.queued !== 0) throw new Error(`bench: ${s.name} was contended (rejected ${s.rejected}, queued ${s.queued})`);
       l.dispose();

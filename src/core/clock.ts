@@ -47,6 +47,78 @@ export const systemClock: Clock = {
   clearTimeout: (handle) => hostClearTimeout(handle as ReturnType<typeof setTimeout>),
 };
 
+/** What {@link coarseClock} needs from the host; injectable so its logic can be tested without real time. */
+export interface CoarseClockHost {
+  now(): number;
+  setInterval(callback: () => void, ms: number): unknown;
+  clearInterval(handle: unknown): void;
+}
+
+const realHost: CoarseClockHost = {
+  now: () => hostPerformance.now(),
+  setInterval: (callback, ms) => {
+    const h = globalThis.setInterval(callback, ms);
+    h.unref(); // never keeps the process alive
+    return h;
+  },
+  clearInterval: (handle) => globalThis.clearInterval(handle as ReturnType<typeof setInterval>),
+};
+
+/**
+ * A cheaper clock that trades precision for speed: `now()` returns a time cached by a ticker every `resolutionMs`
+ * instead of reading the host clock (a `performance.now()` read costs about 35–40 ns on a typical VM, more than an
+ * uncontended `await fn()`). The same idea as nginx's and Envoy's cached time.
+ *
+ * Behaviour: `now()` lags real time by at most about `resolutionMs` and never goes backwards. A lagging clock only
+ * makes rate limiters more conservative (tokens refill no earlier than they should) and timers fire up to
+ * `resolutionMs` late. The ticker runs only while the clock is read: it stops after one tick with no read, and the
+ * next read restarts it (that read pays for one real clock read). The ticker is `unref`'d, so it never keeps a
+ * process alive. Timers are the host's, like {@link systemClock}'s.
+ *
+ * Use it for high-throughput limiters where a millisecond of precision does not matter; keep {@link systemClock}
+ * (the default) for latency measurement.
+ *
+ * @param resolutionMs - tick interval in ms, an integer in [1, 1000]. Default 1.
+ * @throws {RangeError} when `resolutionMs` is out of range.
+ * @example
+ * ```ts
+ * const clock = coarseClock();
+ * const bucket = tokenBucket({ capacity: 1000, refillPerSecond: 500, clock });
+ * ```
+ */
+export function coarseClock(resolutionMs = 1, host: CoarseClockHost = realHost): Clock {
+  if (typeof resolutionMs !== 'number' || !Number.isInteger(resolutionMs) || resolutionMs < 1 || resolutionMs > 1000) {
+    throw new RangeError(`coarseClock: resolutionMs must be an integer in [1, 1000], got ${String(resolutionMs)}`);
+  }
+  let cached = host.now();
+  let ticker: unknown;
+  let running = false;
+  let readSinceTick = false;
+  const tick = (): void => {
+    const t = host.now();
+    if (t > cached) cached = t;
+    if (!readSinceTick) {
+      host.clearInterval(ticker);
+      running = false;
+    }
+    readSinceTick = false;
+  };
+  return {
+    now(): number {
+      if (!running) {
+        const t = host.now();
+        if (t > cached) cached = t;
+        ticker = host.setInterval(tick, resolutionMs);
+        running = true;
+      }
+      readSinceTick = true;
+      return cached;
+    },
+    setTimeout: systemClock.setTimeout,
+    clearTimeout: systemClock.clearTimeout,
+  };
+}
+
 /**
  * Wall-clock milliseconds since the Unix epoch, for converting HTTP dates (`Retry-After: <date>`) into delays.
  * Kept apart from {@link Clock} on purpose: admission decisions never depend on wall time.

@@ -4,7 +4,7 @@
  * Time and randomness are injected so that tests and the simulator run in virtual time.
  * @module
  */
-export { systemClock, type Clock, type TimerHandle } from './clock.js';
+export { systemClock, coarseClock, type Clock, type TimerHandle, type CoarseClockHost } from './clock.js';
 export { systemRandom, seededRandom, type RandomSource } from './random.js';
 export { NEVER_ABORTED, type ExecuteOptions, type ExecutionContext, type Task } from './context.js';
 export {
