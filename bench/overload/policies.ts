@@ -110,3 +110,136 @@ export async function retryPipelines(): Promise<PolicyEntry[]> {
   }
   return out;
 }
+
+/** What an instrumented breaker saw in one simulation (times on the simulation clock, ms). */
+export interface BreakerLog {
+  /** When the breaker opened (each opening). */
+  opens: number[];
+  /** When it closed. */
+  closes: number[];
+  /** Calls it let through (their start time) and whether they ran as half-open probes. */
+  calls: { at: number; probe: boolean }[];
+}
+
+/** A breaker configuration compared in S10. */
+export interface BreakerConfig {
+  id: string;
+  label: string;
+  /** Extra `circuitBreaker` options (clock and random are added). */
+  options: () => Record<string, unknown>;
+}
+
+/**
+ * The named breaker configurations of reference §7 S10, built with sluice's `circuitBreaker` options and strategies:
+ * sluice's defaults; Resilience4j's defaults (count window 100, 50 %, minimum 100 calls, open 60 s, 10 half-open
+ * calls, no half-open wait limit); failsafe-go's defaults (opens after 1 failure, closes after 1 success, delay
+ * 1 min). Returns [] when the breaker family is missing.
+ */
+export async function breakerConfigs(): Promise<BreakerConfig[]> {
+  const breaker = await optional('../../src/breaker/index.ts');
+  if (breaker === undefined) return [];
+  const countWindow = breaker.countWindow as (o: Record<string, unknown>) => unknown;
+  const consecutiveFailures = breaker.consecutiveFailures as (o: Record<string, unknown>) => unknown;
+  const fixedOpen = (ms: number): Record<string, unknown> => ({ openMs: ms, maxOpenMs: ms, openBackoffFactor: 1, openJitter: 0 });
+  return [
+    { id: 'sluice', label: 'sluice defaults (count 100, 50 %, min 20; open 0.5 → 1 → 1.5 s; 5 probes, 3 close)', options: () => ({}) },
+    {
+      id: 'r4j',
+      label: 'Resilience4j defaults (count 100, 50 %, min 100; open 60 s; 10 half-open calls)',
+      // R4J closes when the 10 half-open calls fail below 50 %; sluice reopens on a failed probe, so "10 successes"
+      // is the nearest rule (identical here: probes either all fail, while down, or all succeed, once healed).
+      options: () => ({
+        strategy: countWindow({ size: 100, minimumCalls: 100, failureRateThreshold: 0.5 }),
+        ...fixedOpen(60_000),
+        halfOpenProbes: 10,
+        halfOpenSuccessThreshold: 10,
+        halfOpenMaxWaitMs: Infinity,
+      }),
+    },
+    {
+      id: 'failsafe-go',
+      label: 'failsafe-go defaults (1 failure opens; delay 60 s; 1 success closes)',
+      options: () => ({ strategy: consecutiveFailures({ threshold: 1 }), ...fixedOpen(60_000), halfOpenProbes: 1, halfOpenSuccessThreshold: 1, halfOpenMaxWaitMs: Infinity }),
+    },
+  ];
+}
+
+/**
+ * A breaker of the given configuration (optionally followed by a bulkhead L=40) that logs its openings, closings
+ * and the calls it let through. `log()` returns the log of the latest simulation built.
+ */
+export async function instrumentedBreaker(config: BreakerConfig, withBulkhead: boolean): Promise<{ entry: PolicyEntry; log: () => BreakerLog }> {
+  const breaker = (await optional('../../src/breaker/index.ts'))!;
+  const concurrency = await optional('../../src/concurrency/index.ts');
+  const { pipeline } = await import('../../src/core/index.js');
+  const circuitBreaker = breaker.circuitBreaker as (o: Record<string, unknown>) => Policy & {
+    events: { on(event: string, fn: (e: { at: number; durationMs: number }) => void): void };
+  };
+  const bulkhead = concurrency?.bulkhead as Factory | undefined;
+  let current: BreakerLog = { opens: [], closes: [], calls: [] };
+  const entry: PolicyEntry = {
+    id: `breaker-${config.id}${withBulkhead ? '+static-40' : ''}`,
+    label: `breaker: ${config.label}${withBulkhead && bulkhead !== undefined ? ' → bulkhead L=40' : ''}`,
+    build: ({ clock, random }) => {
+      const log: BreakerLog = { opens: [], closes: [], calls: [] };
+      current = log;
+      const b = circuitBreaker({ ...config.options(), clock, random });
+      // Half-open intervals [from, to): a call that started inside one ran as a probe.
+      const halfOpen: [number, number][] = [];
+      const endHalfOpen = (at: number): void => {
+        const last = halfOpen[halfOpen.length - 1];
+        if (last !== undefined && last[1] === Infinity) last[1] = at;
+      };
+      b.events.on('open', (e) => {
+        endHalfOpen(e.at);
+        log.opens.push(e.at);
+      });
+      b.events.on('halfOpen', (e) => void halfOpen.push([e.at, Infinity]));
+      b.events.on('close', (e) => {
+        endHalfOpen(e.at);
+        log.closes.push(e.at);
+      });
+      // Outcome events carry the call's duration, so its start is now − duration (listeners are attached before
+      // the first call, so it is never NaN).
+      const call = (e: { durationMs: number }): void => {
+        const at = clock.now() - e.durationMs;
+        let probe = false;
+        for (let k = halfOpen.length - 1; k >= 0 && !probe; k--) probe = at >= halfOpen[k]![0] && at < halfOpen[k]![1];
+        log.calls.push({ at, probe });
+      };
+      b.events.on('success', call);
+      b.events.on('failure', call);
+      return withBulkhead && bulkhead !== undefined ? pipeline(b, bulkhead({ limit: 40, maxQueue: 0, clock })) : b;
+    },
+  };
+  return { entry, log: () => current };
+}
+
+/**
+ * The 3-layer nested-retry stacks of S5 (3 retries at each layer): three retry policies, one per layer, around a
+ * 1 s per-attempt timeout. `sluice` uses each layer's defaults but `maxAttempts: 4` (full jitter 100 ms..10 s, a
+ * token budget of its own, `nested: 'single-attempt'`); `naive` retries at once, without budget, and multiplies
+ * (`nested: 'multiply'`), like a hand-written loop at every layer.
+ */
+export async function nestedRetryPipelines(): Promise<PolicyEntry[]> {
+  const retryMod = await optional('../../src/retry/index.ts');
+  const timeoutMod = await optional('../../src/timeout/index.ts');
+  if (retryMod === undefined || timeoutMod === undefined) return [];
+  const { pipeline } = await import('../../src/core/index.js');
+  const retry = retryMod.retry as Factory;
+  const constantBackoff = retryMod.constantBackoff as (o: Record<string, unknown>) => unknown;
+  const timeout = timeoutMod.timeout as Factory;
+  const layers = (env: SimEnvironment, options: () => Record<string, unknown>): Policy =>
+    pipeline(
+      ...[1, 2, 3].map((k) => retry({ name: `layer${k}`, maxAttempts: 4, ...options(), clock: env.clock, random: env.random })),
+      timeout({ timeoutMs: 1000, clock: env.clock }),
+    );
+  return [
+    { id: 'nested-sluice', label: '3 layers × retry(4) with per-layer defaults → timeout 1 s', build: (env) => layers(env, () => ({})) },
+    {
+      id: 'nested-naive',
+      label: '3 layers × naive loop (4 attempts, no backoff, no budget, multiply) → timeout 1 s',
+      build: (env) => layers(env, () => ({ backoff: constantBackoff({ delayMs: 0 }), budget: false, nested: 'multiply' })),
+    },
+  ];
+}
