@@ -108,7 +108,12 @@ export function createContext(owner: string, clock: Clock, options: ExecuteOptio
     const d = clock.now() + v.nonNegative(owner, 'timeoutMs', o.timeoutMs);
     deadline = deadline === undefined ? d : Math.min(deadline, d);
   }
-  return new Context(signal, deadline, priority, tenant, cost);
+  const c = new Context(signal, deadline, priority, tenant, cost);
+  // A context a protected function received, passed back as options (`inner.execute(fn, ctx)`), links the two
+  // calls: retries inside see the retries enclosing them (see retry's nested rule).
+  const depth = (o as { retryDepth?: unknown }).retryDepth;
+  if (typeof depth === 'number' && depth > 0) c.retryDepth = depth;
+  return c;
 }
 
 function isAbortSignal(s: unknown): s is AbortSignal {

@@ -278,16 +278,8 @@ class RetryImpl implements Retry {
   }
 
   execute<T>(fn: Task<T>, options?: ExecuteOptions): Promise<T> {
-    const made = executeContext(this, fn, options);
-    if (made !== DEFAULT_CONTEXT && !(made instanceof Context)) return made;
-    const ctx = made;
-    if (options !== undefined) {
-      // The context a protected function received, passed back as options (`inner.execute(fn, ctx)`), links the two
-      // calls: this retry then sees the retries enclosing it.
-      const depth = (options as { retryDepth?: unknown }).retryDepth;
-      if (typeof depth === 'number' && depth > 0) ctx.retryDepth = depth;
-    }
-    return this[RUN](fn, ctx);
+    const ctx = executeContext(this, fn, options);
+    return ctx === DEFAULT_CONTEXT || ctx instanceof Context ? this[RUN](fn, ctx) : ctx;
   }
 
   [RUN]<T>(next: Task<T>, ctx: Context): Promise<T> {

@@ -553,6 +553,15 @@ describe('retry', () => {
       expect(unlinked.calls).toHaveLength(9);
     });
 
+    it('detects nesting when a protected function passes its context to an inner pipeline (regression: createContext dropped retryDepth)', async () => {
+      const clock = new ManualClock();
+      const outer = retry({ clock, maxAttempts: 3, ...noDelay });
+      const inner = pipeline(retry({ clock, maxAttempts: 4, ...noDelay }), tokenBucket({ capacity: 100, refillPerSecond: 100, clock }));
+      const { fn, calls } = flaky(clock, Infinity);
+      await settle(outer.execute((ctx) => inner.execute(fn, ctx)));
+      expect(calls).toHaveLength(3);
+    });
+
     it('detects nesting through an inner pipeline and a timeout layer', async () => {
       const clock = new ManualClock();
       const outer = retry({ clock, maxAttempts: 3, ...noDelay });
