@@ -17,7 +17,10 @@ import type { Metrics } from '../metrics/metrics.js';
 
 /** Options every primitive accepts. */
 export interface CommonOptions {
-  /** Instance name for errors, events and metric labels. Default: the factory name. */
+  /**
+   * Instance name for errors, events and metric labels. Default: the factory name. Give every instance that reports
+   * to one metrics registry its own name: two with the same name and kind share (overwrite) their series.
+   */
   name?: string;
   /** Time source. Default {@link systemClock}. */
   clock?: Clock;
