@@ -203,6 +203,19 @@ async function sweep(
   return { good, lat, timing, p99, goodput };
 }
 
+/** Labels of the policies whose median goodput is ≥ 98 % of C and p99 ≤ `p99Ms` at every load ≥ 1.5 × C (T1). */
+function meetsT1(
+  r: { p99: Map<string, number[]>; goodput: Map<string, number[]> },
+  loads: number[],
+  policies: PolicyEntry[],
+  p99Ms: number,
+): string {
+  const ok = policies.filter((p) =>
+    loads.every((x, i) => x < 1.5 || ((r.goodput.get(p.id)?.[i] ?? 0) >= 98 && (r.p99.get(p.id)?.[i] ?? Infinity) <= p99Ms)),
+  );
+  return ok.length === 0 ? 'no policy' : ok.map((p) => p.label).join(', ');
+}
+
 const S1: Scenario = {
   id: 'S1',
   title: 'Steady-state load sweep',
@@ -252,7 +265,9 @@ const S1: Scenario = {
           ? `The circuit breaker alone does not protect here (${gAt('breaker', top)} % at ${top} × C): overload makes calls slow, not failed, and callers' own deadlines end them as aborts, which a breaker rightly ignores (an abort says nothing about the dependency's health, and counting them would let impatient callers open the circuit). A breaker is for a hard-down dependency (S10); graded overload needs a limiter in front, as the "breaker → bulkhead L=40" row shows. ` +
             'The breaker row is therefore not repeated in the lognormal sweep. '
           : '') +
-        `With lognormal service the tail of a single call is already ≈ 248 ms, so the p99 bound of T1 (≤ 310 ms) leaves little room for queueing: at 3 × C, L = 40 keeps p99 at ${pAt(ln.p99, lnLoads, 'static-40', 3)} ms but reaches ${pAt(ln.goodput, lnLoads, 'static-40', 3, 1)} % of C (the long calls hold permits while short ones are refused), while L = 100 reaches ${pAt(ln.goodput, lnLoads, 'static-100', 3, 1)} % at a p99 of ${pAt(ln.p99, lnLoads, 'static-100', 3)} ms. No static limit meets both halves of T1 here; that is the adaptive limiters' job.`,
+        `With lognormal service the tail of a single call is already ≈ 248 ms, so the p99 bound of T1 (≤ 310 ms) leaves little room for queueing: at 3 × C, L = 40 keeps p99 at ${pAt(ln.p99, lnLoads, 'static-40', 3)} ms but reaches ${pAt(ln.goodput, lnLoads, 'static-40', 3, 1)} % of C (Erlang loss again: with no queue, a call is refused whenever all 40 permits are held), while L = 100 reaches ${pAt(ln.goodput, lnLoads, 'static-100', 3, 1)} % at a p99 of ${pAt(ln.p99, lnLoads, 'static-100', 3)} ms. ` +
+        `Meeting both halves of T1 at every overload point from 1.5 × C (medians): ${meetsT1(exp, loads, ctx.policies, 230)} with exponential service; ${meetsT1(ln, lnLoads, lnPolicies, 310)} with lognormal service. ` +
+        'A static limit that is right for one service-time distribution is not right for another; finding the limit is the adaptive limiters\' job.',
       tables: [
         { caption: 'Goodput, % of C (median over seeds, worst seed in parentheses)', header, rows },
         { caption: 'p99 of successes (ms) · rejected attempts (%)', header, rows: p99rows },
@@ -557,7 +572,9 @@ const S5: Scenario = {
       explain:
         'Without admission control the 10 s trigger leaves a backlog in the downstream that outlives it: callers give up at 1 s but the downstream still serves their calls (wasted work), so new calls queue behind dead ones and time out too. ' +
         `With retries the dead backlog never drains (goodput 0 % to the end: metastable); without retries it drains in about ${med(rows, 'none (unprotected), no retries', 'recover', 0)} s. ` +
-        'A concurrency limit (bulkhead) keeps the backlog bounded, so goodput stays near the ideal through the trigger and recovery is immediate. Rate limits sized for full capacity do not help when capacity halves. ' +
+        `A concurrency limit (bulkhead) keeps the backlog bounded (at most ${med(rows, 'bulkhead L=40, no retries', 'backlog', 0)} calls wait behind L = 40), so goodput stays near the ideal through the trigger and after it. ` +
+        'With L = 100 or 200 the recovery is immediate; L = 40 without jittered retries stays a few % under the 95 % bar after the trigger because of its Erlang loss at 0.9 C (about 7 % of calls find all 40 permits taken), so its "recovery" time measures that loss, not a backlog. ' +
+        'Rate limits sized for full capacity do not help when capacity halves. ' +
         "sluice's retry policy with its token budget stops retrying once the budget is spent, which turns a metastable storm into the no-retry recovery, and with a bulkhead it needs no recovery at all. " +
         `The \`cancel\` downstream drops expired queued work: without retries even unprotected callers then recover as soon as the trigger ends (${med(cancelRows, 'none (unprotected), no retries', 'recover', 1)} s), but naive retries keep the offered load near 3 × C and the storm goes on (goodput at the end ${med(cancelRows, 'none (unprotected), 3 retries, no backoff', 'late', 1)} % of λ); budgeted sluice retries recover with it. Three nested layers of sluice retries behave as one layer (inner layers make a single attempt: A ${med(nestedRows, 'hard-down trigger: 3 layers × retry', 'ampTrigger')} during a hard-down trigger), where three naive loops send up to 4³ = 64 attempts per call (A ${med(nestedRows, 'hard-down trigger: 3 layers × naive', 'ampTrigger')}).`,
       tables: [
@@ -888,7 +905,7 @@ const S8: Scenario = {
       setup: `S8a: critical (priority 1) at 0.3 C and sheddable (priority 0) at 2.7 C; exp(40 ms), D = 1 s; ${durationMs / 1000} s after ${warmupMs / 1000} s warm-up.`,
       explain:
         `No priority-aware policy exists in sluice yet, so every row is a FIFO baseline: a limit admits whichever call comes first, and the critical class gets its share of arrivals (${critShare('static-40')} % of its demand behind a bulkhead L = 40 in S8a; §7 baseline 33 %). ` +
-        'In S8b the critical class alone exceeds capacity, so the ideal serves only critical calls; FIFO splits capacity in proportion to arrivals. In S8c the three classes keep their arrival shares after the capacity drop, where the ideal keeps critical whole, gives default the rest and batch nothing. ' +
+        'In S8b the critical class alone exceeds capacity, so the ideal serves only critical calls; FIFO splits capacity in proportion to arrivals. In S8c the three classes keep their arrival shares after the capacity drop (behind the buckets, still sized for the old capacity, all three collapse), where the ideal keeps critical whole, gives default the rest and batch nothing. ' +
         'These rows are the baseline that priority admission, due with the priority/fairness issue, must beat (target T10).',
       tables: [
         policyTable(cols, rows, [
@@ -1044,13 +1061,13 @@ const S10: Scenario = {
     }
     const sluice = rows.find((r) => r.label.startsWith('breaker: sluice defaults'));
     const r4j = rows.find((r) => r.label.startsWith('breaker: Resilience4j'));
-    const m = (r: typeof sluice, k: string): string => (r === undefined ? '—' : fmt(median(r.values[k] ?? []), 2));
+    const m = (r: typeof sluice, k: string, digits = 2): string => (r === undefined ? '—' : fmt(median(r.values[k] ?? []), digits));
     return {
       id: 'S10',
       title: this.title,
       setup: `λ = 0.8 C; from ${downAt / 1000} s to ${healAt / 1000} s the dependency fails every call in 1 ms, then heals; ${durationMs / 1000} s. Breaker rows are sluice's \`circuitBreaker\` configured as each library's defaults.`,
       explain:
-        `A breaker is built for exactly this failure: every call fails fast, so the breaker opens within a few dozen calls (sluice's defaults: ${m(sluice, 'detect')} s; failsafe-go's, which open on the first failure: ${m(rows.find((r) => r.label.startsWith('breaker: failsafe-go')), 'detect')} s) and refuses the rest, sending ${m(sluice, 'sentAfter')} % of the offered calls (its probes) after detection. ` +
+        `A breaker is built for exactly this failure: every call fails fast, so the breaker opens within a few dozen calls (sluice's defaults: ${m(sluice, 'detect', 3)} s; failsafe-go's, which open on the first failure: ${m(rows.find((r) => r.label.startsWith('breaker: failsafe-go')), 'detect', 3)} s) and refuses the rest, sending ${m(sluice, 'sentAfter')} % of the offered calls (its probes) after detection. ` +
         `What separates the configurations is the way back: sluice's defaults probe after 0.5–1.5 s (growing while the dependency stays down) and resume ${m(sluice, 'resume')} s after the heal; ` +
         `Resilience4j's and failsafe-go's 60 s open interval keeps refusing a healthy dependency for up to a minute (Resilience4j here: ${m(r4j, 'resume')} s, ${m(r4j, 'lost')} s of goodput lost). ` +
         'Limiters (bulkheads, buckets) do nothing here: the dead dependency answers at once, so no permit is ever scarce and every call is sent.',
@@ -1065,6 +1082,7 @@ const S10: Scenario = {
         '"Calls to the dead dependency" counts attempts sent during the outage per first attempt offered during it; "after detection" counts only those the breaker let through after it first opened (its probes).',
         '"Time to open", "closed after heal" and "probe calls" (calls let through while half-open, over the whole run) come from the breaker\'s events; "—" for policies that are not breakers.',
         'Resilience4j closes when the failure rate of its 10 half-open calls stays under 50 %; sluice reopens on the first failed probe, so the configuration uses 10 probes that must all succeed (the same outcome here: while down every probe fails, once healed every probe succeeds).',
+        "sluice's `halfOpenProbes` bounds the probes in flight, not their total: a probe that succeeds frees its slot for the next call, so closing after 10 successes lets about twice as many calls through as Resilience4j's 10 permitted calls.",
         'Not compared (no such policy in sluice yet): the SRE adaptive throttle (K = 2 and K = 1.1) and Envoy admission control.',
       ],
     };
