@@ -47,7 +47,7 @@ export async function timeSeriesSvg(title: string, lines: ChartLine[], marks: nu
         encoding: {
           x: { field: 't', type: 'quantitative', title: 'virtual time (s)' },
           y: { field: 'value', type: 'quantitative', title: name, scale },
-          color: { field: 'policy', type: 'nominal', title: null, legend: { orient: 'top', labelLimit: 400 } },
+          color: { field: 'policy', type: 'nominal', title: null, legend: { orient: 'top', labelLimit: 400, columns: 2 } },
         },
       },
       {

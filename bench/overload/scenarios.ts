@@ -1057,7 +1057,8 @@ const S10: Scenario = {
         return out;
       });
       rows.push({ label: p.label, values });
-      if ((p.id === 'none' || p.id.startsWith('breaker')) && kept !== undefined) chart.lines.push({ policy: p.label, series: kept.series });
+      // The configuration details are in the table; the legend keeps the names.
+      if ((p.id === 'none' || p.id.startsWith('breaker')) && kept !== undefined) chart.lines.push({ policy: p.label.replace(/ \([^)]*\)/, ''), series: kept.series });
     }
     const sluice = rows.find((r) => r.label.startsWith('breaker: sluice defaults'));
     const r4j = rows.find((r) => r.label.startsWith('breaker: Resilience4j'));
