@@ -94,11 +94,37 @@ export async function retryPipelines(): Promise<PolicyEntry[]> {
   const fullJitter = retryMod.fullJitter as (o: Record<string, unknown>) => unknown;
   const timeout = timeoutMod.timeout as Factory;
   const bulkhead = concurrency?.bulkhead as Factory | undefined;
-  const r = (env: SimEnvironment, budget: boolean): Policy =>
-    retry({ maxAttempts: 4, backoff: fullJitter({ baseMs: 50, capMs: 1000 }), ...(budget ? {} : { budget: false }), clock: env.clock, random: env.random });
+  const ratioBudget = retryMod.ratioBudget as (o: Record<string, unknown>) => unknown;
+  const tokenBudget = retryMod.tokenBudget as (o: Record<string, unknown>) => unknown;
+  const r = (env: SimEnvironment, budget: boolean | (() => unknown)): Policy =>
+    retry({
+      maxAttempts: 4,
+      backoff: fullJitter({ baseMs: 50, capMs: 1000 }),
+      ...(budget === true ? {} : { budget: budget === false ? false : budget() }),
+      clock: env.clock,
+      random: env.random,
+    });
+  const withTimeout = (env: SimEnvironment, policy: Policy): Policy => pipeline(policy, timeout({ timeoutMs: 1000, clock: env.clock }));
   const out: PolicyEntry[] = [
-    { id: 'retry-nobudget', label: 'retry(4, jitter, no budget) → timeout 1 s', build: (env) => pipeline(r(env, false), timeout({ timeoutMs: 1000, clock: env.clock })) },
-    { id: 'retry', label: 'retry(4, jitter, token budget) → timeout 1 s', build: (env) => pipeline(r(env, true), timeout({ timeoutMs: 1000, clock: env.clock })) },
+    { id: 'retry-nobudget', label: 'retry(4, jitter, no budget) → timeout 1 s', build: (env) => withTimeout(env, r(env, false)) },
+    { id: 'retry', label: 'retry(4, jitter, token budget) → timeout 1 s', build: (env) => withTimeout(env, r(env, true)) },
+    // The §7 budget variants, built from sluice's own budgets.
+    {
+      id: 'retry-ratio10',
+      label: 'retry(4, jitter, 10 % ratio budget) → timeout 1 s',
+      build: (env) => withTimeout(env, r(env, () => ratioBudget({ ratio: 0.1, minPerSecond: 0 }))),
+    },
+    {
+      id: 'retry-finagle',
+      label: 'retry(4, jitter, Finagle budget 20 % + 10/s) → timeout 1 s',
+      build: (env) => withTimeout(env, r(env, () => ratioBudget({ ratio: 0.2, minPerSecond: 10, windowMs: 10_000 }))),
+    },
+    {
+      id: 'retry-brooker',
+      label: 'retry(4, jitter, token bucket 0.1/success, capacity 10) → timeout 1 s',
+      build: (env) =>
+        withTimeout(env, r(env, () => tokenBudget({ capacity: 10, retryCost: 1, timeoutCost: 1, successRefund: 0.1, refundRetryCost: false }))),
+    },
   ];
   if (bulkhead !== undefined) {
     out.push({
