@@ -7,6 +7,8 @@ import { Context, DEFAULT_CONTEXT, NEVER_ABORTED, executeContext, type ExecuteOp
 import { DisposedError, isRejectedError, isTimeoutError, type RejectionCode } from '../core/errors.js';
 import { callTask, parseCommon, type CommonOptions } from '../core/limiter-base.js';
 import { RUN, type Policy } from '../core/policy.js';
+import { SLOW, STAGE, type FastStage } from '../core/stage.js';
+import type { Call } from '../core/call.js';
 import { Telemetry, type LimiterCounts, type LimiterEvents } from '../core/telemetry.js';
 import * as v from '../core/validate.js';
 import { BrokenCircuitError, IsolatedCircuitError } from './errors.js';
@@ -246,7 +248,7 @@ const UNCOUNTED = -1;
 const KIND = 'circuitBreaker';
 const strategiesInUse = new WeakSet<BreakerStrategy>();
 
-class CircuitBreakerImpl implements CircuitBreaker {
+class CircuitBreakerImpl implements CircuitBreaker, FastStage {
   readonly name: string;
   readonly clock: CircuitBreaker['clock'];
   readonly dryRun: boolean;
@@ -371,6 +373,30 @@ class CircuitBreakerImpl implements CircuitBreaker {
       return this.observe(next, ctx, this.generation, false, start);
     }
     return this.admit(next, ctx);
+  }
+
+  /** @internal fused-path hooks: this policy itself. */
+  get [STAGE](): FastStage {
+    return this;
+  }
+
+  /**
+   * @internal fused path: admits a call while plainly closed and nothing needs its duration (the same case as the
+   * one-reaction path of `[RUN]`); returns the generation that admitted it. Anything else takes the general path.
+   */
+  enter(call: Call): unknown {
+    if (this.mode !== CLOSED || this.timeAlways || this.listening('success') || this.listening('failure')) return SLOW;
+    const signal = call.callerSignal;
+    if (signal !== NEVER_ABORTED && signal.aborted) return SLOW;
+    this.t.counts.admitted++;
+    return this.generation;
+  }
+
+  /** @internal fused path: the outcome of a call `enter` admitted. */
+  exit(call: Call, generation: unknown, value: unknown, isError: boolean): undefined {
+    if (isError) this.settle(this.classifyError(value, call.callerSignal), value, false, generation as number, false, NaN);
+    else this.settleResult(value, generation as number, false, NaN);
+    return undefined;
   }
 
   /** The call's start time when anything needs its duration, else NaN. */

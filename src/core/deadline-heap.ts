@@ -1,5 +1,5 @@
 /**
- * A deadline queue: a binary min-heap of entries keyed by an absolute time, with O(1) peek, O(log n) insert, and
+ * A deadline queue: a binary min-heap of entries keyed by an absolute time (`due`), with O(1) peek, O(log n) insert, and
  * O(log n) removal of any entry (each entry knows its slot). Pure and timer-free: its users (`timeout()`'s pending
  * calls, `bulkhead()`'s expiring waiters) arm one timer (an `Alarm` from waiters.ts) for the head; this structure
  * only keeps the order.
@@ -8,7 +8,7 @@
 /** What the heap stores: a deadline, an insertion number (ties fire oldest first) and the entry's slot. */
 export interface DeadlineEntry {
   /** Absolute time on the policy's clock, ms. */
-  deadline: number;
+  due: number;
   /** Set by {@link DeadlineHeap.push}: insertion order, breaks ties between equal deadlines. */
   seq: number;
   /** Set by the heap: slot in the array while queued, -1 otherwise. */
@@ -16,7 +16,7 @@ export interface DeadlineEntry {
 }
 
 /**
- * Min-heap of {@link DeadlineEntry} ordered by `(deadline, seq)`.
+ * Min-heap of {@link DeadlineEntry} ordered by `(due, seq)`.
  *
  * When deadlines arrive in non-decreasing order (one `timeoutMs` for every call, the common case) an insert stops
  * after one comparison, and removing the newest entry (a call that settles at once) is O(1).
@@ -24,8 +24,8 @@ export interface DeadlineEntry {
  * @example
  * ```ts
  * const heap = new DeadlineHeap<DeadlineEntry>();
- * heap.push({ deadline: 100, seq: 0, heapIndex: -1 });
- * heap.peek()?.deadline; // 100
+ * heap.push({ due: 100, seq: 0, heapIndex: -1 });
+ * heap.peek()?.due; // 100
  * ```
  */
 export class DeadlineHeap<E extends DeadlineEntry> {
@@ -116,5 +116,5 @@ export class DeadlineHeap<E extends DeadlineEntry> {
 }
 
 function before(a: DeadlineEntry, b: DeadlineEntry): boolean {
-  return a.deadline < b.deadline || (a.deadline === b.deadline && a.seq < b.seq);
+  return a.due < b.due || (a.due === b.due && a.seq < b.seq);
 }

@@ -5,10 +5,12 @@
  * and when to wake waiters.
  */
 import { systemClock, type Clock } from './clock.js';
-import { Context, DEFAULT_CONTEXT, createContext, executeContext, type ExecuteOptions, type Task } from './context.js';
+import { Context, DEFAULT_CONTEXT, NEVER_ABORTED, createContext, executeContext, type ExecuteOptions, type Task } from './context.js';
 import { DisposedError, rejectionError, type RejectionCode } from './errors.js';
 import { NOOP_PERMIT, type Permit } from './permit.js';
 import { RUN, type AcquireResult, type Limiter } from './policy.js';
+import { SLOW, STAGE, type FastStage } from './stage.js';
+import type { Call } from './call.js';
 import { systemRandom, type RandomSource } from './random.js';
 import { Telemetry, type LimiterCounts, type LimiterEvents } from './telemetry.js';
 import * as v from './validate.js';
@@ -87,7 +89,7 @@ export function callTask<T>(next: Task<T>, ctx: Context): Promise<T> {
   }
 }
 
-export abstract class QueueingLimiter<Events extends LimiterEvents> implements Limiter {
+export abstract class QueueingLimiter<Events extends LimiterEvents> implements Limiter, FastStage {
   readonly name: string;
   readonly clock: Clock;
   protected readonly random: RandomSource;
@@ -221,6 +223,34 @@ export abstract class QueueingLimiter<Events extends LimiterEvents> implements L
       }
       return this.runHolding(permit, next, ctx);
     });
+  }
+
+  /** @internal fused-path hooks: this limiter itself. */
+  get [STAGE](): FastStage {
+    return this;
+  }
+
+  /**
+   * @internal fused path: the uncontended case of `[RUN]` (nobody waits, the call fits, its deadline has not passed,
+   * no call durations to record). Returns the permit to release, or undefined for the shared no-op permit.
+   */
+  enter(call: Call): unknown {
+    if (this.isDisposed || this.queue.length !== 0 || this.t.duration !== undefined) return SLOW;
+    const signal = call.callerSignal;
+    if (signal !== NEVER_ABORTED && signal.aborted) return SLOW;
+    const now = call.time(this.clock);
+    const deadline = call.outerDeadline; // a racer is innermost, so this layer sees the deadline the call came with
+    if (deadline !== undefined && now >= deadline) return SLOW;
+    const permit = this.take(call.cost, now);
+    if (permit === undefined) return SLOW;
+    this.t.counts.admitted++;
+    return permit === NOOP_PERMIT ? undefined : permit;
+  }
+
+  /** @internal fused path: releases the permit `enter` took. */
+  exit(_call: Call, permit: unknown): undefined {
+    if (permit !== undefined) (permit as Permit).release();
+    return undefined;
   }
 
   /** Runs `next` while holding `permit`; releases it however `next` ends. */

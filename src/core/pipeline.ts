@@ -1,16 +1,21 @@
 /**
  * `pipeline(a, b, c)`: `a` wraps `b` wraps `c` wraps `fn`, read left to right, outermost first.
  */
+import { Call, isThenable, plainCall, type CallRunner } from './call.js';
 import { createContext, type Context, type ExecuteOptions, type Task } from './context.js';
 import { RUN, type Policy } from './policy.js';
+import { SLOW, fastStageOf, type FastStage } from './stage.js';
 
 type Stage = (ctx: Context) => Promise<unknown>;
 
-class Pipeline implements Policy {
+class Pipeline implements Policy, CallRunner {
   readonly name: string;
   readonly clock: Policy['clock'];
   readonly policies: readonly Policy[];
-  private readonly entry: Stage;
+  /** `suffix[i]` runs policies i, i+1, ... around the task through `[RUN]`; `suffix[n]` is the task alone. */
+  private readonly suffix: readonly Stage[];
+  /** Fused-path hooks of the leading policies that have them (a racer only as the innermost policy). */
+  private readonly fast: readonly FastStage[];
 
   constructor(policies: readonly Policy[]) {
     this.policies = policies;
@@ -18,25 +23,119 @@ class Pipeline implements Policy {
     this.clock = policies[0]!.clock;
     // Stages are compiled once: stage i runs policy i around stage i+1; the innermost stage calls the user's
     // function, which travels on the context. No closure is allocated per call.
-    let next: Stage = (ctx) => callTask(ctx);
+    const suffix: Stage[] = [];
+    suffix[policies.length] = callTask;
     for (let i = policies.length - 1; i >= 0; i--) {
       const policy = policies[i]!;
-      const inner = next;
-      next = (ctx) => policy[RUN](inner as Task<unknown>, ctx);
+      const inner = suffix[i + 1]!;
+      suffix[i] = (ctx) => policy[RUN](inner as Task<unknown>, ctx);
     }
-    this.entry = next;
+    this.suffix = suffix;
+    const fast: FastStage[] = [];
+    for (const [i, p] of policies.entries()) {
+      const stage = fastStageOf(p);
+      // A racer decides the caller's promise, so only the innermost policy may race on the fused path.
+      if (stage === undefined || (stage.track !== undefined && i !== policies.length - 1)) break;
+      fast.push(stage);
+    }
+    this.fast = fast;
   }
 
   execute<T>(fn: Task<T>, options?: ExecuteOptions): Promise<T> {
     if (typeof fn !== 'function') return Promise.reject(new TypeError(`${this.name}: execute(fn) needs a function, got ${typeof fn}`));
-    let ctx: Context;
-    try {
-      ctx = createContext(this.name, this.clock, options);
-    } catch (e) {
-      return Promise.reject(e);
+    let ctx: Context | undefined;
+    if (options !== undefined || this.fast.length === 0) {
+      try {
+        ctx = createContext(this.name, this.clock, options);
+      } catch (e) {
+        return Promise.reject(e);
+      }
+      ctx.task = fn as Task<unknown>;
+      if (this.fast.length === 0) return this.suffix[0]!(ctx) as Promise<T>;
     }
-    ctx.task = fn as Task<unknown>;
-    return this.entry(ctx) as Promise<T>;
+    const call = ctx === undefined ? plainCall() : Call.from(ctx);
+    call.task = fn as Task<unknown>;
+    return this.fused(call) as Promise<T>;
+  }
+
+  /**
+   * The fused path: every leading policy that can admits the call synchronously, then `fn` (or, from the first
+   * policy that declined, the general path) runs, and one reaction hands the outcome to their exits, innermost
+   * first. When the innermost policy races the call (a timeout), the call gets its own promise and the racer ends it.
+   */
+  private fused(call: Call): Promise<unknown> {
+    const fast = this.fast;
+    const n = fast.length;
+    let i = 0;
+    for (; i < n; i++) {
+      const state = fast[i]!.enter(call);
+      if (state === SLOW) break;
+      if (state !== undefined) call.setState(i, state);
+    }
+    call.now = NaN; // the shared clock reading served this pass only
+    const last = i - 1;
+    let r: unknown;
+    if (i < this.policies.length) {
+      r = this.suffix[i]!(call);
+      if (last < 0) return r as Promise<unknown>;
+    } else {
+      let threw = false;
+      try {
+        r = call.task!(call);
+      } catch (e) {
+        threw = true;
+        r = e;
+      }
+      if (threw || !isThenable(r)) r = this.settledAtOnce(call, last, r, threw);
+      else if (call.racer !== undefined) {
+        call.runner = this;
+        const p = call.promise();
+        fast[last]!.track!(call, r);
+        return p;
+      }
+    }
+    return Promise.resolve(r).then(
+      (value) => this.unwind(call, last, value, false),
+      (error: unknown) => this.unwind(call, last, error, true),
+    );
+  }
+
+  /** fn ended synchronously: the racer (if any) has nothing to race; the exits still run a microtask later. */
+  private settledAtOnce(call: Call, last: number, value: unknown, isError: boolean): Promise<unknown> {
+    if (call.racer !== undefined && this.fast[last]!.endedAtOnce!(call)) return Promise.reject(call.callerSignal.reason);
+    return isError ? Promise.reject(value) : Promise.resolve(value);
+  }
+
+  /**
+   * Runs the exits of fused stages `from`, ..., 0 with the outcome. Returns the final value (throws the final error),
+   * or a promise when a stage took over (a retry's further attempts): the stages outside it then see its outcome.
+   */
+  private unwind(call: Call, from: number, value: unknown, isError: boolean): unknown {
+    const fast = this.fast;
+    for (let j = from; j >= 0; j--) {
+      const t = fast[j]!.exit(call, call.stateOf(j), value, isError, this.suffix[j + 1] as Task<unknown>);
+      if (t !== undefined) {
+        if (j === 0) return t;
+        return Promise.resolve(t).then(
+          (v) => this.unwind(call, j - 1, v, false),
+          (e: unknown) => this.unwind(call, j - 1, e, true),
+        );
+      }
+    }
+    if (isError) throw value;
+    return value;
+  }
+
+  /** @internal The racer ended a fused call (outcome in time, timeout or abort): unwind and settle its promise. */
+  raced(call: Call, value: unknown, isError: boolean): void {
+    let out: unknown;
+    try {
+      out = this.unwind(call, this.fast.length - 1, value, isError);
+    } catch (e) {
+      call.reject(e);
+      return;
+    }
+    call.resolve(out);
   }
 
   [RUN]<T>(next: Task<T>, ctx: Context): Promise<T> {
@@ -51,7 +150,7 @@ class Pipeline implements Policy {
       back.task = outerTask;
       return next(back);
     };
-    return this.entry(inner) as Promise<T>;
+    return this.suffix[0]!(inner) as Promise<T>;
   }
 }
 

@@ -5,6 +5,8 @@
 import { Context, DEFAULT_CONTEXT, NEVER_ABORTED, executeContext, type ExecuteOptions, type ExecutionContext, type Task } from '../core/context.js';
 import { parseCommon, type CommonOptions } from '../core/limiter-base.js';
 import { RUN, type Policy } from '../core/policy.js';
+import { SLOW, STAGE, type FastStage } from '../core/stage.js';
+import type { Call } from '../core/call.js';
 import { Telemetry } from '../core/telemetry.js';
 import * as v from '../core/validate.js';
 
@@ -79,7 +81,7 @@ export interface Fallback<T> extends Policy {
   stats(): FallbackStats;
 }
 
-class FallbackImpl<T> implements Fallback<T> {
+class FallbackImpl<T> implements Fallback<T>, FastStage {
   readonly name: string;
   readonly clock: Policy['clock'];
   private readonly t: Telemetry<FallbackEvents>;
@@ -142,6 +144,32 @@ class FallbackImpl<T> implements Fallback<T> {
       shared ? (this.onResultShared as (r: R) => R) : (r: R) => this.check(r, ctx),
       shared ? (this.onErrorShared as (e: unknown) => R) : (e: unknown) => this.recover<R>(e, ctx),
     );
+  }
+
+  /** @internal fused-path hooks: this policy itself. */
+  get [STAGE](): FastStage {
+    return this;
+  }
+
+  /** @internal fused path: admits every call not already aborted; keeps the retry depth it was entered at. */
+  enter(call: Call): unknown {
+    const signal = call.callerSignal;
+    if (signal !== NEVER_ABORTED && signal.aborted) return SLOW;
+    this.t.counts.admitted++;
+    return call.retryDepth === 0 ? undefined : call.retryDepth;
+  }
+
+  /** @internal fused path: the same decisions as `[RUN]`'s handlers; a replacement takes over the outcome. */
+  exit(call: Call, depth: unknown, value: unknown, isError: boolean): PromiseLike<unknown> | undefined {
+    if (!isError && this.whenResult === undefined) return undefined;
+    // The context this policy was entered with, as `[RUN]` would have handed to the handler.
+    const ctx = call.derive(call.callerSignal, call.outerDeadline, call.attempt, depth === undefined ? 0 : (depth as number));
+    try {
+      const out = isError ? this.recover(value, ctx) : this.check(value, ctx);
+      return out === value && !isError ? undefined : Promise.resolve(out);
+    } catch (e) {
+      return Promise.reject(e);
+    }
   }
 
   private check<R>(result: R, ctx: Context): R | PromiseLike<R> {

@@ -8,6 +8,8 @@ import { Context, DEFAULT_CONTEXT, NEVER_ABORTED, executeContext, type ExecuteOp
 import { DisposedError, isRejectedError } from '../core/errors.js';
 import { callTask, parseCommon, type CommonOptions } from '../core/limiter-base.js';
 import { RUN, type Policy } from '../core/policy.js';
+import { SLOW, STAGE, type FastStage } from '../core/stage.js';
+import type { Call } from '../core/call.js';
 import type { RandomSource } from '../core/random.js';
 import { Telemetry, type LimiterEvents } from '../core/telemetry.js';
 import * as v from '../core/validate.js';
@@ -215,7 +217,7 @@ const OWNER = 'retry';
 /** The first attempt's context for such a call (attempt 1, one retry enclosing it): shared, allocated once. */
 const FIRST_ATTEMPT: Context = Object.freeze(new Context(NEVER_ABORTED, undefined, 0, undefined, 1, 1, 1)) as Context;
 
-class RetryImpl implements Retry {
+class RetryImpl implements Retry, FastStage {
   readonly name: string;
   readonly clock: Retry['clock'];
   readonly budget: RetryBudget | undefined;
@@ -324,6 +326,50 @@ class RetryImpl implements Retry {
             this.shouldRetryResult!(result, 1) ? this.retryLoop(next, ctx, { kind: 'result', result }) : this.succeeded(result, 0),
       (error: unknown) => this.retryLoop(next, ctx, { kind: 'error', error }),
     );
+  }
+
+  /** @internal fused-path hooks: this policy itself. */
+  get [STAGE](): FastStage {
+    return this;
+  }
+
+  /**
+   * @internal fused path: the first attempt of an outermost retry (not nested, not disposed, not timed, not
+   * aborted), counted as `[RUN]` counts it. The call becomes attempt 1 inside one retry.
+   */
+  enter(call: Call): unknown {
+    if (this.isDisposed || call.retryDepth > 0 || this.t.duration !== undefined) return SLOW;
+    const signal = call.callerSignal;
+    if (signal !== NEVER_ABORTED && signal.aborted) return SLOW;
+    this.t.counts.admitted++;
+    this.attempts++;
+    if (this.budget !== undefined) this.budget.recordRequest(this.clock);
+    call.retryDepth = 1;
+    return undefined;
+  }
+
+  /** @internal fused path: the first attempt's outcome; a failure worth retrying hands over to the retry loop. */
+  exit(call: Call, _state: unknown, value: unknown, isError: boolean, inner: Task<unknown>): PromiseLike<unknown> | undefined {
+    if (!isError) {
+      if (this.shouldRetryResult === undefined) {
+        this.succeeded(value, 0);
+        return undefined;
+      }
+      let again: boolean;
+      try {
+        again = this.shouldRetryResult(value, 1);
+      } catch (e) {
+        return Promise.reject(e); // a throwing shouldRetryResult rejects the call, as on the general path
+      }
+      if (!again) {
+        this.succeeded(value, 0);
+        return undefined;
+      }
+    }
+    // The context this retry was entered with (enter() admits only at depth 0), for the further attempts.
+    const ctx = new Context(call.callerSignal, call.outerDeadline, call.priority, call.tenant, call.cost, 1, 0);
+    ctx.task = call.task;
+    return this.retryLoop(inner, ctx, isError ? { kind: 'error', error: value } : { kind: 'result', result: value });
   }
 
   /** Success handler of a first attempt when results are never retried: shared, so no closure per call. */

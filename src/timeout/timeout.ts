@@ -5,6 +5,7 @@
  * earliest deadline, so a call costs no timer of its own. The signal handed to `fn` is created only if `fn` reads
  * it, so a call that ignores `ctx.signal` costs no AbortController either.
  */
+import { Call, isThenable, type Racer } from '../core/call.js';
 import { Context, DEFAULT_CONTEXT, NEVER_ABORTED, executeContext, type ExecuteOptions, type Task } from '../core/context.js';
 import { TimeoutError, rejectionError } from '../core/errors.js';
 import { callTask, parseCommon, type CommonOptions } from '../core/limiter-base.js';
@@ -12,7 +13,8 @@ import { RUN, type Policy } from '../core/policy.js';
 import { Telemetry, type RejectEvent } from '../core/telemetry.js';
 import * as v from '../core/validate.js';
 import { Alarm } from '../core/waiters.js';
-import { DeadlineHeap, type DeadlineEntry } from '../core/deadline-heap.js';
+import { DeadlineHeap } from '../core/deadline-heap.js';
+import { SLOW, STAGE, type FastStage } from '../core/stage.js';
 import { METRIC } from '../metrics/metrics.js';
 
 /** Options of {@link timeout}. */
@@ -78,99 +80,23 @@ const MAX_TIMER_MS = 2_147_483_647;
 /** Runs the deferred arming as a plain promise reaction. */
 const RESOLVED: Promise<void> = Promise.resolve();
 
-/** `endReason` of an attempt that has not ended early. */
-const RUNNING: unique symbol = Symbol('running');
-
-// Captures a promise's resolving functions without allocating an executor closure per call.
-let capturedResolve: (value: unknown) => void = () => {};
-let capturedReject: (reason: unknown) => void = () => {};
-function capture(resolve: (value: unknown) => void, reject: (reason: unknown) => void): void {
-  capturedResolve = resolve;
-  capturedReject = reject;
-}
-
-function isThenable<T>(x: T | PromiseLike<T>): x is PromiseLike<T> {
-  return x !== null && (typeof x === 'object' || typeof x === 'function') && typeof (x as PromiseLike<T>).then === 'function';
-}
-
 /**
- * One attempt under a timeout: the context handed inward and the entry in the deadline heap, in one object.
- * `signal` is materialised on first read; until then the attempt holds no AbortController. Without a context
- * deadline, the start time (and so `deadline`) is stamped on first read of `deadline` or, at the latest, in the
- * microtask after the call started (see TimeoutImpl.arm), so a call that settles at once never reads the clock.
+ * The racer. A running call is a {@link Call}: the context `fn` receives and the entry in the deadline heap, in one
+ * object. Without a context deadline, a call's start (and so its deadline) is stamped on first read of
+ * `ctx.deadline` or, at the latest, in the microtask after it started (see `arm`), so a call that settles at once
+ * never reads the clock; on a pipeline's fused path it reuses the clock reading of the layers outside it.
  */
-class Attempt implements Context, DeadlineEntry {
-  attempt: number;
-  priority: number;
-  tenant: string | undefined;
-  cost: number;
-  task: Task<unknown> | undefined;
-  retryDepth: number;
-  seq = 0;
-  heapIndex = -1;
-  /** The caller's promise has its outcome (or the call finished synchronously). */
-  done = false;
-  /** The TimeoutError or the caller's abort reason once the attempt ended early; RUNNING otherwise. */
-  endReason: unknown = RUNNING;
-  controller: AbortController | undefined = undefined;
-  resolve: (value: unknown) => void = capturedResolve;
-  reject: (reason: unknown) => void = capturedReject;
-
-  constructor(
-    readonly owner: TimeoutImpl,
-    parent: Context,
-    readonly callerSignal: AbortSignal,
-    /** When the attempt started on the clock; NaN until stamped. */
-    public startedAt: number,
-    /** The effective deadline; NaN until stamped. */
-    public due: number,
-  ) {
-    this.attempt = parent.attempt;
-    this.priority = parent.priority;
-    this.tenant = parent.tenant;
-    this.cost = parent.cost;
-    this.task = parent.task;
-    this.retryDepth = parent.retryDepth;
-  }
-
-  /** The effective deadline: `min(start + timeoutMs, context deadline)`. */
-  get deadline(): number {
-    if (this.due !== this.due) this.owner.stamp(this, this.owner.clock.now());
-    return this.due;
-  }
-
-  /** Aborts at the deadline (reason: the TimeoutError) or when the caller aborts (reason: the caller's). */
-  get signal(): AbortSignal {
-    let c = this.controller;
-    if (c === undefined) {
-      c = this.controller = new AbortController();
-      if (this.endReason !== RUNNING) c.abort(this.endReason);
-      else if (this.callerSignal.aborted) c.abort(this.callerSignal.reason);
-    }
-    return c.signal;
-  }
-
-  derive(signal: AbortSignal, deadline: number | undefined, attempt: number, retryDepth = this.retryDepth): Context {
-    const c = new Context(signal, deadline, this.priority, this.tenant, this.cost, attempt, retryDepth);
-    c.task = this.task;
-    return c;
-  }
-
-  /** Listener for the caller's signal (an object listener: no closure per call). */
-  handleEvent(): void {
-    this.owner.callerAborted(this);
-  }
-}
-
-class TimeoutImpl implements Timeout {
+class TimeoutImpl implements Timeout, Racer, FastStage {
   readonly name: string;
   readonly clock: Timeout['clock'];
   readonly timeoutMs: number;
   private readonly t: Telemetry<TimeoutEvents>;
   /** Running calls with a stamped deadline, earliest first. */
-  private readonly heap = new DeadlineHeap<Attempt>();
+  private readonly heap = new DeadlineHeap<Call>();
   /** Calls started since the last arm() whose start is not stamped yet; settled ones are skipped, not removed. */
-  private fresh: Attempt[] = [];
+  private readonly fresh: (Call | undefined)[] = [];
+  /** Entries of `fresh` in use (the array is reused: truncating it costs a runtime call). */
+  private freshCount = 0;
   private readonly alarm: Alarm;
   private armQueued = false;
   private timedOut = 0;
@@ -183,14 +109,14 @@ class TimeoutImpl implements Timeout {
     this.armQueued = false;
     let now = NaN;
     const fresh = this.fresh;
-    if (fresh.length > 0) {
-      for (let i = 0; i < fresh.length; i++) {
-        const a = fresh[i]!;
-        if (a.done) continue;
-        if (a.due !== a.due) this.stamp(a, now === now ? now : (now = this.clock.now()));
-        this.heap.push(a);
-      }
-      fresh.length = 0;
+    const count = this.freshCount;
+    this.freshCount = 0;
+    for (let i = 0; i < count; i++) {
+      const a = fresh[i]!;
+      fresh[i] = undefined;
+      if (a.done) continue;
+      if (a.due !== a.due) this.stamp(a, now === now ? now : (now = this.clock.now()));
+      this.heap.push(a);
     }
     const head = this.heap.peek();
     if (head !== undefined && (!this.alarm.armed || head.due < this.alarm.dueAt)) {
@@ -218,90 +144,120 @@ class TimeoutImpl implements Timeout {
     return this.t.events;
   }
 
+  /** @internal fused-path hooks: this policy itself. */
+  get [STAGE](): FastStage {
+    return this;
+  }
+
   execute<T>(fn: Task<T>, options?: ExecuteOptions): Promise<T> {
     const ctx = executeContext(this, fn, options);
     return ctx === DEFAULT_CONTEXT || ctx instanceof Context ? this[RUN](fn, ctx) : ctx;
   }
 
   [RUN]<T>(next: Task<T>, ctx: Context): Promise<T> {
-    const callerSignal = ctx.signal;
-    if (callerSignal !== NEVER_ABORTED && callerSignal.aborted) return Promise.reject(callerSignal.reason);
-    const outer = ctx.deadline;
-    let a: Attempt;
-    if (outer === undefined && this.t.duration === undefined) {
-      // Nothing to enforce: pass straight through, as any policy would.
-      if (this.timeoutMs === Infinity) return (this.t.counts.admitted++, callTask(next, ctx));
-      a = new Attempt(this, ctx, callerSignal, NaN, NaN); // start stamped later, if the call is still running
-    } else {
-      const now = this.clock.now();
-      let due = now + this.timeoutMs;
-      if (outer !== undefined) {
-        // Same rule as the limiters: a call that cannot start before its deadline is refused, not started.
-        if (now >= outer) {
-          this.t.rejected('DEADLINE_EXCEEDED', 0, ctx.cost);
-          return Promise.reject(rejectionError('DEADLINE_EXCEEDED', this.name, 0));
-        }
-        if (outer < due) due = outer;
+    const call = Call.from(ctx);
+    const refused = this.admit(call, false);
+    if (refused !== undefined) return refused as Promise<T>;
+    // Nothing to enforce (timeoutMs Infinity, no deadline): pass straight through, as any policy would.
+    if (call.racer === undefined) return callTask(next, ctx);
+    if (this.t.duration === undefined) return this.run(next, call);
+    const start = call.time(this.clock);
+    return this.t.timed(this.run(next, call), this.clock, start);
+  }
+
+  /**
+   * Admits `call`: races it (sets `call.racer`, and its deadline when known) or lets it pass when there is nothing to
+   * enforce; returns undefined. Refuses a call that arrives aborted or past its context deadline: with a rejected
+   * promise (counted), or on the fused path (`fast`) with SLOW, counting nothing.
+   */
+  private admit(call: Call, fast: boolean): Promise<never> | typeof SLOW | undefined {
+    const callerSignal = call.callerSignal;
+    if (callerSignal !== NEVER_ABORTED && callerSignal.aborted) return fast ? SLOW : Promise.reject(callerSignal.reason);
+    const outer = call.outerDeadline;
+    if (outer === undefined) {
+      if (this.timeoutMs !== Infinity) {
+        call.racer = this;
+        // A layer outside already read the clock in this pass: its reading is this call's start.
+        if (call.now === call.now) this.stamp(call, call.now);
       }
-      if (due === Infinity) return (this.t.counts.admitted++, callTask(next, ctx));
-      a = new Attempt(this, ctx, callerSignal, now, due);
-      if (this.t.duration !== undefined) return (this.t.counts.admitted++, this.t.timed(this.start(next, a), this.clock, now));
+    } else {
+      const now = call.time(this.clock);
+      // Same rule as the limiters: a call that cannot start before its deadline is refused, not started.
+      if (now >= outer) {
+        if (fast) return SLOW;
+        this.t.rejected('DEADLINE_EXCEEDED', 0, call.cost);
+        return Promise.reject(rejectionError('DEADLINE_EXCEEDED', this.name, 0));
+      }
+      const due = now + this.timeoutMs;
+      call.racer = this;
+      call.startedAt = now;
+      call.due = outer < due ? outer : due; // finite: options validate deadlines as finite
     }
     this.t.counts.admitted++;
-    return this.start(next, a);
+    return undefined;
   }
 
-  /** Fixes the start of `a` at `now` (only attempts without a context deadline are stamped late). */
-  stamp(a: Attempt, now: number): void {
-    a.startedAt = now;
-    a.due = now + this.timeoutMs;
+  /** @internal fused path: admit now, or SLOW (aborted, past the deadline, or calls to time). */
+  enter(call: Call): unknown {
+    return this.t.duration !== undefined ? SLOW : this.admit(call, true);
   }
 
-  private start<T>(next: Task<T>, a: Attempt): Promise<T> {
+  /** @internal fused path: nothing to do on the way out (the race ended in `finished` / `onAlarm`). */
+  exit(): undefined {
+    return undefined;
+  }
+
+  /** Fixes the start of `call` at `now` (only calls without a context deadline are stamped late). */
+  stamp(call: Call, now: number): void {
+    call.startedAt = now;
+    call.due = now + this.timeoutMs;
+  }
+
+  private run<T>(next: Task<T>, call: Call): Promise<T> {
     let r: T | PromiseLike<T>;
     try {
-      r = next(a);
+      r = next(call);
     } catch (e) {
-      return this.finishedAtOnce(a, e, true) as Promise<T>;
+      return (this.endedAtOnce(call) ? Promise.reject(call.callerSignal.reason) : Promise.reject(e)) as Promise<T>;
     }
-    if (!isThenable(r)) return this.finishedAtOnce(a, r, false) as Promise<T>;
-    // fn went asynchronous: only now does the call need a promise of its own and a place in the deadline queue.
-    const p = new Promise(capture) as Promise<T>;
-    a.resolve = capturedResolve;
-    a.reject = capturedReject;
-    const stamped = a.due === a.due; // fn may have read ctx.deadline
-    if (stamped) this.heap.push(a);
-    else this.fresh.push(a);
-    const signal = a.callerSignal;
-    if (signal !== NEVER_ABORTED) {
-      signal.addEventListener('abort', a);
-      if (signal.aborted) this.callerAborted(a); // fn aborted it during its synchronous part
-    }
-    Promise.resolve(r).then(
-      (value) => this.finished(a, value, false),
-      (error: unknown) => this.finished(a, error, true),
-    );
-    // Queued after the reaction above: a promise that is already settled settles the call first, so the call
-    // never reads the clock or arms the timer. Only calls still running after this microtask need them.
-    if (!a.done && !this.armQueued && (!stamped || !this.alarm.armed || a.due < this.alarm.dueAt)) {
-      this.armQueued = true;
-      // A promise reaction, not queueMicrotask(): Node wraps each queueMicrotask callback in an AsyncResource.
-      void RESOLVED.then(this.arm);
-    }
+    if (!isThenable(r)) return (this.endedAtOnce(call) ? Promise.reject(call.callerSignal.reason) : Promise.resolve(r)) as Promise<T>;
+    const p = call.promise() as Promise<T>;
+    this.track(call, r);
     return p;
   }
 
   /**
    * fn returned or threw synchronously: no heap entry, no timer, no extra promise. A synchronous fn cannot be
-   * interrupted, so its outcome is returned as is, however long it ran.
+   * interrupted, so its outcome is passed on as is, however long it ran, unless the caller aborted meanwhile.
    */
-  private finishedAtOnce(a: Attempt, outcome: unknown, isError: boolean): Promise<unknown> {
-    a.done = true;
-    if (a.callerSignal.aborted) {
-      this.t.counts.aborted++;
-      return Promise.reject(a.callerSignal.reason);
+  endedAtOnce(call: Call): boolean {
+    call.done = true;
+    if (!call.callerSignal.aborted) return false;
+    this.t.counts.aborted++;
+    return true;
+  }
+
+  /** fn went asynchronous: only now does the call need a place in the deadline queue (and, maybe, the timer). */
+  track(call: Call, r: PromiseLike<unknown>): void {
+    const stamped = call.due === call.due; // known at entry, or fn read ctx.deadline
+    if (stamped) this.heap.push(call);
+    else this.fresh[this.freshCount++] = call;
+    const signal = call.callerSignal;
+    if (signal !== NEVER_ABORTED) {
+      signal.addEventListener('abort', call);
+      if (signal.aborted) this.callerAborted(call); // fn aborted it during its synchronous part
     }
-    return isError ? Promise.reject(outcome) : Promise.resolve(outcome);
+    Promise.resolve(r).then(
+      (value) => this.finished(call, value, false),
+      (error: unknown) => this.finished(call, error, true),
+    );
+    // Queued after the reaction above: a promise that is already settled settles the call first, so the call
+    // never reads the clock or arms the timer. Only calls still running after this microtask need them.
+    if (!call.done && !this.armQueued && (!stamped || !this.alarm.armed || call.due < this.alarm.dueAt)) {
+      this.armQueued = true;
+      // A promise reaction, not queueMicrotask(): Node wraps each queueMicrotask callback in an AsyncResource.
+      void RESOLVED.then(this.arm);
+    }
   }
 
   /**
@@ -309,51 +265,50 @@ class TimeoutImpl implements Timeout {
    * No clock read: the shared timer fires at the deadline, so an outcome that gets here first is on time (to within
    * event-loop lag, which delays the timer and the outcome alike).
    */
-  private finished(a: Attempt, outcome: unknown, isError: boolean): void {
-    if (a.done) return;
-    this.dequeue(a);
-    a.done = true;
-    if (isError) a.reject(outcome);
-    else a.resolve(outcome);
+  private finished(call: Call, outcome: unknown, isError: boolean): void {
+    if (call.done) return;
+    this.dequeue(call);
+    call.done = true;
+    call.end(outcome, isError);
   }
 
   /** The caller's signal aborted while fn runs: reject now with its reason and pass the abort inward. */
-  callerAborted(a: Attempt): void {
-    if (a.done) return;
-    this.dequeue(a);
-    a.done = true;
-    const reason = a.callerSignal.reason;
-    a.endReason = reason;
+  callerAborted(call: Call): void {
+    if (call.done) return;
+    this.dequeue(call);
+    call.done = true;
+    const reason = call.callerSignal.reason;
+    call.endReason = reason;
     this.t.counts.aborted++;
-    a.reject(reason);
-    a.controller?.abort(reason);
+    call.end(reason, true);
+    call.controller?.abort(reason);
   }
 
-  /** Marks `a` timed out, aborts its signal if fn took it, and returns the error to reject with. */
-  private timeOut(a: Attempt): TimeoutError {
-    a.done = true;
-    const allowedMs = a.due - a.startedAt;
+  /** Marks `call` timed out, aborts its signal if fn took it, and returns the error to reject with. */
+  private timeOut(call: Call): TimeoutError {
+    call.done = true;
+    const allowedMs = call.due - call.startedAt;
     const byDeadline = allowedMs < this.timeoutMs;
     const error = byDeadline
       ? new TimeoutError(this.name, allowedMs, `${this.name}: call deadline reached after ${Math.round(allowedMs)} ms`)
       : new TimeoutError(this.name, allowedMs);
-    a.endReason = error;
+    call.endReason = error;
     this.timedOut++;
     if (this.t.listening('timeout')) {
-      this.t.events.emit('timeout', { policy: this.name, timeoutMs: allowedMs, deadline: a.due, limitedBy: byDeadline ? 'deadline' : 'timeoutMs' });
+      this.t.events.emit('timeout', { policy: this.name, timeoutMs: allowedMs, deadline: call.due, limitedBy: byDeadline ? 'deadline' : 'timeoutMs' });
     }
-    a.controller?.abort(error);
+    call.controller?.abort(error);
     return error;
   }
 
-  private dequeue(a: Attempt): void {
-    // An attempt still in `fresh` stays there, marked done by the caller; arm() skips it.
-    if (this.heap.remove(a) && this.heap.size === 0) {
+  private dequeue(call: Call): void {
+    // A call still in `fresh` stays there, marked done by the caller; arm() skips it.
+    if (this.heap.remove(call) && this.heap.size === 0) {
       // No timer may outlive the last pending call. While others remain, a timer armed for an earlier deadline is
       // left alone: it fires early, finds nothing due and re-arms, which is cheaper than re-arming on every settle.
       this.alarm.clear();
     }
-    if (a.callerSignal !== NEVER_ABORTED) a.callerSignal.removeEventListener('abort', a);
+    if (call.callerSignal !== NEVER_ABORTED) call.callerSignal.removeEventListener('abort', call);
   }
 
   private setAlarm(at: number, now: number): void {
@@ -365,7 +320,7 @@ class TimeoutImpl implements Timeout {
     // Pop before acting: aborting a signal runs user listeners synchronously, which may add or settle calls.
     for (let head = this.heap.peek(); head !== undefined && head.due <= now; head = this.heap.peek()) {
       this.dequeue(head);
-      head.reject(this.timeOut(head));
+      head.end(this.timeOut(head), true);
     }
     const head = this.heap.peek();
     if (head !== undefined && (!this.alarm.armed || head.due < this.alarm.dueAt)) this.setAlarm(head.due, now);
@@ -374,7 +329,7 @@ class TimeoutImpl implements Timeout {
   /** Calls running now. */
   private pending(): number {
     let n = this.heap.size;
-    for (const a of this.fresh) if (!a.done) n++;
+    for (let i = 0; i < this.freshCount; i++) if (!this.fresh[i]!.done) n++;
     return n;
   }
 

@@ -208,10 +208,10 @@ describe('DeadlineHeap', () => {
         const heap = new DeadlineHeap<DeadlineEntry>();
         let model: DeadlineEntry[] = [];
         const gone: DeadlineEntry[] = [];
-        const sort = (): void => void model.sort((a, b) => a.deadline - b.deadline || a.seq - b.seq);
+        const sort = (): void => void model.sort((a, b) => a.due - b.due || a.seq - b.seq);
         for (const op of ops) {
           if (op.kind === 'push') {
-            const e = { deadline: op.deadline, seq: -1, heapIndex: -1 };
+            const e = { due: op.deadline, seq: -1, heapIndex: -1 };
             heap.push(e);
             model.push(e);
           } else if (op.kind === 'remove') {
