@@ -21,6 +21,7 @@ import {
 import OpossumBreaker from 'opossum';
 import {
   circuitBreaker,
+  coarseClock,
   consecutiveFailures,
   pipeline,
   retry,
@@ -30,10 +31,12 @@ import {
   type CircuitBreaker,
   type Clock,
   type ExecutionContext,
+  type Policy,
   type Retry,
   type Timeout,
   type TokenBucket,
 } from '../../src/index.js';
+import { RUN } from '../../src/core/policy.js';
 import { asyncTask, type BenchTask, type Suite } from '../harness.js';
 
 // ---- shared by the four suites -----------------------------------------------------------------------------------
@@ -315,14 +318,21 @@ export const timeoutSuite: Suite = {
 
 // ---- pipeline ----------------------------------------------------------------------------------------------------
 
+/** The policy with only `[RUN]`: a pipeline cannot fuse it, so it runs the general path (one promise per layer). */
+function unfused(p: Policy): Policy {
+  return { name: p.name, clock: p.clock, execute: (f, o) => p.execute(f, o), [RUN]: (next, ctx) => p[RUN](next, ctx) };
+}
+
 /** `pipeline(retry(), circuitBreaker(), tokenBucket(huge), timeout({ timeoutMs: 1000 }))`, or its first `layers` policies. */
-function sluicePipeline(name: string, layers = 4): { policy: ReturnType<typeof pipeline>; check: () => void } {
-  const r = retry({ name: `${name}-retry` });
-  const b = circuitBreaker({ name: `${name}-breaker` });
-  const bucket = tokenBucket({ name: `${name}-bucket`, capacity: BIG, refillPerSecond: BIG });
-  const t = timeout({ name: `${name}-timeout`, timeoutMs: 1_000 });
+function sluicePipeline(name: string, layers = 4, how: { general?: boolean; clock?: Clock } = {}): { policy: ReturnType<typeof pipeline>; check: () => void } {
+  const clock = how.clock;
+  const r = retry({ name: `${name}-retry`, clock });
+  const b = circuitBreaker({ name: `${name}-breaker`, clock });
+  const bucket = tokenBucket({ name: `${name}-bucket`, capacity: BIG, refillPerSecond: BIG, clock });
+  const t = timeout({ name: `${name}-timeout`, timeoutMs: 1_000, clock });
+  const layered: Policy[] = [r, b, bucket, t].slice(0, layers);
   return {
-    policy: pipeline(...[r, b, bucket, t].slice(0, layers)),
+    policy: pipeline(...(how.general === true ? layered.map(unfused) : layered)),
     check() {
       checkTimeout(t);
       checkBucket(bucket);
@@ -336,6 +346,8 @@ const sluicePiped = sluicePipeline('bench-pipeline');
 const sluicePipedSignal = sluicePipeline('bench-pipeline-signal');
 const sluicePipedDeadline = sluicePipeline('bench-pipeline-deadline');
 const sluiceLayers = [1, 2, 3].map((n) => sluicePipeline(`bench-pipeline-${n}`, n));
+const sluicePipedGeneral = sluicePipeline('bench-pipeline-general', 4, { general: true });
+const sluicePipedCoarse = sluicePipeline('bench-pipeline-coarse', 4, { clock: coarseClock() });
 
 /**
  * The least these four layers can cost whatever the design: the clock read a rate limiter must make, a promise of
@@ -381,6 +393,12 @@ export const pipelineSuite: Suite = {
     asyncTask('pipeline(...).execute(fn, { timeoutMs: 5000 })', () => sluicePipedDeadline.policy.execute(fn, { timeoutMs: 5_000 }), {
       note: 'the same pipeline with an overall deadline per call (a fresh options object): a per-call context, a clock read for the deadline, derived attempt contexts.',
     }),
+    asyncTask('pipeline(...).execute(fn) [general path]', () => sluicePipedGeneral.policy.execute(fn), {
+      note: 'the same four policies, each hidden behind a wrapper that offers only `[RUN]`, so the pipeline cannot fuse them: one promise (or two) per layer, as before the fused path existed.',
+    }),
+    asyncTask('pipeline(...).execute(fn) [coarseClock()]', () => sluicePipedCoarse.policy.execute(fn), {
+      note: 'the same pipeline on the opt-in `coarseClock()` (time cached by a 1 ms ticker): the bucket\'s clock read costs ~7 ns instead of ~35.',
+    }),
     asyncTask('pipeline(retry).execute(fn)', () => sluiceLayers[0]!.policy.execute(fn), { note: 'the first layer alone, then the first two and three: where the time goes.' }),
     asyncTask('pipeline(retry, breaker).execute(fn)', () => sluiceLayers[1]!.policy.execute(fn)),
     asyncTask('pipeline(retry, breaker, bucket).execute(fn)', () => sluiceLayers[2]!.policy.execute(fn)),
@@ -396,7 +414,7 @@ export const pipelineSuite: Suite = {
   targets: [{ task: 'pipeline(retry, breaker, bucket, timeout).execute(fn)', maxRatioToFloor: 5 }],
   notes: NOTES,
   dispose() {
-    for (const p of [sluicePiped, sluicePipedSignal, sluicePipedDeadline, ...sluiceLayers]) p.check();
+    for (const p of [sluicePiped, sluicePipedSignal, sluicePipedDeadline, sluicePipedGeneral, sluicePipedCoarse, ...sluiceLayers]) p.check();
     for (const w of [...cockWrap.watches, ...cockWrapNoAbort.watches]) w.check();
     checkNoTimers('pipeline');
   },

@@ -239,8 +239,10 @@ class TimeoutImpl implements Timeout, Racer, FastStage {
 
   /** fn went asynchronous: only now does the call need a place in the deadline queue (and, maybe, the timer). */
   track(call: Call, r: PromiseLike<unknown>): void {
-    const stamped = call.due === call.due; // known at entry, or fn read ctx.deadline
-    if (stamped) this.heap.push(call);
+    // A call whose deadline is known and not before the armed timer's joins the heap now: nothing to arm. Any other
+    // call waits in `fresh` for the microtask below, which it usually does not outlive.
+    const covered = call.due === call.due && this.alarm.armed && call.due >= this.alarm.dueAt;
+    if (covered) this.heap.push(call);
     else this.fresh[this.freshCount++] = call;
     const signal = call.callerSignal;
     if (signal !== NEVER_ABORTED) {
@@ -253,7 +255,7 @@ class TimeoutImpl implements Timeout, Racer, FastStage {
     );
     // Queued after the reaction above: a promise that is already settled settles the call first, so the call
     // never reads the clock or arms the timer. Only calls still running after this microtask need them.
-    if (!call.done && !this.armQueued && (!stamped || !this.alarm.armed || call.due < this.alarm.dueAt)) {
+    if (!covered && !call.done && !this.armQueued) {
       this.armQueued = true;
       // A promise reaction, not queueMicrotask(): Node wraps each queueMicrotask callback in an AsyncResource.
       void RESOLVED.then(this.arm);
