@@ -3,7 +3,7 @@
  * deadline heap, and (on a pipeline's fused path, see stage.ts) the record of which layers admitted it. Living in the
  * kernel lets `timeout()` and `pipeline()` share it without the kernel importing a family.
  */
-import { Context, NEVER_ABORTED, type Task } from './context.js';
+import { NEVER_ABORTED, derivedContext, type Context, type Task } from './context.js';
 import type { Clock } from './clock.js';
 import type { DeadlineEntry } from './deadline-heap.js';
 
@@ -128,9 +128,7 @@ export class Call implements Context, DeadlineEntry {
   }
 
   derive(signal: AbortSignal, deadline: number | undefined, attempt: number, retryDepth = this.retryDepth): Context {
-    const c = new Context(signal, deadline, this.priority, this.tenant, this.cost, attempt, retryDepth);
-    c.task = this.task;
-    return c;
+    return derivedContext(this, signal, deadline, attempt, retryDepth);
   }
 
   /** Fused path: keeps what layer `i` asked to get back. */

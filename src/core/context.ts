@@ -83,10 +83,21 @@ export class Context implements ExecutionContext {
 
   /** A copy with other signal/deadline/attempt, keeping task, priority, tenant and cost. */
   derive(signal: AbortSignal, deadline: number | undefined, attempt: number, retryDepth = this.retryDepth): Context {
-    const c = new Context(signal, deadline, this.priority, this.tenant, this.cost, attempt, retryDepth);
-    c.task = this.task;
-    return c;
+    return derivedContext(this, signal, deadline, attempt, retryDepth);
   }
+}
+
+/** A context with `from`'s task, priority, tenant and cost, and the given signal, deadline, attempt and depth. */
+export function derivedContext(
+  from: Pick<Context, 'priority' | 'tenant' | 'cost' | 'task'>,
+  signal: AbortSignal,
+  deadline: number | undefined,
+  attempt: number,
+  retryDepth: number,
+): Context {
+  const c = new Context(signal, deadline, from.priority, from.tenant, from.cost, attempt, retryDepth);
+  c.task = from.task;
+  return c;
 }
 
 /**
