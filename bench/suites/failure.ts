@@ -275,6 +275,21 @@ function ownPromise(): Promise<unknown> {
   return p;
 }
 
+/** A shared timer armed only for calls that outlive their first microtask needs that microtask: the skeleton. */
+const RESOLVED = Promise.resolve();
+const noop = (): void => {};
+function timerSharingSkeleton(): Promise<unknown> {
+  const p = new Promise(capture);
+  const resolve = capturedResolve;
+  const reject = capturedReject;
+  fn().then(
+    (v) => resolve(v),
+    (e: unknown) => reject(e),
+  );
+  void RESOLVED.then(noop);
+  return p;
+}
+
 export const timeoutSuite: Suite = {
   name: 'timeout',
   title: 'Timeout, call settles in time (issue 3)',
@@ -285,6 +300,10 @@ export const timeoutSuite: Suite = {
     asyncTask('own promise + fn().then(resolve, reject)', ownPromise, {
       role: 'reference',
       note: 'a promise of its own that it could reject at the deadline, subscribed to fn\'s: the least a timeout that rejects on time whether or not fn settles can do.',
+    }),
+    asyncTask('own promise + fn().then(2 closures) + 1 microtask', timerSharingSkeleton, {
+      role: 'reference',
+      note: "the skeleton of a timeout that shares one timer and arms it only for calls still running after their first microtask (sluice's design): the own promise, handlers that know the call, and that microtask; no bookkeeping at all.",
     }),
     asyncTask('timeout.execute(fn)', () => timeoutPlain.execute(fn), { note: '`timeout({ timeoutMs: 1000 })`; fn ignores ctx.signal.' }),
     asyncTask('timeout.execute(fn reads ctx.signal)', () => timeoutReads.execute(readsSignal), {
