@@ -3,7 +3,6 @@
  * server's or an inner policy's `retryAfterMs`, the call's deadline and signal, and a rule that stops nested retries
  * from multiplying.
  */
-import type { TimerHandle } from '../core/clock.js';
 import { Context, DEFAULT_CONTEXT, NEVER_ABORTED, executeContext, type ExecuteOptions, type Task } from '../core/context.js';
 import { DisposedError, isRejectedError } from '../core/errors.js';
 import { callTask, parseCommon, type CommonOptions } from '../core/limiter-base.js';
@@ -13,7 +12,8 @@ import type { Call } from '../core/call.js';
 import type { RandomSource } from '../core/random.js';
 import { Telemetry, type LimiterEvents } from '../core/telemetry.js';
 import * as v from '../core/validate.js';
-import { Waiter, WaiterQueue } from '../core/waiters.js';
+import { Alarm, Waiter } from '../core/waiters.js';
+import { DeadlineHeap, type DeadlineEntry } from '../core/deadline-heap.js';
 import { fullJitter, type Backoff, type RetryOutcome } from './backoff.js';
 import { tokenBudget, type RetryBudget, type RetryBudgetStats } from './budget.js';
 
@@ -194,9 +194,11 @@ export const RETRY_METRIC = Object.freeze({
   nested: 'sluice_retry_nested_total',
 });
 
-/** A backoff sleep: a waiter (abort handling, O(1) removal) plus its timer. */
-class Sleeper extends Waiter<void> {
-  timer: TimerHandle = undefined;
+/** A backoff sleep: a waiter (abort handling) and its entry in the heap of wake-up times. */
+class Sleeper extends Waiter<void> implements DeadlineEntry {
+  due = 0;
+  seq = 0;
+  heapIndex = -1;
 }
 
 function retryAfterOf(x: unknown): number | undefined {
@@ -230,7 +232,9 @@ class RetryImpl implements Retry, FastStage {
   private readonly retryRejections: boolean;
   private readonly maxRetryAfterMs: number;
   private readonly multiply: boolean;
-  private readonly sleepers = new WaiterQueue<void>();
+  /** Calls sleeping in a backoff, earliest wake-up first; one timer (`alarm`) for all of them. */
+  private readonly sleepers = new DeadlineHeap<Sleeper>();
+  private readonly alarm: Alarm;
   private isDisposed = false;
   private nestedSeen = false;
   private attempts = 0;
@@ -240,8 +244,7 @@ class RetryImpl implements Retry, FastStage {
   private nestedCalls = 0;
   private readonly giveUps = zeroByReason();
   private readonly onSleepAbort = (w: Waiter<void>): void => {
-    if (!this.sleepers.remove(w)) return;
-    this.clock.clearTimeout((w as Sleeper).timer);
+    if (!this.wake(w as Sleeper)) return;
     this.t.counts.aborted++;
     w.reject(w.signal.reason);
   };
@@ -251,6 +254,7 @@ class RetryImpl implements Retry, FastStage {
     const common = parseCommon(OWNER, o);
     this.name = common.name;
     this.clock = common.clock;
+    this.alarm = new Alarm(this.clock, () => this.onAlarm());
     this.random = common.random;
     this.maxAttempts = v.opt(o.maxAttempts, 3, (x) => v.integer(OWNER, 'maxAttempts', x, 1, true));
     this.shouldRetry = v.opt(o.shouldRetry, undefined, (x) => v.func<(e: unknown, a: number) => boolean>(OWNER, 'shouldRetry', x));
@@ -272,7 +276,7 @@ class RetryImpl implements Retry, FastStage {
     for (const reason of GIVE_UP_REASONS) {
       this.t.counter(RETRY_METRIC.giveUps, 'Calls that stopped retrying', { reason }, () => this.giveUps[reason]);
     }
-    this.t.gauge('sluice_retry_sleeping', 'Calls waiting in a backoff', {}, () => this.sleepers.length);
+    this.t.gauge('sluice_retry_sleeping', 'Calls waiting in a backoff', {}, () => this.sleepers.size);
   }
 
   get events(): Telemetry<RetryEvents>['events'] {
@@ -468,13 +472,31 @@ class RetryImpl implements Retry, FastStage {
 
   private sleep(ms: number, ctx: Context): Promise<void> {
     if (ctx.signal.aborted) return Promise.reject(ctx.signal.reason);
-    const w = new Sleeper(1, ctx.signal, this.clock.now(), ctx.deadline);
+    const now = this.clock.now();
+    const w = new Sleeper(1, ctx.signal, now, ctx.deadline);
+    w.due = now + ms;
     this.sleepers.push(w);
-    w.timer = this.clock.setTimeout(() => {
-      if (this.sleepers.remove(w)) w.resolve();
-    }, ms);
+    if (!this.alarm.armed || w.due < this.alarm.dueAt) this.alarm.set(w.due);
     w.watchAbort(this.onSleepAbort);
     return w.promise;
+  }
+
+  /** Takes `w` out of the sleepers (false if it already left); clears the timer when nobody sleeps any more. */
+  private wake(w: Sleeper): boolean {
+    if (!this.sleepers.remove(w)) return false;
+    if (this.sleepers.size === 0) this.alarm.clear();
+    return true;
+  }
+
+  /** The timer fired: wake every sleeper whose backoff is over, and re-arm for the next. */
+  private onAlarm(): void {
+    const now = this.clock.now();
+    for (let w = this.sleepers.peek(); w !== undefined && w.due <= now; w = this.sleepers.peek()) {
+      this.sleepers.pop();
+      w.resolve();
+    }
+    const next = this.sleepers.peek();
+    if (next !== undefined && (!this.alarm.armed || next.due < this.alarm.dueAt)) this.alarm.set(next.due);
   }
 
   stats(): RetryStats {
@@ -489,7 +511,7 @@ class RetryImpl implements Retry, FastStage {
       giveUps: { ...this.giveUps },
       amplification: calls === 0 ? 0 : this.attempts / calls,
       nested: this.nestedCalls,
-      sleeping: this.sleepers.length,
+      sleeping: this.sleepers.size,
       maxAttempts: this.maxAttempts,
       disposed: this.isDisposed,
       budget: this.budget?.stats(this.clock),
@@ -499,11 +521,10 @@ class RetryImpl implements Retry, FastStage {
   dispose(reason?: unknown): void {
     if (this.isDisposed) return;
     this.isDisposed = true;
-    const sleepers = this.sleepers.drain();
-    for (const w of sleepers) {
-      this.clock.clearTimeout((w as Sleeper).timer);
-      w.reject(reason === undefined ? new DisposedError(this.name) : reason);
-    }
+    this.alarm.clear();
+    const sleepers: Sleeper[] = [];
+    for (let w = this.sleepers.pop(); w !== undefined; w = this.sleepers.pop()) sleepers.push(w);
+    for (const w of sleepers) w.reject(reason === undefined ? new DisposedError(this.name) : reason);
     this.t.disposed(sleepers.length);
   }
 
@@ -535,7 +556,7 @@ class RetryImpl implements Retry, FastStage {
  * Defaults: `maxAttempts` 3, `backoff` full jitter with base 100 ms and cap 10 s, `maxRetryAfterMs` 30 000,
  * `retryRejections` false, `nested` `'single-attempt'`. Each attempt runs with a derived context whose `attempt`
  * is its number (1, 2, ...), so inner policies (breaker, bucket, timeout) admit each attempt afresh; put retry
- * outermost. A call that succeeds at once arms no timer.
+ * outermost. A call that succeeds at once arms no timer; calls sleeping in a backoff share one timer.
  *
  * @throws {TypeError | RangeError} when an option is invalid (the message names it). A backoff returning anything
  *   but a finite number ≥ 0 rejects the call with a RangeError.

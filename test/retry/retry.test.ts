@@ -400,6 +400,48 @@ describe('retry', () => {
     });
   });
 
+  describe('one timer', () => {
+    it('however many calls sleep in a backoff, one timer is armed; each wakes at its own time; none is left', async () => {
+      const clock = new ManualClock();
+      const r = retry({ clock, budget: false, maxAttempts: 2, backoff: (i) => 100 + 10 * (i.previousDelayMs === 0 ? 0 : 1) });
+      const woke: number[][] = [];
+      const outs = [30, 0, 20, 10].map((startMs, k) => {
+        woke[k] = [];
+        let n = 0;
+        return { startMs, run: () => settle(r.execute(() => (woke[k]!.push(clock.now()), ++n === 1 ? Promise.reject(new Error('first')) : Promise.resolve(k)))) };
+      });
+      const started: ReturnType<typeof settle>[] = [];
+      for (const o of [...outs].sort((a, b) => a.startMs - b.startMs)) {
+        await clock.advanceTo(o.startMs);
+        started.push(o.run());
+        await flushMicrotasks();
+        expect(clock.pendingTimers()).toBe(1); // the sleepers share one timer
+      }
+      expect(r.stats().sleeping).toBe(4);
+      await clock.runAll();
+      expect(await Promise.all(started)).toEqual([1, 3, 2, 0].map((value) => ({ ok: true, value })));
+      expect(woke).toEqual([[30, 130], [0, 100], [20, 120], [10, 110]]);
+      expect(clock.pendingTimers()).toBe(0);
+      expect(r.stats().sleeping).toBe(0);
+    });
+
+    it('an aborted sleeper leaves at once; the timer is re-armed for the others and cleared with the last', async () => {
+      const clock = new ManualClock();
+      const r = retry({ clock, budget: false, maxAttempts: 2, backoff: constantBackoff({ delayMs: 100 }) });
+      const acs = [new AbortController(), new AbortController()];
+      const outs = acs.map((ac) => settle(r.execute(() => Promise.reject(new Error('x')), { signal: ac.signal })));
+      await flushMicrotasks();
+      expect(clock.pendingTimers()).toBe(1);
+      acs[0]!.abort(new Error('gone'));
+      expect((await outs[0]!).ok).toBe(false);
+      expect(clock.pendingTimers()).toBe(1);
+      acs[1]!.abort(new Error('gone too'));
+      expect((await outs[1]!).ok).toBe(false);
+      expect(clock.pendingTimers()).toBe(0);
+      expect(r.stats()).toMatchObject({ sleeping: 0, retries: 2 });
+    });
+  });
+
   describe('abort', () => {
     it('rejects at once with signal.reason when aborted during a backoff, and clears the timer', async () => {
       const clock = new ManualClock();
