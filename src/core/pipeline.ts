@@ -170,6 +170,11 @@ function callTask(ctx: Context): Promise<unknown> {
  *
  * At capacity it behaves as its layers do: the first layer that refuses rejects the call.
  *
+ * **Cost:** sluice's own policies are fused: each admits the call synchronously and hears its outcome
+ * synchronously, around one promise reaction per call instead of one per layer; a layer that must wait, refuse or
+ * do anything unusual runs (with the layers inside it) the general way, with the same behaviour. A timeout fuses
+ * only as the innermost policy.
+ *
  * @throws {TypeError} when given no policies, a non-policy, or policies on different clocks.
  * @example
  * ```ts
