@@ -45,6 +45,11 @@ export interface QueueOptions {
   dryRun?: boolean;
 }
 
+/** Names of {@link CommonOptions}, for the unknown-option check (`v.optionsObject(owner, o, v.keys(...COMMON_KEYS, ...))`). */
+export const COMMON_KEYS = ['name', 'clock', 'random', 'metrics'] as const;
+/** Names of {@link QueueOptions}. */
+export const QUEUE_KEYS = ['maxQueue', 'maxWaitMs', 'dryRun'] as const;
+
 /** Parsed common options. */
 export interface ParsedCommon {
   name: string;

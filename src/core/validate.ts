@@ -103,13 +103,64 @@ export function shaped<T>(owner: string, option: string, value: unknown, methods
   return value as T;
 }
 
-/** The options argument itself: undefined or a plain object. */
-export function optionsObject<T extends object>(owner: string, value: unknown): Partial<T> {
+/**
+ * The options argument itself: undefined or a plain object. With `known`, every own enumerable key must be one of
+ * them: a misspelt option (`maxAttemps`) is a TypeError naming the key and the closest known one, never silently
+ * ignored.
+ */
+export function optionsObject<T extends object>(owner: string, value: unknown, known?: ReadonlySet<string>): Partial<T> {
   if (value === undefined) return {};
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     throw new TypeError(`${owner}: options must be an object, got ${show(value)}`);
   }
+  if (known !== undefined) knownKeys(owner, value, known);
   return value as Partial<T>;
+}
+
+/** A set of option names for {@link optionsObject}. */
+export function keys(...names: string[]): ReadonlySet<string> {
+  return new Set(names);
+}
+
+/**
+ * Throws a TypeError for the first own enumerable key of `value` that is not in `known`, suggesting the closest
+ * known name (edit distance ≤ 3, or one is a prefix of the other).
+ */
+export function knownKeys(owner: string, value: object, known: ReadonlySet<string>): void {
+  for (const key in value) {
+    if (!known.has(key) && Object.prototype.hasOwnProperty.call(value, key)) {
+      const near = closest(key, known);
+      throw new TypeError(`${owner}: unknown option ${JSON.stringify(key)}${near === undefined ? '' : ` (did you mean ${JSON.stringify(near)}?)`}; known options: ${[...known].join(', ')}`);
+    }
+  }
+}
+
+function closest(key: string, known: ReadonlySet<string>): string | undefined {
+  const k = key.toLowerCase();
+  let best: string | undefined;
+  let bestD = Infinity;
+  for (const name of known) {
+    const n = name.toLowerCase();
+    const d = n.startsWith(k) || k.startsWith(n) ? Math.abs(n.length - k.length) * 0.5 : editDistance(k, n);
+    if (d < bestD) {
+      bestD = d;
+      best = name;
+    }
+  }
+  return bestD <= Math.max(1, Math.min(3, Math.floor(key.length / 3))) ? best : undefined;
+}
+
+/** Levenshtein distance. */
+function editDistance(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const cur = [i];
+    for (let j = 1; j <= b.length; j++) {
+      cur[j] = Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    }
+    prev = cur;
+  }
+  return prev[b.length]!;
 }
 
 /** Reads an optional option: `undefined` gives the default, anything else goes through `check`. */
