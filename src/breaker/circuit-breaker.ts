@@ -15,6 +15,7 @@ import { BrokenCircuitError, IsolatedCircuitError } from './errors.js';
 import { CIRCUIT_STATES, parseSavedState, type CircuitBreakerSavedState, type CircuitState } from './state.js';
 import { countWindow } from './strategies/count-window.js';
 import type { BreakerStrategy, BreakerWindowStats, BreakerTripReason } from './strategies/strategy.js';
+import { METRIC } from '../metrics/metrics.js';
 
 /** Options of {@link circuitBreaker}. Every duration is in ms on the breaker's clock. */
 export interface CircuitBreakerOptions extends CommonOptions {
@@ -218,16 +219,6 @@ export interface CircuitBreaker extends Policy {
   [Symbol.dispose](): void;
 }
 
-/** Stable metric names of the breaker (labels `policy`, `kind` = `circuitBreaker`, plus those listed). */
-export const CIRCUIT_METRIC = Object.freeze({
-  /** 1 for the current state, 0 for the others; label `state`. Gauge. */
-  state: 'sluice_circuit_state',
-  /** Openings. Counter. */
-  opens: 'sluice_circuit_opens_total',
-  /** Outcomes of calls run through the breaker; label `outcome` = success | failure | ignored. Counter. */
-  calls: 'sluice_circuit_calls_total',
-});
-
 // Modes: the CircuitState codes (index in CIRCUIT_STATES), plus DISPOSED.
 const CLOSED = 0;
 const OPEN = 1;
@@ -323,11 +314,11 @@ class CircuitBreakerImpl implements CircuitBreaker, FastStage {
     this.t = new Telemetry<CircuitBreakerEvents>(KIND, this.name, common.metrics);
     this.emitter = this.t.events;
     this.timeAlways = this.slowMs !== Infinity || this.t.duration !== undefined;
-    CIRCUIT_STATES.forEach((s, code) => this.t.gauge(CIRCUIT_METRIC.state, 'Circuit state (1 = current)', { state: s }, () => (this.currentMode() === code ? 1 : 0)));
-    this.t.counter(CIRCUIT_METRIC.opens, 'Circuit openings', {}, () => this.opens);
-    this.t.counter(CIRCUIT_METRIC.calls, 'Outcomes of calls through the breaker', { outcome: 'success' }, () => this.succeeded);
-    this.t.counter(CIRCUIT_METRIC.calls, 'Outcomes of calls through the breaker', { outcome: 'failure' }, () => this.failed);
-    this.t.counter(CIRCUIT_METRIC.calls, 'Outcomes of calls through the breaker', { outcome: 'ignored' }, () => this.ignored);
+    CIRCUIT_STATES.forEach((s, code) => this.t.gauge(METRIC.circuitState, 'Circuit state (1 = current)', { state: s }, () => (this.currentMode() === code ? 1 : 0)));
+    this.t.counter(METRIC.circuitOpens, 'Circuit openings', {}, () => this.opens);
+    this.t.counter(METRIC.circuitCalls, 'Outcomes of calls through the breaker', { outcome: 'success' }, () => this.succeeded);
+    this.t.counter(METRIC.circuitCalls, 'Outcomes of calls through the breaker', { outcome: 'failure' }, () => this.failed);
+    this.t.counter(METRIC.circuitCalls, 'Outcomes of calls through the breaker', { outcome: 'ignored' }, () => this.ignored);
   }
 
   private restore(saved: CircuitBreakerSavedState): void {

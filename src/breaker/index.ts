@@ -11,7 +11,6 @@
  */
 export {
   circuitBreaker,
-  CIRCUIT_METRIC,
   type CircuitBreaker,
   type CircuitBreakerOptions,
   type CircuitBreakerStats,

@@ -15,7 +15,7 @@ import { systemRandom, type RandomSource } from './random.js';
 import { Telemetry, type LimiterCounts, type LimiterEvents } from './telemetry.js';
 import * as v from './validate.js';
 import { Waiter, WaiterQueue } from './waiters.js';
-import type { Metrics } from '../metrics/metrics.js';
+import { METRIC, type Metrics } from '../metrics/metrics.js';
 
 /** Options every primitive accepts. */
 export interface CommonOptions {
@@ -124,7 +124,7 @@ export abstract class QueueingLimiter<Events extends LimiterEvents> implements L
     this.maxQueue = v.opt(queue.maxQueue, defaults.maxQueue, (x) => v.integer(kind, 'maxQueue', x, 0, true));
     this.maxWaitMs = v.opt(queue.maxWaitMs, defaults.maxWaitMs, (x) => v.nonNegativeOrInfinity(kind, 'maxWaitMs', x));
     this.dryRun = v.opt(queue.dryRun, false, (x) => v.bool(kind, 'dryRun', x));
-    this.t.gauge('sluice_queue_length', 'Callers waiting', {}, () => this.queue.length);
+    this.t.gauge(METRIC.queued, 'Callers waiting', {}, () => this.queue.length);
   }
 
   /** Typed events: `reject`, `wouldReject`, `dispose`, plus the primitive's own. Free when nobody listens. */

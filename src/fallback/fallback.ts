@@ -9,6 +9,7 @@ import { SLOW, STAGE, type FastStage } from '../core/stage.js';
 import type { Call } from '../core/call.js';
 import { Telemetry } from '../core/telemetry.js';
 import * as v from '../core/validate.js';
+import { METRIC } from '../metrics/metrics.js';
 
 /** What triggered a fallback: an error of the inner pipeline, or a result selected by `whenResult`. */
 export type FallbackKind = 'error' | 'result';
@@ -112,8 +113,8 @@ class FallbackImpl<T> implements Fallback<T>, FastStage {
     this.name = common.name;
     this.clock = common.clock;
     this.t = new Telemetry<FallbackEvents>('fallback', this.name, common.metrics);
-    this.t.counter('sluice_fallbacks_total', 'Failures replaced by a fallback', { on: 'error' }, () => this.fallbacks - this.fallbacksOnResult);
-    this.t.counter('sluice_fallbacks_total', 'Failures replaced by a fallback', { on: 'result' }, () => this.fallbacksOnResult);
+    this.t.counter(METRIC.fallbacks, 'Failures replaced by a fallback', { on: 'error' }, () => this.fallbacks - this.fallbacksOnResult);
+    this.t.counter(METRIC.fallbacks, 'Failures replaced by a fallback', { on: 'result' }, () => this.fallbacksOnResult);
   }
 
   get events(): Telemetry<FallbackEvents>['events'] {

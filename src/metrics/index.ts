@@ -3,5 +3,5 @@
  * path); latency goes to hdr-histogram-js histograms only when a sink records them.
  * @module
  */
-export { noopMetrics, METRIC, type Metrics, type MetricDescriptor, type Histogram, type Labels, type Unregister } from './metrics.js';
+export { noopMetrics, METRIC, type MetricName, type Metrics, type MetricDescriptor, type Histogram, type Labels, type Unregister } from './metrics.js';
 export { createMetricsRegistry, type MetricsRegistry, type MetricSample, type HistogramSummary } from './registry.js';

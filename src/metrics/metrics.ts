@@ -55,8 +55,9 @@ export const noopMetrics: Metrics = Object.freeze({
 });
 
 /**
- * Stable metric names. Every primitive uses these, with a `policy` label (its name) and a `kind` label
- * (`tokenBucket`, `leakyBucket`, ...), plus the labels listed per name.
+ * Every metric name sluice reports, in one list. Every primitive uses these, with a `policy` label (its name) and a
+ * `kind` label (`tokenBucket`, `leakyBucket`, `bulkhead`, `circuitBreaker`, `retry`, `timeout`, `fallback`), plus
+ * the labels listed per name. Names are stable within a major version.
  */
 export const METRIC = Object.freeze({
   /** Calls admitted (started). Counter. */
@@ -79,4 +80,27 @@ export const METRIC = Object.freeze({
   queueWait: 'sluice_queue_wait_ms',
   /** Duration of calls run through `execute()`, ms; label `outcome` = success | failure. Histogram. */
   duration: 'sluice_call_duration_ms',
+  /** Circuit breaker: 1 for the current state, 0 for the others; label `state`. Gauge. */
+  circuitState: 'sluice_circuit_state',
+  /** Circuit breaker: openings. Counter. */
+  circuitOpens: 'sluice_circuit_opens_total',
+  /** Circuit breaker: outcomes of calls run through it; label `outcome` = success | failure | ignored. Counter. */
+  circuitCalls: 'sluice_circuit_calls_total',
+  /** Retry: attempts, first attempts included. Counter. */
+  retryAttempts: 'sluice_retry_attempts_total',
+  /** Retry: retries (attempts after the first that started). Counter. */
+  retries: 'sluice_retries_total',
+  /** Retry: calls that stopped retrying; label `reason` = GiveUpReason. Counter. */
+  retryGiveUps: 'sluice_retry_give_ups_total',
+  /** Retry: calls run as a single attempt inside another retry. Counter. */
+  retryNested: 'sluice_retry_nested_total',
+  /** Retry: calls waiting in a backoff. Gauge. */
+  retrySleeping: 'sluice_retry_sleeping',
+  /** Timeout: calls rejected because they ran past their deadline. Counter. */
+  timeouts: 'sluice_timeouts_total',
+  /** Fallback: failures replaced by a fallback; label `on` = error | result. Counter. */
+  fallbacks: 'sluice_fallbacks_total',
 });
+
+/** A metric name from {@link METRIC}. */
+export type MetricName = (typeof METRIC)[keyof typeof METRIC];

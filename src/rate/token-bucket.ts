@@ -7,6 +7,7 @@ import { QueueingLimiter, parseCommon, type CommonOptions, type QueueOptions, ty
 import type { LimiterEvents } from '../core/telemetry.js';
 import * as v from '../core/validate.js';
 import { Alarm, type Waiter } from '../core/waiters.js';
+import { METRIC } from '../metrics/metrics.js';
 
 /** Options of {@link tokenBucket}. */
 export interface TokenBucketOptions extends CommonOptions, QueueOptions {
@@ -72,7 +73,7 @@ class TokenBucketImpl extends QueueingLimiter<LimiterEvents> implements TokenBuc
     this.ratePerMs = v.positive('tokenBucket', 'refillPerSecond', o.refillPerSecond) / 1000;
     this.tokens = v.opt(o.initialTokens, this.capacity, (x) => v.between('tokenBucket', 'initialTokens', x, 0, this.capacity));
     this.last = this.clock.now();
-    this.t.gauge('sluice_tokens', 'Tokens available', {}, () => this.currentTokens());
+    this.t.gauge(METRIC.tokens, 'Tokens available', {}, () => this.currentTokens());
   }
 
   private refill(now: number): void {

@@ -43,7 +43,6 @@ export {
 export {
   retry,
   GIVE_UP_REASONS,
-  RETRY_METRIC,
   type Retry,
   type RetryOptions,
   type RetryStats,

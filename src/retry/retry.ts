@@ -16,6 +16,7 @@ import { Alarm, Waiter } from '../core/waiters.js';
 import { DeadlineHeap, type DeadlineEntry } from '../core/deadline-heap.js';
 import { fullJitter, type Backoff, type RetryOutcome } from './backoff.js';
 import { tokenBudget, type RetryBudget, type RetryBudgetStats } from './budget.js';
+import { METRIC } from '../metrics/metrics.js';
 
 /**
  * Why a retry policy stopped retrying a call:
@@ -182,18 +183,6 @@ export interface Retry extends Policy {
   [Symbol.dispose](): void;
 }
 
-/** Metric names of retry policies (labels `policy`, `kind="retry"`). */
-export const RETRY_METRIC = Object.freeze({
-  /** Attempts, first attempts included. Counter. */
-  attempts: 'sluice_retry_attempts_total',
-  /** Retries. Counter. */
-  retries: 'sluice_retries_total',
-  /** Calls that stopped retrying; label `reason` = GiveUpReason. Counter. */
-  giveUps: 'sluice_retry_give_ups_total',
-  /** Calls run as a single attempt inside another retry. Counter. */
-  nested: 'sluice_retry_nested_total',
-});
-
 /** A backoff sleep: a waiter (abort handling) and its entry in the heap of wake-up times. */
 class Sleeper extends Waiter<void> implements DeadlineEntry {
   due = 0;
@@ -270,13 +259,13 @@ class RetryImpl implements Retry, FastStage {
             v.shaped<RetryBudget>(OWNER, 'budget', x, ['recordRequest', 'tryRetry', 'recordSuccess', 'stats']),
           ) ?? tokenBudget();
     this.t = new Telemetry<RetryEvents>(OWNER, this.name, common.metrics);
-    this.t.counter(RETRY_METRIC.attempts, 'Attempts, first attempts included', {}, () => this.attempts);
-    this.t.counter(RETRY_METRIC.retries, 'Retries', {}, () => this.retries);
-    this.t.counter(RETRY_METRIC.nested, 'Calls run as a single attempt inside another retry', {}, () => this.nestedCalls);
+    this.t.counter(METRIC.retryAttempts, 'Attempts, first attempts included', {}, () => this.attempts);
+    this.t.counter(METRIC.retries, 'Retries', {}, () => this.retries);
+    this.t.counter(METRIC.retryNested, 'Calls run as a single attempt inside another retry', {}, () => this.nestedCalls);
     for (const reason of GIVE_UP_REASONS) {
-      this.t.counter(RETRY_METRIC.giveUps, 'Calls that stopped retrying', { reason }, () => this.giveUps[reason]);
+      this.t.counter(METRIC.retryGiveUps, 'Calls that stopped retrying', { reason }, () => this.giveUps[reason]);
     }
-    this.t.gauge('sluice_retry_sleeping', 'Calls waiting in a backoff', {}, () => this.sleepers.size);
+    this.t.gauge(METRIC.retrySleeping, 'Calls waiting in a backoff', {}, () => this.sleepers.size);
   }
 
   get events(): Telemetry<RetryEvents>['events'] {

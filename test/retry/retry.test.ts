@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { RETRY_METRIC, retry, type GiveUpEvent, type RetryEvent, type RetryOptions } from '../../src/retry/retry.js';
+import { retry, type GiveUpEvent, type RetryEvent, type RetryOptions } from '../../src/retry/retry.js';
 import { createMetricsRegistry } from '../../src/metrics/registry.js';
 import { constantBackoff, exponentialBackoff, fullJitter, type BackoffInput } from '../../src/retry/backoff.js';
 import { ratioBudget, tokenBudget, type RetryBudget } from '../../src/retry/budget.js';
@@ -9,6 +9,7 @@ import { pipeline } from '../../src/core/pipeline.js';
 import { tokenBucket } from '../../src/rate/token-bucket.js';
 import { timeout } from '../../src/timeout/index.js';
 import { ManualClock, collectEvents, flushMicrotasks, seededRandom } from '../../src/testing/index.js';
+import { METRIC } from '../../src/metrics/metrics.js';
 
 /** A task that fails `failures` times (with fresh errors made by `make`) and then returns 'ok'; records each attempt. */
 function flaky(clock: ManualClock, failures: number, make: (i: number) => unknown = (i) => new Error(`fail ${i}`)) {
@@ -677,13 +678,13 @@ describe('retry', () => {
           .snapshot()
           .find((m) => m.name === name && m.labels.policy === 'api' && Object.entries(labels).every(([k, v]) => m.labels[k] === v));
       expect(value('sluice_admitted_total')).toMatchObject({ value: 2 });
-      expect(value(RETRY_METRIC.attempts)).toMatchObject({ value: 5 });
-      expect(value(RETRY_METRIC.retries)).toMatchObject({ value: 3 });
-      expect(value(RETRY_METRIC.giveUps, { reason: 'maxAttempts' })).toMatchObject({ value: 1 });
+      expect(value(METRIC.retryAttempts)).toMatchObject({ value: 5 });
+      expect(value(METRIC.retries)).toMatchObject({ value: 3 });
+      expect(value(METRIC.retryGiveUps, { reason: 'maxAttempts' })).toMatchObject({ value: 1 });
       expect(metrics.histogramSummary('sluice_call_duration_ms', { policy: 'api', kind: 'retry', outcome: 'success' })?.count).toBe(1);
       expect(metrics.histogramSummary('sluice_call_duration_ms', { policy: 'api', kind: 'retry', outcome: 'failure' })?.count).toBe(1);
       r.dispose();
-      expect(value(RETRY_METRIC.attempts)).toBeUndefined();
+      expect(value(METRIC.retryAttempts)).toBeUndefined();
     });
 
     it('includes the budget snapshot in stats', async () => {
