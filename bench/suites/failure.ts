@@ -166,7 +166,7 @@ const opossumBare = lazyOpossum({ timeout: false, rollingPercentilesEnabled: fal
 
 export const breakerSuite: Suite = {
   name: 'breaker',
-  title: 'Circuit breaker, closed, success path (issue 3)',
+  title: 'Circuit breaker, closed, success path',
   floor: FLOOR,
   tasks: [
     floorTask(),
@@ -220,7 +220,7 @@ const cockRetryWatch = watchRetry('cockatiel retry', cockRetry);
 
 export const retrySuite: Suite = {
   name: 'retry',
-  title: 'Retry, first attempt succeeds (issue 3)',
+  title: 'Retry, first attempt succeeds',
   floor: FLOOR,
   tasks: [
     floorTask(),
@@ -292,7 +292,7 @@ function timerSharingSkeleton(): Promise<unknown> {
 
 export const timeoutSuite: Suite = {
   name: 'timeout',
-  title: 'Timeout, call settles in time (issue 3)',
+  title: 'Timeout, call settles in time',
   floor: FLOOR,
   tasks: [
     floorTask(),
@@ -394,7 +394,7 @@ const cockWrapNoAbort = cockatielWrap('cockatiel wrap [abortOnReturn: false]', {
 
 export const pipelineSuite: Suite = {
   name: 'pipeline',
-  title: 'pipeline(retry, circuitBreaker, tokenBucket, timeout), success path (issue 3)',
+  title: 'pipeline(retry, circuitBreaker, tokenBucket, timeout), success path',
   floor: FLOOR,
   tasks: [
     floorTask(),

@@ -15,7 +15,7 @@ const cfb = cockatielFallback(handleAll, 0);
 
 const suite: Suite = {
   name: 'fallback',
-  title: 'Fallback, nothing fails (issue 3)',
+  title: 'Fallback, nothing fails',
   floor: 'await fn()',
   tasks: [
     asyncTask('await fn()', () => fn(), { role: 'floor', note: '`fn = async () => 1`, awaited in a sequential loop.' }),

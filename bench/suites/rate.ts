@@ -37,7 +37,7 @@ const cockBulkhead = bulkhead(1_000_000);
 
 const suite: Suite = {
   name: 'rate',
-  title: 'Rate limiters, uncontended (issue 2)',
+  title: 'Rate limiters (tokenBucket, leakyBucket), uncontended',
   floor: 'await fn()',
   tasks: [
     asyncTask('await fn()', () => fn(), { role: 'floor', note: '`fn = async () => 1`, awaited in a sequential loop: the cost of the call itself.' }),
