@@ -96,6 +96,8 @@ export const METRIC = Object.freeze({
   retryNested: 'sluice_retry_nested_total',
   /** Retry: calls waiting in a backoff. Gauge. */
   retrySleeping: 'sluice_retry_sleeping',
+  /** Retry: retries the policy's budget could grant now, back to back (0 when exhausted). Gauge. */
+  retryBudgetAvailable: 'sluice_retry_budget_available',
   /** Timeout: calls rejected because they ran past their deadline. Counter. */
   timeouts: 'sluice_timeouts_total',
   /** Fallback: failures replaced by a fallback; label `on` = error | result. Counter. */
