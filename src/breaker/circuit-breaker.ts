@@ -5,7 +5,7 @@
 import type { EventEmitter } from 'eventemitter3';
 import { Context, DEFAULT_CONTEXT, NEVER_ABORTED, executeContext, type ExecuteOptions, type Task } from '../core/context.js';
 import { DisposedError, isRejectedError, isTimeoutError, type RejectionCode } from '../core/errors.js';
-import { callTask, parseCommon, type CommonOptions } from '../core/limiter-base.js';
+import { COMMON_KEYS, callTask, parseCommon, type CommonOptions } from '../core/limiter-base.js';
 import { RUN, type Policy } from '../core/policy.js';
 import { SLOW, STAGE, type FastStage } from '../core/stage.js';
 import type { Call } from '../core/call.js';
@@ -237,6 +237,22 @@ type Outcome = typeof SUCCESS | typeof FAILURE | typeof IGNORED;
 const UNCOUNTED = -1;
 
 const KIND = 'circuitBreaker';
+const KNOWN = v.keys(
+  ...COMMON_KEYS,
+  'strategy',
+  'openMs',
+  'openBackoffFactor',
+  'maxOpenMs',
+  'openJitter',
+  'halfOpenProbes',
+  'halfOpenSuccessThreshold',
+  'halfOpenMaxWaitMs',
+  'isFailure',
+  'isResultFailure',
+  'countLocalRejections',
+  'dryRun',
+  'initialState',
+);
 const strategiesInUse = new WeakSet<BreakerStrategy>();
 
 class CircuitBreakerImpl implements CircuitBreaker, FastStage {
@@ -247,6 +263,8 @@ class CircuitBreakerImpl implements CircuitBreaker, FastStage {
   private readonly t: Telemetry<CircuitBreakerEvents>;
   private readonly strategy: BreakerStrategy;
   private readonly slowMs: number;
+  /** The strategy's `usesTime`, read once. */
+  private readonly usesTime: boolean;
   /** Time every call (slow-call tracking or duration histograms), not only when `success`/`failure` are listened. */
   private readonly timeAlways: boolean;
   private readonly emitter: EventEmitter<CircuitBreakerEvents>;
@@ -280,7 +298,7 @@ class CircuitBreakerImpl implements CircuitBreaker, FastStage {
   private onClosedError!: (error: unknown) => never;
 
   constructor(options: CircuitBreakerOptions) {
-    const o = v.optionsObject<CircuitBreakerOptions>(KIND, options);
+    const o = v.optionsObject<CircuitBreakerOptions>(KIND, options, KNOWN);
     const common = parseCommon(KIND, o);
     this.name = common.name;
     this.clock = common.clock;
@@ -294,6 +312,7 @@ class CircuitBreakerImpl implements CircuitBreaker, FastStage {
       throw new TypeError(`${KIND}: option "strategy" must have slowCallDurationMs > 0 or Infinity, got ${String(this.slowMs)}`);
     }
     this.strategy = strategy;
+    this.usesTime = strategy.usesTime === true;
     this.openMs = v.opt(o.openMs, 500, (x) => v.positive(KIND, 'openMs', x));
     this.factor = v.opt(o.openBackoffFactor, 2, (x) => v.between(KIND, 'openBackoffFactor', x, 1, Number.MAX_VALUE));
     this.maxOpenMs = v.opt(o.maxOpenMs, Math.max(1_500, this.openMs), (x) => v.between(KIND, 'maxOpenMs', x, this.openMs, Number.MAX_VALUE));
@@ -472,22 +491,29 @@ class CircuitBreakerImpl implements CircuitBreaker, FastStage {
     else this.settle(SUCCESS, undefined, false, generation, probe, start);
   }
 
+  /**
+   * Never throws: reading the error's properties (`code`, `policy`, `retryAfterMs`: getters, Proxies) or the user's
+   * `isFailure` may throw, and either makes the call a failure, so the caller still gets `fn`'s own error and a
+   * half-open probe still gives its verdict (a throw here would leave its slot taken until `halfOpenMaxWaitMs`).
+   */
   private classifyError(e: unknown, signal: AbortSignal): Outcome {
-    if (isTimeoutError(e)) return FAILURE;
-    if (isRejectedError(e)) return this.countLocalRejections ? FAILURE : IGNORED;
-    // The caller gave up: that says nothing about the dependency.
-    if (signal.aborted && e === signal.reason) return IGNORED;
-    if (this.isFailure === undefined) return FAILURE;
     try {
+      if (isTimeoutError(e)) return FAILURE;
+      if (isRejectedError(e)) return this.countLocalRejections ? FAILURE : IGNORED;
+      // The caller gave up: that says nothing about the dependency.
+      if (signal.aborted && e === signal.reason) return IGNORED;
+      if (this.isFailure === undefined) return FAILURE;
+      // Truthiness of whatever it returned (a Proxy's truthiness cannot throw).
       return this.isFailure(e) ? FAILURE : SUCCESS;
     } catch {
       return FAILURE;
     }
   }
 
+  /** Never throws: a throwing `isResultFailure` flags the result as a failure (the caller still gets it). */
   private resultFails(result: unknown): boolean {
     try {
-      return this.isResultFailure!(result);
+      return Boolean(this.isResultFailure!(result));
     } catch {
       return true;
     }
@@ -495,7 +521,7 @@ class CircuitBreakerImpl implements CircuitBreaker, FastStage {
 
   private settle(outcome: Outcome, error: unknown, isResult: boolean, generation: number, probe: boolean, start: number): void {
     const mode = this.mode;
-    const now = start === start || this.strategy.usesTime || mode === OPEN || mode === HALF_OPEN ? this.clock.now() : NaN;
+    const now = start === start || this.usesTime || mode === OPEN || mode === HALF_OPEN ? this.clock.now() : NaN;
     const durationMs = now - start;
     const slow = outcome !== IGNORED && durationMs > this.slowMs;
     this.report(outcome, durationMs, slow, error, isResult);
@@ -551,7 +577,10 @@ class CircuitBreakerImpl implements CircuitBreaker, FastStage {
   /** The open interval of the `k`-th consecutive opening: capped exponential, minus up to `jitter` of it. */
   private openDuration(k: number): number {
     const base = Math.min(this.maxOpenMs, this.openMs * this.factor ** (k - 1));
-    return base * (1 - this.jitter * this.random());
+    // A custom random outside [0, 1) (NaN included) would give a negative or NaN interval: a NaN `openUntil` never
+    // elapses. Such a draw counts as 0 (no jitter taken off).
+    const r = this.random();
+    return base * (1 - this.jitter * (r >= 0 && r < 1 ? r : 0));
   }
 
   private moveTo(to: number, at: number, reason: CircuitTransitionReason): void {

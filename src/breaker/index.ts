@@ -25,7 +25,7 @@ export {
 export { BrokenCircuitError, IsolatedCircuitError } from './errors.js';
 export { CIRCUIT_STATES, type CircuitState, type CircuitBreakerSavedState } from './state.js';
 export { consecutiveFailures, type ConsecutiveFailuresOptions } from './strategies/consecutive-failures.js';
-export { countWindow, type CountWindowOptions } from './strategies/count-window.js';
-export { timeWindow, type TimeWindowOptions } from './strategies/time-window.js';
+export { countWindow, MAX_COUNT_WINDOW_SIZE, type CountWindowOptions } from './strategies/count-window.js';
+export { timeWindow, MAX_TIME_WINDOW_BUCKETS, type TimeWindowOptions } from './strategies/time-window.js';
 export { slowCallRate, type SlowCallRateOptions } from './strategies/slow-call-rate.js';
 export type { BreakerStrategy, BreakerWindowStats, SavedBreakerWindow, BreakerTripReason, BreakerRateOptions } from './strategies/strategy.js';

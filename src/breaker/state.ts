@@ -41,12 +41,15 @@ export interface CircuitBreakerSavedState {
   readonly window: SavedBreakerWindow | null;
 }
 
+const SAVED_KEYS = v.keys('version', 'state', 'openRemainingMs', 'consecutiveOpens', 'opens', 'window');
+
 /**
- * Validates a saved state (typically parsed from JSON of unknown origin).
+ * Validates a saved state (typically parsed from JSON of unknown origin). An unknown field is refused (a misspelt
+ * or hand-edited state would otherwise restore defaults silently).
  * @throws {TypeError | RangeError} naming the bad field, as `initialState.<field>`.
  */
 export function parseSavedState(owner: string, value: unknown): CircuitBreakerSavedState {
-  const o = v.optionsObject<Record<string, unknown>>(`${owner}: option "initialState"`, value);
+  const o = v.optionsObject<Record<string, unknown>>(`${owner}: option "initialState"`, value, SAVED_KEYS);
   if (o.version !== 1) throw new TypeError(`${owner}: option "initialState.version" must be 1, got ${JSON.stringify(o.version)}`);
   const state = v.oneOf(owner, 'initialState.state', o.state, CIRCUIT_STATES);
   const openRemainingMs = v.nonNegative(owner, 'initialState.openRemainingMs', o.openRemainingMs);

@@ -326,6 +326,66 @@ describe('circuitBreaker', () => {
       expect(breaker.state).toBe('open');
     });
 
+    it('regression: an error whose code getter throws reaches the caller unchanged and counts as a failure', async () => {
+      const hostile = (): Error => {
+        const e = new Error('from fn');
+        Object.defineProperty(e, 'code', {
+          get() {
+            throw new Error('code getter');
+          },
+        });
+        return e;
+      };
+      const { revoke, proxy } = Proxy.revocable({}, {});
+      revoke();
+      for (const path of ['direct', 'pipeline'] as const) {
+        const clock = new ManualClock();
+        const breaker = circuitBreaker({ clock, strategy: consecutiveFailures({ threshold: 3 }), openJitter: 0 });
+        // A pipeline of fused stages: the breaker's outcome reaches it through exit(), not through [RUN].
+        const run = path === 'direct' ? breaker : pipeline(breaker, tokenBucket({ capacity: 1e9, refillPerSecond: 1e9, clock }));
+        const e1 = hostile();
+        await expect(run.execute(() => Promise.reject(e1))).rejects.toBe(e1);
+        await expect(run.execute(() => Promise.reject(proxy))).rejects.toBe(proxy);
+        // A policy-shaped error with a throwing retryAfterMs: not provably a local rejection, so a failure.
+        const e3 = Object.defineProperties(new Error('looks local'), {
+          code: { value: 'RATE_LIMITED' },
+          policy: { value: 'x' },
+          retryAfterMs: {
+            get() {
+              throw new Error('retryAfterMs getter');
+            },
+          },
+        });
+        await expect(run.execute(() => Promise.reject(e3))).rejects.toBe(e3);
+        expect(breaker.stats(), path).toMatchObject({ failed: 3, state: 'open' });
+      }
+    });
+
+    it('regression: in half-open, a probe failing with a hostile error frees its slot at once', async () => {
+      const { clock, breaker } = make({ halfOpenProbes: 1 });
+      await failTimes(breaker, 2);
+      await clock.advance(500);
+      const e = new Error('from fn');
+      Object.defineProperty(e, 'code', {
+        get() {
+          throw new Error('code getter');
+        },
+      });
+      const probe = breaker.execute(() => Promise.reject(e));
+      await expect(probe).rejects.toBe(e);
+      // The verdict was given at once (not after halfOpenMaxWaitMs): the slot is free, the probe counted as failed.
+      expect(breaker.stats()).toMatchObject({ probesInFlight: 0, failed: 3 });
+    });
+
+    it('regression: a classifier returning a non-boolean or a hostile object does not throw out of the breaker', async () => {
+      const { revoke, proxy } = Proxy.revocable({}, {});
+      revoke();
+      const { breaker } = make({ isFailure: () => proxy as never, isResultFailure: () => proxy as never });
+      await expect(breaker.execute(down)).rejects.toThrow('down');
+      await expect(breaker.execute(up)).resolves.toBe('ok');
+      expect(breaker.stats()).toMatchObject({ failed: 2, state: 'open' });
+    });
+
     it('ignores a call that fails with the reason of its aborted caller signal', async () => {
       const { breaker } = make();
       for (let i = 0; i < 3; i++) {
@@ -646,6 +706,30 @@ describe('circuitBreaker', () => {
       ];
       for (const [options, message] of bad) expect(() => circuitBreaker(options), JSON.stringify(options)).toThrow(message);
       expect(() => circuitBreaker(42 as never)).toThrow(TypeError);
+    });
+
+    it('regression: an unknown option name is refused, naming the closest known one', () => {
+      expect(() => circuitBreaker({ openMS: 100 } as never)).toThrow(/circuitBreaker: unknown option "openMS" \(did you mean "openMs"\?\)/);
+      expect(() => circuitBreaker({ isFailur: () => true } as never)).toThrow(/did you mean "isFailure"/);
+      expect(() => circuitBreaker({ maxQueue: 10 } as never)).toThrow(TypeError);
+      expect(() => circuitBreaker({ initalState: null } as never)).toThrow(/did you mean "initialState"/);
+    });
+
+    it('regression: an unknown field of initialState is refused instead of being restored as a default', () => {
+      const saved = { version: 1, state: 'open', openRemainingMs: 100, consecutiveOpens: 1, opens: 1, window: null };
+      expect(circuitBreaker({ initialState: saved as never }).state).toBe('open');
+      expect(() => circuitBreaker({ initialState: { ...saved, openRemaningMs: 5 } as never })).toThrow(/unknown option "openRemaningMs" \(did you mean "openRemainingMs"\?\)/);
+    });
+
+    it('regression: a random source outside [0, 1) cannot make the open interval NaN or negative', async () => {
+      for (const r of [NaN, 1.5, -3]) {
+        const clock = new ManualClock();
+        const breaker = circuitBreaker({ clock, random: () => r, strategy: consecutiveFailures({ threshold: 1 }), openMs: 100, openJitter: 1 });
+        await failTimes(breaker, 1);
+        expect(breaker.stats().retryAfterMs, String(r)).toBe(100);
+        await clock.advance(100);
+        expect(breaker.state, String(r)).toBe('half-open');
+      }
     });
 
     it('refuses a strategy instance that another breaker already uses', () => {

@@ -3,8 +3,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import { consecutiveFailures } from '../../src/breaker/strategies/consecutive-failures.js';
-import { countWindow } from '../../src/breaker/strategies/count-window.js';
-import { timeWindow } from '../../src/breaker/strategies/time-window.js';
+import { MAX_COUNT_WINDOW_SIZE, countWindow } from '../../src/breaker/strategies/count-window.js';
+import { MAX_TIME_WINDOW_BUCKETS, timeWindow } from '../../src/breaker/strategies/time-window.js';
 import { slowCallRate } from '../../src/breaker/strategies/slow-call-rate.js';
 import type { BreakerStrategy, BreakerTripReason } from '../../src/breaker/strategies/strategy.js';
 
@@ -243,5 +243,58 @@ describe('slowCallRate', () => {
     expect(() => slowCallRate({ slowCallDurationMs: 1, size: 10, windowMs: 100 })).toThrow(/not both/);
     expect(() => slowCallRate({ slowCallDurationMs: 1, buckets: 3 })).toThrow(/needs option "windowMs"/);
     expect(() => slowCallRate({ slowCallDurationMs: 1, slowCallRateThreshold: 2 })).toThrow(RangeError);
+  });
+});
+
+describe('strategy options', () => {
+  it('regression: an unknown option name is refused, naming the closest known one, in every strategy factory', () => {
+    expect(() => consecutiveFailures({ treshold: 3 } as never)).toThrow(/consecutiveFailures: unknown option "treshold" \(did you mean "threshold"\?\)/);
+    expect(() => countWindow({ sise: 10 } as never)).toThrow(/countWindow: unknown option "sise" \(did you mean "size"\?\)/);
+    expect(() => countWindow({ failureRateTreshold: 0.2 } as never)).toThrow(/did you mean "failureRateThreshold"/);
+    expect(() => timeWindow({ windowMS: 1000 } as never)).toThrow(/timeWindow: unknown option "windowMS" \(did you mean "windowMs"\?\)/);
+    expect(() => timeWindow({ minimumCall: 5 } as never)).toThrow(/did you mean "minimumCalls"/);
+    expect(() => slowCallRate({ slowCallDurationMs: 100, bucket: 3 } as never)).toThrow(/slowCallRate: unknown option "bucket" \(did you mean "buckets"\?\)/);
+    // failureRateThreshold is no option of the slow-call-only strategy: it would be silently ignored.
+    expect(() => slowCallRate({ slowCallDurationMs: 100, failureRateThreshold: 0.5 } as never)).toThrow(/slowCallRate: unknown option "failureRateThreshold"/);
+    for (const make of [() => consecutiveFailures({ nope: 1 } as never), () => countWindow({ nope: 1 } as never), () => timeWindow({ nope: 1 } as never)]) {
+      expect(make).toThrow(TypeError);
+    }
+  });
+
+  it('regression: a huge size or bucket count is a RangeError naming the option, not "Invalid typed array length" or gigabytes allocated', () => {
+    for (const size of [1e308, 1e8, MAX_COUNT_WINDOW_SIZE + 1]) {
+      expect(() => countWindow({ size }), String(size)).toThrow(RangeError);
+      expect(() => countWindow({ size }), String(size)).toThrow(`countWindow: option "size" must be an integer in [1, 1000000]`);
+      expect(() => countWindow({ size }), String(size)).toThrow(`got ${String(size)}`);
+      expect(() => slowCallRate({ slowCallDurationMs: 10, size }), String(size)).toThrow(/slowCallRate: option "size"/);
+    }
+    for (const buckets of [1e308, 1e8, MAX_TIME_WINDOW_BUCKETS + 1]) {
+      expect(() => timeWindow({ windowMs: 1e12, buckets }), String(buckets)).toThrow(/timeWindow: option "buckets" must be an integer in \[1, 10000\]/);
+      expect(() => slowCallRate({ slowCallDurationMs: 10, windowMs: 1e12, buckets }), String(buckets)).toThrow(/slowCallRate: option "buckets"/);
+    }
+    // The caps themselves are accepted.
+    expect(countWindow({ size: MAX_COUNT_WINDOW_SIZE }).stats(0).calls).toBe(0);
+    expect(timeWindow({ windowMs: 1e6, buckets: MAX_TIME_WINDOW_BUCKETS }).stats(0).calls).toBe(0);
+  });
+
+  it('regression: buckets narrower than 1 ms are refused (their numbers lose integer precision on a large clock and stop rotating)', () => {
+    expect(() => timeWindow({ windowMs: 5, buckets: 10 })).toThrow(/timeWindow: option "windowMs" must be at least 1 ms per bucket.*got windowMs 5 with 10 bucket/);
+    expect(() => timeWindow({ windowMs: 1e-300 })).toThrow(RangeError);
+    expect(() => slowCallRate({ slowCallDurationMs: 1, windowMs: 0.5, buckets: 1 })).toThrow(/slowCallRate: option "windowMs"/);
+    // 1 ms buckets on a Date.now-sized clock still rotate: old failures leave the window.
+    const s = timeWindow({ windowMs: 10, buckets: 10, minimumCalls: 1, failureRateThreshold: 1 });
+    const t0 = 1.7e12;
+    expect(s.record(false, false, t0)).toBe('failureRate');
+    expect(s.stats(t0 + 9).calls).toBe(1);
+    expect(s.stats(t0 + 10).calls).toBe(0);
+    expect(s.record(true, false, t0 + 10.5)).toBeUndefined();
+  });
+
+  it('accepts a huge windowMs or threshold and behaves (never forgets, never trips)', () => {
+    const s = timeWindow({ windowMs: Number.MAX_VALUE, minimumCalls: 1, failureRateThreshold: 1 });
+    expect(s.record(true, false, 0)).toBeUndefined();
+    expect(s.stats(1e15).calls).toBe(1);
+    const c = consecutiveFailures({ threshold: 1e300 });
+    for (let i = 0; i < 100; i++) expect(c.record(false, false, i)).toBeUndefined();
   });
 });

@@ -14,6 +14,7 @@ export interface ConsecutiveFailuresOptions {
 }
 
 const KIND = 'consecutiveFailures';
+const KNOWN = v.keys('threshold');
 
 class ConsecutiveFailures implements BreakerStrategy {
   readonly kind = KIND;
@@ -57,13 +58,14 @@ class ConsecutiveFailures implements BreakerStrategy {
  * row fail; any success resets the run. It ignores slowness and time. Simple and fast to detect a hard-down
  * dependency, but blind to a high-yet-interleaved failure rate (use {@link countWindow} for that).
  *
- * @throws {TypeError | RangeError} when `threshold` is not an integer ≥ 1.
+ * @throws {TypeError | RangeError} when `threshold` is not an integer ≥ 1, or an option name is unknown (the message
+ * names the closest known one).
  * @example
  * ```ts
  * const breaker = circuitBreaker({ strategy: consecutiveFailures({ threshold: 3 }) });
  * ```
  */
 export function consecutiveFailures(options: ConsecutiveFailuresOptions = {}): BreakerStrategy {
-  const o = v.optionsObject<ConsecutiveFailuresOptions>(KIND, options);
+  const o = v.optionsObject<ConsecutiveFailuresOptions>(KIND, options, KNOWN);
   return new ConsecutiveFailures(v.opt(o.threshold, 5, (x) => v.integer(KIND, 'threshold', x, 1)));
 }

@@ -6,6 +6,7 @@ import * as v from '../../core/validate.js';
 import {
   checkSaved,
   parseRateThresholds,
+  RATE_KEYS,
   rateTrip,
   windowStats,
   type BreakerStrategy,
@@ -19,13 +20,31 @@ import {
 /** Options of {@link countWindow}. */
 export interface CountWindowOptions extends BreakerRateOptions {
   /**
-   * Calls the window remembers. Integer ≥ 1. Default 100 (resilience4j's default): at 800 calls/s it spans 125 ms,
-   * so a dead dependency (every call failing) trips a 50 % threshold after 50 calls, about 63 ms.
+   * Calls the window remembers. Integer in [1, 1 000 000] ({@link MAX_COUNT_WINDOW_SIZE}). Default 100
+   * (resilience4j's default): at 800 calls/s it spans 125 ms, so a dead dependency (every call failing) trips a 50 %
+   * threshold after 50 calls, about 63 ms. The window is allocated up front, one byte per call.
    */
   size?: number;
 }
 
 const KIND = 'countWindow';
+const KNOWN = v.keys('size', ...RATE_KEYS);
+
+/**
+ * Largest `size` of a count window (and of {@link slowCallRate}'s count window): 1 000 000 calls, 1 MB allocated up
+ * front. A window that long spans 100 s even at 10 000 calls/s; a longer memory is a time window's job
+ * ({@link timeWindow}), whose cost does not grow with traffic.
+ */
+export const MAX_COUNT_WINDOW_SIZE = 1_000_000;
+
+/** @internal validates a count window's `size`. */
+export function parseSize(owner: string, value: unknown): number {
+  const size = v.opt(value, 100, (x) => v.integer(owner, 'size', x, 1));
+  if (size > MAX_COUNT_WINDOW_SIZE) {
+    throw new RangeError(`${owner}: option "size" must be an integer in [1, ${MAX_COUNT_WINDOW_SIZE}] (the window is allocated up front; use timeWindow for a longer memory), got ${size}`);
+  }
+  return size;
+}
 /** Outcome codes in the ring: bit 0 = failure, bit 1 = slow. */
 const FAILED = 1;
 const SLOW = 2;
@@ -106,7 +125,8 @@ export class CountWindow implements BreakerStrategy {
  * slow-call rate reaches `slowCallRateThreshold` (when `slowCallDurationMs` is set). O(1) per call, `size` bytes of
  * memory. This is the breaker's default strategy.
  *
- * @throws {TypeError | RangeError} naming the invalid option (e.g. `minimumCalls` above `size`, a rate above 1).
+ * @throws {TypeError | RangeError} naming the invalid option (e.g. `minimumCalls` above `size`, a rate above 1, `size`
+ * above {@link MAX_COUNT_WINDOW_SIZE}, an unknown option name).
  * @example
  * ```ts
  * // open at 50 % failures or 80 % of calls slower than 2 s, over the last 50 calls, once 10 calls were seen
@@ -115,7 +135,7 @@ export class CountWindow implements BreakerStrategy {
  * ```
  */
 export function countWindow(options: CountWindowOptions = {}): BreakerStrategy {
-  const o = v.optionsObject<CountWindowOptions>(KIND, options);
-  const size = v.opt(o.size, 100, (x) => v.integer(KIND, 'size', x, 1));
+  const o = v.optionsObject<CountWindowOptions>(KIND, options, KNOWN);
+  const size = parseSize(KIND, o.size);
   return new CountWindow(size, parseRateThresholds(KIND, o, true, size));
 }

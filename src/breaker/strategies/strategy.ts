@@ -119,6 +119,9 @@ export interface BreakerRateOptions {
   minimumCalls?: number;
 }
 
+/** @internal names of {@link BreakerRateOptions}, for the unknown-option check. */
+export const RATE_KEYS = ['failureRateThreshold', 'slowCallDurationMs', 'slowCallRateThreshold', 'minimumCalls'] as const;
+
 /** Default {@link BreakerRateOptions.minimumCalls}. */
 export const DEFAULT_MINIMUM_CALLS = 20;
 /** Default {@link BreakerRateOptions.failureRateThreshold}. */

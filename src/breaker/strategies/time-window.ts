@@ -6,6 +6,7 @@ import * as v from '../../core/validate.js';
 import {
   checkSaved,
   parseRateThresholds,
+  RATE_KEYS,
   rateTrip,
   savedCount,
   windowStats,
@@ -20,18 +21,44 @@ import {
 /** Options of {@link timeWindow}. */
 export interface TimeWindowOptions extends BreakerRateOptions {
   /**
-   * Length of the window, ms. Finite, > 0. Default 10 000 (opossum's rolling window): long enough to hold
-   * `minimumCalls` calls at a few calls per second.
+   * Length of the window, ms. Finite, > 0, and at least 1 ms per bucket (`windowMs / buckets ≥ 1`). Default 10 000
+   * (opossum's rolling window): long enough to hold `minimumCalls` calls at a few calls per second.
    */
   windowMs?: number;
   /**
    * Buckets the window is cut into; the oldest bucket leaves the window whole, so the window covers between
-   * `windowMs − windowMs/buckets` and `windowMs`. Integer ≥ 1. Default 10.
+   * `windowMs − windowMs/buckets` and `windowMs`. Integer in [1, 10 000] ({@link MAX_TIME_WINDOW_BUCKETS}), at most
+   * one per ms of `windowMs`. Default 10.
    */
   buckets?: number;
 }
 
 const KIND = 'timeWindow';
+const KNOWN = v.keys('windowMs', 'buckets', ...RATE_KEYS);
+
+/**
+ * Most buckets of a time window (and of {@link slowCallRate}'s time window): 10 000. The buckets are allocated up front
+ * (32 bytes each, 320 kB at the cap) and an idle gap costs up to one step per bucket; 10 000 already gives a one-hour
+ * window a bucket per 0.36 s, finer than any breaker decision needs.
+ */
+export const MAX_TIME_WINDOW_BUCKETS = 10_000;
+
+/**
+ * @internal validates `windowMs` and `buckets` of a time window. A bucket is at least 1 ms wide: bucket numbers
+ * (`floor(at / bucketMs)`) then stay exact integers for any clock below 9·10¹⁵ ms (285 000 years), where narrower
+ * buckets on a clock with a large origin (Date.now-sized) would lose integer precision and stop rotating.
+ */
+export function parseTimeWindow(owner: string, windowMsValue: unknown, bucketsValue: unknown): { windowMs: number; buckets: number } {
+  const windowMs = v.opt(windowMsValue, 10_000, (x) => v.positive(owner, 'windowMs', x));
+  const buckets = v.opt(bucketsValue, 10, (x) => v.integer(owner, 'buckets', x, 1));
+  if (buckets > MAX_TIME_WINDOW_BUCKETS) {
+    throw new RangeError(`${owner}: option "buckets" must be an integer in [1, ${MAX_TIME_WINDOW_BUCKETS}] (the buckets are allocated up front), got ${buckets}`);
+  }
+  if (windowMs / buckets < 1) {
+    throw new RangeError(`${owner}: option "windowMs" must be at least 1 ms per bucket (windowMs / buckets >= 1), got windowMs ${windowMs} with ${buckets} bucket(s)`);
+  }
+  return { windowMs, buckets };
+}
 
 /** @internal shared with {@link slowCallRate}. */
 export class TimeWindow implements BreakerStrategy {
@@ -71,10 +98,12 @@ export class TimeWindow implements BreakerStrategy {
   private rotate(at: number): number {
     const epoch = Math.floor(at / this.bucketMs);
     if (epoch <= this.head) return this.head;
-    if (epoch - this.head >= this.buckets) {
+    const gap = epoch - this.head;
+    if (gap >= this.buckets) {
       this.clear();
     } else {
-      for (let e = this.head + 1; e <= epoch; e++) this.drop(this.slot(e));
+      // Counted by steps, not by bucket number, so that the loop ends whatever the magnitude of the epochs.
+      for (let k = 1; k <= gap; k++) this.drop(this.slot(this.head + k));
     }
     this.head = epoch;
     return epoch;
@@ -175,15 +204,15 @@ export class TimeWindow implements BreakerStrategy {
  * {@link countWindow} where detection must be fast, and this one where volume varies a lot (a count window at low
  * volume remembers calls from long ago).
  *
- * @throws {TypeError | RangeError} naming the invalid option.
+ * @throws {TypeError | RangeError} naming the invalid option (a rate outside (0, 1], `buckets` above
+ * {@link MAX_TIME_WINDOW_BUCKETS}, buckets narrower than 1 ms, an unknown option name).
  * @example
  * ```ts
  * const breaker = circuitBreaker({ strategy: timeWindow({ windowMs: 30_000, buckets: 30, failureRateThreshold: 0.25 }) });
  * ```
  */
 export function timeWindow(options: TimeWindowOptions = {}): BreakerStrategy {
-  const o = v.optionsObject<TimeWindowOptions>(KIND, options);
-  const windowMs = v.opt(o.windowMs, 10_000, (x) => v.positive(KIND, 'windowMs', x));
-  const buckets = v.opt(o.buckets, 10, (x) => v.integer(KIND, 'buckets', x, 1));
+  const o = v.optionsObject<TimeWindowOptions>(KIND, options, KNOWN);
+  const { windowMs, buckets } = parseTimeWindow(KIND, o.windowMs, o.buckets);
   return new TimeWindow(windowMs, buckets, parseRateThresholds(KIND, o, true, Infinity));
 }
