@@ -35,17 +35,49 @@ const hostClearTimeout = globalThis.clearTimeout;
 const hostPerformance = globalThis.performance;
 
 /**
- * The process clock: `performance.now()` and the host's `setTimeout`.
+ * Global (registered) symbol under which the first copy of sluice loaded in a process stores {@link systemClock}.
+ * Every later copy (the CommonJS build next to the ESM one, a second install in another `node_modules`) takes that
+ * object instead of making its own, so policies from different copies share one default clock and compose in one
+ * `pipeline()`, which requires one clock.
+ */
+const SYSTEM_CLOCK_KEY = Symbol.for('sluice.systemClock');
+
+function isClock(x: unknown): x is Clock {
+  const c = x as Clock | null | undefined;
+  return typeof c === 'object' && c !== null && typeof c.now === 'function' && typeof c.setTimeout === 'function' && typeof c.clearTimeout === 'function';
+}
+
+function ownSystemClock(): Clock {
+  return Object.freeze<Clock>({
+    now: () => hostPerformance.now(),
+    // Node fires any delay above 2^31-1 ms after 1 ms; clamp, and let the owner re-arm when it wakes early.
+    setTimeout: (callback, delayMs) => hostSetTimeout(callback, delayMs > 0 ? (delayMs < MAX_TIMER_DELAY_MS ? delayMs : MAX_TIMER_DELAY_MS) : 0),
+    clearTimeout: (handle) => hostClearTimeout(handle as ReturnType<typeof setTimeout>),
+  });
+}
+
+function sharedSystemClock(): Clock {
+  const registry = globalThis as { [SYSTEM_CLOCK_KEY]?: unknown };
+  const existing = registry[SYSTEM_CLOCK_KEY];
+  if (isClock(existing)) return existing;
+  const own = ownSystemClock();
+  try {
+    Object.defineProperty(globalThis, SYSTEM_CLOCK_KEY, { value: own, configurable: false, enumerable: false, writable: false });
+  } catch {
+    // The key holds something else that cannot be replaced: keep a clock of our own (this copy does not compose).
+  }
+  return own;
+}
+
+/**
+ * The process clock: `performance.now()` and the host's `setTimeout`. Frozen, and one object per process: every
+ * copy of sluice loaded (ESM and CommonJS builds, or two installs) uses the same `systemClock`, so their policies
+ * can share a pipeline.
  *
  * Timers are not `unref`'d: a timer exists only while a caller is waiting on it, and every primitive clears its
  * timer when nothing waits, so an idle process can exit.
  */
-export const systemClock: Clock = {
-  now: () => hostPerformance.now(),
-  // Node fires any delay above 2^31-1 ms after 1 ms; clamp, and let the owner re-arm when it wakes early.
-  setTimeout: (callback, delayMs) => hostSetTimeout(callback, delayMs > 0 ? (delayMs < MAX_TIMER_DELAY_MS ? delayMs : MAX_TIMER_DELAY_MS) : 0),
-  clearTimeout: (handle) => hostClearTimeout(handle as ReturnType<typeof setTimeout>),
-};
+export const systemClock: Clock = sharedSystemClock();
 
 /** What {@link coarseClock} needs from the host; injectable so its logic can be tested without real time. */
 export interface CoarseClockHost {

@@ -43,8 +43,11 @@ export interface ExecutionContext {
 /** A protected function. It may be sync or async; a sync throw becomes a rejection. */
 export type Task<T> = (context: ExecutionContext) => T | PromiseLike<T>;
 
-/** A signal that never aborts, shared by every call made without one (no per-call AbortController). */
-export const NEVER_ABORTED: AbortSignal = new AbortController().signal;
+/**
+ * A signal that never aborts, shared by every call made without one (no per-call AbortController). One per process:
+ * every copy of sluice (ESM and CommonJS builds) takes the first one's, stored under `Symbol.for('sluice.neverAborted')`.
+ */
+export const NEVER_ABORTED: AbortSignal = ((globalThis as { [k: symbol]: unknown })[Symbol.for('sluice.neverAborted')] ??= new AbortController().signal) as AbortSignal;
 
 /**
  * Concrete context. `task` carries the user's function through a pipeline so that composition needs no per-call
