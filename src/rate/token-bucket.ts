@@ -3,17 +3,24 @@
  */
 import { NOOP_PERMIT, type Permit } from '../core/permit.js';
 import type { Limiter } from '../core/policy.js';
-import { QueueingLimiter, parseCommon, type CommonOptions, type QueueOptions, type QueueingStats } from '../core/limiter-base.js';
+import { COMMON_KEYS, QUEUE_KEYS, QueueingLimiter, parseCommon, type CommonOptions, type QueueOptions, type QueueingStats } from '../core/limiter-base.js';
 import type { LimiterEvents } from '../core/telemetry.js';
 import * as v from '../core/validate.js';
 import { Alarm, type Waiter } from '../core/waiters.js';
 import { METRIC } from '../metrics/metrics.js';
+import { TOLERANCE, checkCapacity, checkRate, readyAt } from './float-time.js';
 
 /** Options of {@link tokenBucket}. */
 export interface TokenBucketOptions extends CommonOptions, QueueOptions {
-  /** Burst size: most tokens the bucket holds. Finite, > 0. Required. */
+  /**
+   * Burst size: most tokens the bucket holds. In [1e-6, 1e15] (below 2^53, so integer costs are subtracted exactly).
+   * Required.
+   */
   capacity: number;
-  /** Tokens added per second. Finite, > 0. Required. */
+  /**
+   * Tokens added per second. In [1e-6, 1e12]: from one token per ~11.6 days (below that a wait is no sensible timer,
+   * and near 1e-306 the arithmetic overflows) to far more than one process can call. Required.
+   */
   refillPerSecond: number;
   /** Tokens at creation, in [0, capacity]. Default: `capacity` (a full bucket). */
   initialTokens?: number;
@@ -21,7 +28,9 @@ export interface TokenBucketOptions extends CommonOptions, QueueOptions {
 
 /** Settings that {@link TokenBucket.configure} can change at run time. */
 export interface TokenBucketConfig {
+  /** New capacity, in [1e-6, 1e15]. */
   capacity?: number;
+  /** New rate, per second, in [1e-6, 1e12]. */
   refillPerSecond?: number;
 }
 
@@ -43,14 +52,14 @@ export interface TokenBucket extends Limiter {
    * capacity are dropped. Waiters that can no longer be served within their `maxWaitMs` or deadline are refused
    * (`MAX_WAIT_EXCEEDED` / `DEADLINE_EXCEEDED`); waiters whose cost exceeds the new capacity are refused with
    * `RATE_LIMITED` and `retryAfterMs: Infinity`.
-   * @throws {RangeError | TypeError} on invalid values.
+   * @throws {RangeError | TypeError} on invalid values or an unknown option name (the message names it).
    */
   configure(config: TokenBucketConfig): void;
   stats(): TokenBucketStats;
 }
 
-/** Float tolerance, in tokens, for "enough tokens": keeps `retryAfterMs` exact despite rounding. */
-const EPS = 1e-9;
+const KNOWN = v.keys(...COMMON_KEYS, ...QUEUE_KEYS, 'capacity', 'refillPerSecond', 'initialTokens');
+const CONFIG_KNOWN = v.keys('capacity', 'refillPerSecond');
 
 class TokenBucketImpl extends QueueingLimiter<LimiterEvents> implements TokenBucket {
   protected readonly busyReason = 'RATE_LIMITED' as const;
@@ -59,18 +68,23 @@ class TokenBucketImpl extends QueueingLimiter<LimiterEvents> implements TokenBuc
   // (16 bytes per uncontended call, measured in bench/suites/rate.ts). The constructor sets the real values.
   private capacity = 0;
   private ratePerMs = 0;
+  /** Tokens at time `last`. May dip to `-tol` (rounding), never lower. */
   private tokens = 0;
+  /** Clock time `tokens` was brought up to date. State is an amount plus a time, never a due time (float-time.ts). */
   private last = 0;
+  /** Rounding tolerance in tokens: TOLERANCE · capacity. */
+  private tol = 0;
   private queuedCost = 0;
   private readonly alarm = new Alarm(this.clock, () => this.reschedule());
 
   constructor(options: TokenBucketOptions) {
-    const o = v.optionsObject<TokenBucketOptions>('tokenBucket', options);
+    const o = v.optionsObject<TokenBucketOptions>('tokenBucket', options, KNOWN);
     super('tokenBucket', parseCommon('tokenBucket', o), o, { maxQueue: 0, maxWaitMs: Infinity });
     if (o.capacity === undefined) throw new TypeError('tokenBucket: option "capacity" is required');
     if (o.refillPerSecond === undefined) throw new TypeError('tokenBucket: option "refillPerSecond" is required');
-    this.capacity = v.positive('tokenBucket', 'capacity', o.capacity);
-    this.ratePerMs = v.positive('tokenBucket', 'refillPerSecond', o.refillPerSecond) / 1000;
+    this.capacity = checkCapacity('tokenBucket', o.capacity);
+    this.ratePerMs = checkRate('tokenBucket', 'refillPerSecond', o.refillPerSecond) / 1000;
+    this.tol = TOLERANCE * this.capacity;
     this.tokens = v.opt(o.initialTokens, this.capacity, (x) => v.between('tokenBucket', 'initialTokens', x, 0, this.capacity));
     this.last = this.clock.now();
     this.t.gauge(METRIC.tokens, 'Tokens available', {}, () => this.currentTokens());
@@ -90,18 +104,22 @@ class TokenBucketImpl extends QueueingLimiter<LimiterEvents> implements TokenBuc
   }
 
   /**
-   * Whether `cost` tokens are there at `now`. A shortfall within float rounding counts as none: either below `EPS`
-   * tokens, or earned in less time than the clock can resolve at `now` (on a clock with a large origin, such as
-   * `Date.now()`, a time step is ~1e-4 ms; waiting "for" a shortfall smaller than that could never end).
+   * Whether `cost` tokens are there (after `refill`). A shortfall within rounding (`tol`, relative to capacity) counts
+   * as none. The tolerance does not grow with the clock's values or the rate: a shortfall too small for the clock to
+   * resolve is waited for until the next representable instant (`readyAt`), never admitted early.
    */
-  private fits(cost: number, now: number): boolean {
-    const short = cost - this.tokens;
-    return short <= EPS || short <= Math.abs(now) * Number.EPSILON * this.ratePerMs;
+  private fits(cost: number): boolean {
+    return cost - this.tokens <= this.tol;
+  }
+
+  /** When `need` tokens (beyond those there now) will have been earned; `need` may exceed capacity (a queue). */
+  private readyAt(need: number): number {
+    return readyAt(need - this.tokens, this.last, this.ratePerMs);
   }
 
   protected take(cost: number, now: number): Permit | undefined {
     this.refill(now);
-    if (this.fits(cost, now)) {
+    if (this.fits(cost)) {
       this.tokens -= cost;
       return NOOP_PERMIT;
     }
@@ -110,8 +128,10 @@ class TokenBucketImpl extends QueueingLimiter<LimiterEvents> implements TokenBuc
 
   protected estimateWaitMs(cost: number, now: number): number {
     this.refill(now);
-    const deficit = this.queuedCost + cost - this.tokens;
-    return deficit <= EPS ? 0 : deficit / this.ratePerMs;
+    const need = this.queuedCost + cost;
+    if (need - this.tokens <= this.tol) return 0;
+    const wait = this.readyAt(need) - now;
+    return wait > 0 ? wait : 0;
   }
 
   protected override checkCost(cost: number): void {
@@ -137,23 +157,25 @@ class TokenBucketImpl extends QueueingLimiter<LimiterEvents> implements TokenBuc
     const now = this.clock.now();
     this.refill(now);
     let head = this.queue.head;
-    while (head !== undefined && this.fits(head.cost, now)) {
+    while (head !== undefined && this.fits(head.cost)) {
       this.tokens -= head.cost;
       this.grant(head, NOOP_PERMIT, now);
       head = this.queue.head;
     }
+    // readyAt is strictly later than now when the head does not fit: never a zero-delay timer.
     if (head === undefined) this.alarm.clear();
-    else this.alarm.set(now + (head.cost - this.tokens) / this.ratePerMs);
+    else this.alarm.set(this.readyAt(head.cost));
   }
 
   configure(config: TokenBucketConfig): void {
-    const c = v.optionsObject<TokenBucketConfig>('tokenBucket.configure', config);
-    const capacity = v.opt(c.capacity, this.capacity, (x) => v.positive('tokenBucket.configure', 'capacity', x));
-    const rate = v.opt(c.refillPerSecond, this.ratePerMs * 1000, (x) => v.positive('tokenBucket.configure', 'refillPerSecond', x));
+    const c = v.optionsObject<TokenBucketConfig>('tokenBucket.configure', config, CONFIG_KNOWN);
+    const capacity = v.opt(c.capacity, this.capacity, (x) => checkCapacity('tokenBucket.configure', x));
+    const ratePerMs = v.opt(c.refillPerSecond, undefined, (x) => checkRate('tokenBucket.configure', 'refillPerSecond', x) / 1000) ?? this.ratePerMs;
     const now = this.clock.now();
     this.refill(now); // earn at the old rate up to now
     this.capacity = capacity;
-    this.ratePerMs = rate / 1000;
+    this.ratePerMs = ratePerMs;
+    this.tol = TOLERANCE * capacity;
     if (this.tokens > capacity) this.tokens = capacity;
     // Re-check every waiter against its bounds under the new schedule, in queue order.
     let ahead = 0;
@@ -162,8 +184,7 @@ class TokenBucketImpl extends QueueingLimiter<LimiterEvents> implements TokenBuc
         this.evict(w, 'RATE_LIMITED', Infinity);
         continue;
       }
-      const deficit = ahead + w.cost - this.tokens;
-      const readyAt = now + (deficit > 0 ? deficit / this.ratePerMs : 0);
+      const readyAt = Math.max(now, this.readyAt(ahead + w.cost));
       if (readyAt - w.enqueuedAt > this.maxWaitMs) this.evict(w, 'MAX_WAIT_EXCEEDED', readyAt - now);
       else if (w.deadline !== undefined && readyAt >= w.deadline) this.evict(w, 'DEADLINE_EXCEEDED', readyAt - now);
       else ahead += w.cost;
@@ -185,7 +206,8 @@ class TokenBucketImpl extends QueueingLimiter<LimiterEvents> implements TokenBuc
 /**
  * Creates a token bucket. A call of cost `k` is admitted when `k` tokens are available; tokens refill continuously
  * at `refillPerSecond` up to `capacity`. Over any window of `w` seconds it admits at most
- * `capacity + refillPerSecond · w` tokens' worth of calls.
+ * `capacity + refillPerSecond · w` tokens' worth of calls, on a clock of any origin (the only slack is float rounding,
+ * at most 1e-9 · capacity tokens; a shortfall too small for the clock to resolve is waited for, never admitted).
  *
  * **At capacity:** `tryAcquire()` refuses with `RATE_LIMITED` and the exact `retryAfterMs` after which the same call
  * would be admitted if nothing else takes tokens. `acquire()`/`execute()` wait in a FIFO queue when `maxQueue > 0`
@@ -194,7 +216,8 @@ class TokenBucketImpl extends QueueingLimiter<LimiterEvents> implements TokenBuc
  * calls never pass one another, and the bucket arms at most one timer however many wait. An aborted waiter leaves the
  * queue at once, rejecting with `signal.reason`, and its reservation goes to the next waiter.
  *
- * @throws {TypeError | RangeError} when an option is missing or invalid (the message names it).
+ * @throws {TypeError | RangeError} when an option is missing, out of range or unknown (the message names it and, for a
+ * misspelt name, the closest known one).
  * @example
  * ```ts
  * const bucket = tokenBucket({ capacity: 20, refillPerSecond: 10, maxQueue: 100, maxWaitMs: 2_000 });

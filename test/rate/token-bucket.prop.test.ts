@@ -27,6 +27,10 @@ const configArb = fc.record({
   maxWaitMs: maxWaitMsArb,
 });
 
+type Config = { capacity: number; refillPerSecond: number; initialFrac: number; maxQueue: number; maxWaitMs: number };
+/** The bucket's options from a generated config (`initialFrac` is the test's, not an option). */
+const bucketOptions = ({ initialFrac, ...o }: Config) => ({ ...o, initialTokens: initialFrac * o.capacity });
+
 /** After every event: the queued cost is the waiters' cost, and the one timer is due exactly when the head waiter's
  * tokens will be there (no stale alarm after an abort, an eviction or a reconfiguration). */
 function headTimerProbe(bucket: TokenBucket, clock: ManualClock): Probe {
@@ -43,7 +47,7 @@ describe('tokenBucket (properties)', () => {
     await fc.assert(
       fc.asyncProperty(configArb, scenarioArb, async (cfg, scenario) => {
         const clock = new ManualClock();
-        const bucket = tokenBucket({ ...cfg, initialTokens: cfg.initialFrac * cfg.capacity, clock });
+        const bucket = tokenBucket({ ...bucketOptions(cfg), clock });
         const run = await drive(bucket, clock, scenario, headTimerProbe(bucket, clock));
         checkCommon(run, bucket, clock, cfg.maxWaitMs, cfg.capacity);
         checkWindows(run, (w) => cfg.capacity + (cfg.refillPerSecond * w) / 1000);
@@ -60,7 +64,7 @@ describe('tokenBucket (properties)', () => {
     await fc.assert(
       fc.asyncProperty(configArb, scenarioArb, reconfigureArb, async (cfg, scenario, changes) => {
         const clock = new ManualClock();
-        const bucket = tokenBucket({ ...cfg, initialTokens: cfg.initialFrac * cfg.capacity, clock });
+        const bucket = tokenBucket({ ...bucketOptions(cfg), clock });
         let minCapacity = cfg.capacity;
         const extra = changes.map(({ atMs, pick }) => ({
           atMs,
@@ -93,7 +97,7 @@ describe('tokenBucket (properties)', () => {
         fc.double({ min: 0.01, max: 1, noNaN: true }),
         async (cfg, origin, prefix, costFrac) => {
           const clock = new ManualClock(origin);
-          const bucket = tokenBucket({ ...cfg, initialTokens: cfg.initialFrac * cfg.capacity, clock });
+          const bucket = tokenBucket({ ...bucketOptions(cfg), clock });
           await playPrefix(bucket, clock, prefix, cfg.capacity);
           await checkRetryAfterExact(bucket, clock, costFrac * cfg.capacity);
         },
