@@ -12,7 +12,7 @@ import { RUN, type AcquireResult, type Limiter } from './policy.js';
 import { SLOW, STAGE, type FastStage } from './stage.js';
 import type { Call } from './call.js';
 import { systemRandom, type RandomSource } from './random.js';
-import { Telemetry, type LimiterCounts, type LimiterEvents } from './telemetry.js';
+import { Telemetry, defaultPolicyName, type LimiterCounts, type LimiterEvents } from './telemetry.js';
 import * as v from './validate.js';
 import { Waiter, WaiterQueue } from './waiters.js';
 import { METRIC, type Metrics } from '../metrics/metrics.js';
@@ -20,8 +20,9 @@ import { METRIC, type Metrics } from '../metrics/metrics.js';
 /** Options every primitive accepts. */
 export interface CommonOptions {
   /**
-   * Instance name for errors, events and metric labels. Default: the factory name. Give every instance that reports
-   * to one metrics registry its own name: two with the same name and kind share (overwrite) their series.
+   * Instance name for errors, events and metric labels. Default: the factory name, or `<factory>#2`, `#3`, ... when
+   * a live instance of that kind already reports to the same `metrics` under it. Two live instances of one kind
+   * with the same explicit name on one metrics sink are refused (TypeError); a disposed one's name is free again.
    */
   name?: string;
   /** Time source. Default {@link systemClock}. */
@@ -61,7 +62,7 @@ export interface ParsedCommon {
 /** Validates {@link CommonOptions}. */
 export function parseCommon(owner: string, o: CommonOptions): ParsedCommon {
   return {
-    name: v.opt(o.name, owner, (x) => v.name(owner, 'name', x)),
+    name: o.name === undefined ? defaultPolicyName(owner, o.metrics) : v.name(owner, 'name', o.name),
     clock: v.opt(o.clock, systemClock, (x) => v.shaped<Clock>(owner, 'clock', x, ['now', 'setTimeout', 'clearTimeout'])),
     random: v.opt(o.random, systemRandom, (x) => v.func<RandomSource>(owner, 'random', x)),
     metrics: v.opt<Metrics | undefined>(o.metrics, undefined, (x) => v.shaped<Metrics>(owner, 'metrics', x, ['counter', 'gauge', 'histogram'])),

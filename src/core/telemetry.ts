@@ -53,8 +53,43 @@ function zeroByCode(): Record<RejectionCode, number> {
   return r;
 }
 
+/** Live policy names per metrics sink, `kind` + NUL + `name`; one table per process (shared by every copy of sluice). */
+const LIVE_NAMES_KEY = Symbol.for('sluice.liveNames');
+const liveNames: WeakMap<object, Set<string>> = ((globalThis as { [LIVE_NAMES_KEY]?: WeakMap<object, Set<string>> })[LIVE_NAMES_KEY] ??= new WeakMap());
+
+/** Whether names must be unique on `metrics`: every sink that keeps series (all but the no-op sink). */
+function tracked(metrics: unknown): metrics is object {
+  return typeof metrics === 'object' && metrics !== null && metrics !== noopMetrics;
+}
+
+function isLive(metrics: object, kind: string, name: string): boolean {
+  return liveNames.get(metrics)?.has(kind + '\0' + name) === true;
+}
+
+/**
+ * The name an unnamed primitive of `kind` gets on `metrics`: `kind` itself, or, when a live primitive of that kind
+ * already reports to that sink under it, `kind#2`, `kind#3`, ... (the smallest free one). Without a sink (or with
+ * the no-op sink), always `kind`: nothing can collide.
+ * @example
+ * ```ts
+ * const metrics = createMetricsRegistry();
+ * tokenBucket({ capacity: 1, refillPerSecond: 1, metrics }).name; // 'tokenBucket'
+ * tokenBucket({ capacity: 1, refillPerSecond: 1, metrics }).name; // 'tokenBucket#2'
+ * ```
+ */
+export function defaultPolicyName(kind: string, metrics: unknown): string {
+  if (!tracked(metrics) || !isLive(metrics, kind, kind)) return kind;
+  let n = 2;
+  while (isLive(metrics, kind, `${kind}#${n}`)) n++;
+  return `${kind}#${n}`;
+}
+
 /**
  * Shared telemetry of one primitive instance. `events` is the instance's public emitter.
+ *
+ * Constructing it registers the primitive's series with the sink and claims its name there: a second live
+ * primitive of the same kind and name on one sink would overwrite the first one's series, so it is refused. The
+ * claim and the series are released by {@link disposed}; a disposed primitive's name can be used again.
  */
 export class Telemetry<Events extends EventEmitter.ValidEventTypes> {
   readonly events: EventEmitter<Events> = new EventEmitter<Events>();
@@ -65,25 +100,60 @@ export class Telemetry<Events extends EventEmitter.ValidEventTypes> {
   readonly duration: { readonly success: Histogram; readonly failure: Histogram } | undefined;
   private readonly unregister: Unregister[] = [];
   private readonly labels: Labels;
+  private claimed = false;
 
+  /**
+   * @throws {TypeError} naming option "name" when a live primitive of the same `kind` and name already reports to
+   * `metrics`.
+   */
   constructor(
     readonly kind: string,
     readonly policy: string,
     private readonly metrics: Metrics = noopMetrics,
   ) {
     this.labels = { policy, kind };
-    const c = this.counts;
-    this.counter(METRIC.admitted, 'Calls admitted', {}, () => c.admitted);
-    this.counter(METRIC.aborted, 'Waiters aborted by their signal', {}, () => c.aborted);
-    for (const code of REJECTION_CODES) {
-      this.counter(METRIC.rejected, 'Calls refused locally', { reason: code }, () => c.rejectedBy[code]);
-      this.counter(METRIC.wouldReject, 'Dry-run: calls that would have been refused', { reason: code }, () => c.wouldRejectBy[code]);
+    this.claim();
+    try {
+      const c = this.counts;
+      this.counter(METRIC.admitted, 'Calls admitted', {}, () => c.admitted);
+      this.counter(METRIC.aborted, 'Waiters aborted by their signal', {}, () => c.aborted);
+      for (const code of REJECTION_CODES) {
+        this.counter(METRIC.rejected, 'Calls refused locally', { reason: code }, () => c.rejectedBy[code]);
+        this.counter(METRIC.wouldReject, 'Dry-run: calls that would have been refused', { reason: code }, () => c.wouldRejectBy[code]);
+      }
+      this.queueWait = this.histogram(METRIC.queueWait, 'Time admitted calls waited, ms');
+      const help = 'Duration of calls run through execute(), ms';
+      const success = this.histogram(METRIC.duration, help, { outcome: 'success' });
+      const failure = this.histogram(METRIC.duration, help, { outcome: 'failure' });
+      this.duration = success !== undefined && failure !== undefined ? { success, failure } : undefined;
+    } catch (e) {
+      this.release(); // a sink that throws leaves nothing registered
+      throw e;
     }
-    this.queueWait = metrics.histogram({ name: METRIC.queueWait, help: 'Time admitted calls waited, ms', labels: this.labels });
-    const help = 'Duration of calls run through execute(), ms';
-    const success = metrics.histogram({ name: METRIC.duration, help, labels: { ...this.labels, outcome: 'success' } });
-    const failure = metrics.histogram({ name: METRIC.duration, help, labels: { ...this.labels, outcome: 'failure' } });
-    this.duration = success !== undefined && failure !== undefined ? { success, failure } : undefined;
+  }
+
+  private claim(): void {
+    const sink = this.metrics;
+    if (!tracked(sink)) return;
+    if (isLive(sink, this.kind, this.policy)) {
+      throw new TypeError(
+        `${this.kind}: option "name" must be unique among the live ${this.kind} policies of one metrics registry: ` +
+          `${JSON.stringify(this.policy)} is taken, and a second one would overwrite its series (give it another name, or dispose() the first)`,
+      );
+    }
+    let names = liveNames.get(sink);
+    if (names === undefined) liveNames.set(sink, (names = new Set()));
+    names.add(this.kind + '\0' + this.policy);
+    this.claimed = true;
+  }
+
+  /** Drops every registration and the name claim. Idempotent. */
+  private release(): void {
+    for (const u of this.unregister.splice(0)) u();
+    if (this.claimed) {
+      this.claimed = false;
+      liveNames.get(this.metrics)?.delete(this.kind + '\0' + this.policy);
+    }
   }
 
   /**
@@ -112,8 +182,11 @@ export class Telemetry<Events extends EventEmitter.ValidEventTypes> {
     this.unregister.push(this.metrics.gauge({ name, help, labels: { ...this.labels, ...labels } }, read));
   }
 
+  /** A histogram from the sink (undefined when it records none), unregistered by {@link disposed}. */
   histogram(name: string, help: string, labels: Labels = {}): Histogram | undefined {
-    return this.metrics.histogram({ name, help, labels: { ...this.labels, ...labels } });
+    const h = this.metrics.histogram({ name, help, labels: { ...this.labels, ...labels } });
+    if (h !== undefined && typeof h.unregister === 'function') this.unregister.push(() => h.unregister!());
+    return h;
   }
 
   private get untyped(): EventEmitter {
@@ -142,10 +215,13 @@ export class Telemetry<Events extends EventEmitter.ValidEventTypes> {
     }
   }
 
-  /** Emits `dispose` and drops every metric registration. */
+  /** Emits `dispose`, drops every metric registration (histograms included) and frees the name on the sink. */
   disposed(rejectedWaiters: number): void {
-    this.untyped.emit('dispose', { policy: this.policy, rejectedWaiters } satisfies DisposeEvent);
-    for (const u of this.unregister.splice(0)) u();
+    try {
+      this.untyped.emit('dispose', { policy: this.policy, rejectedWaiters } satisfies DisposeEvent);
+    } finally {
+      this.release(); // even when a listener throws
+    }
   }
 
   /** A copy of the counters for `stats()`. */

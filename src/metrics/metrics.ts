@@ -22,6 +22,12 @@ export interface MetricDescriptor {
 /** A latency (or other value) distribution. Values are milliseconds unless the name says otherwise. */
 export interface Histogram {
   record(value: number): void;
+  /**
+   * Optional: ends this registration (a primitive's `dispose()` calls it once, like the {@link Unregister} of its
+   * counters and gauges). A sink that hands out one histogram for several registrations of a series should drop the
+   * series when the last one unregisters.
+   */
+  unregister?(): void;
 }
 
 /** Undoes a registration (called by `dispose()`). */
