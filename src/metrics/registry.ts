@@ -1,9 +1,20 @@
 /**
  * An in-memory metrics registry backed by hdr-histogram-js. Exporters (Prometheus text, OpenTelemetry) read its
  * {@link MetricsRegistry.snapshot}.
+ *
+ * hdr-histogram-js is loaded on the first value recorded, not when sluice is imported: its entry point loads
+ * pako, a WebAssembly build and log codecs (about 25–30 ms here), which a process that records no histogram should
+ * not pay. The load is synchronous (`require`, through `createRequire` in the ESM build), since `record()` is.
  */
-import * as hdr from 'hdr-histogram-js';
+import { createRequire } from 'node:module';
+import type * as HdrModule from 'hdr-histogram-js';
 import type { Histogram, Labels, MetricDescriptor, Metrics, Unregister } from './metrics.js';
+
+let hdr: typeof HdrModule | undefined;
+/** hdr-histogram-js, required on first use. */
+function loadHdr(): typeof HdrModule {
+  return (hdr ??= createRequire(import.meta.url)('hdr-histogram-js') as typeof HdrModule);
+}
 
 /** Summary of one histogram series at snapshot time. Values in the histogram's unit (ms). */
 export interface HistogramSummary {
@@ -36,27 +47,62 @@ export interface MetricsRegistry extends Metrics {
 const SCALE = 1000;
 const HIGHEST = 3_600_000 * SCALE;
 
-class HdrHistogram implements Histogram {
-  readonly h = hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: HIGHEST, numberOfSignificantValueDigits: 3, autoResize: false });
+const EMPTY: HistogramSummary = Object.freeze({ count: 0, min: 0, max: 0, mean: 0, p50: 0, p90: 0, p99: 0, p999: 0 });
+
+/** One series' distribution. The hdr histogram behind it is built on the first recorded value. */
+class HdrHistogram {
+  private h: HdrModule.Histogram | undefined = undefined;
   record(value: number): void {
     if (!(value >= 0)) return;
-    this.h.recordValue(Math.min(HIGHEST, Math.round(value * SCALE)));
+    (this.h ??= loadHdr().build({ lowestDiscernibleValue: 1, highestTrackableValue: HIGHEST, numberOfSignificantValueDigits: 3, autoResize: false })).recordValue(
+      Math.min(HIGHEST, Math.round(value * SCALE)),
+    );
+  }
+  reset(): void {
+    this.h?.reset();
   }
   summary(): HistogramSummary {
     const h = this.h;
-    const n = h.totalCount;
-    const at = (p: number): number => (n === 0 ? 0 : h.getValueAtPercentile(p) / SCALE);
+    const n = h === undefined ? 0 : h.totalCount;
+    if (h === undefined || n === 0) return { ...EMPTY };
+    const at = (p: number): number => h.getValueAtPercentile(p) / SCALE;
     return {
       count: n,
       // Not minNonZeroValue: zeros are valid samples (a wait rounded to 0 µs), and with only zeros it is MAX_SAFE_INTEGER.
       min: at(0),
-      max: n === 0 ? 0 : h.maxValue / SCALE,
-      mean: n === 0 ? 0 : h.mean / SCALE,
+      max: h.maxValue / SCALE,
+      mean: h.mean / SCALE,
       p50: at(50),
       p90: at(90),
       p99: at(99),
       p999: at(99.9),
     };
+  }
+}
+
+interface HistogramEntry {
+  /** Series key (name and sorted labels). */
+  readonly k: string;
+  readonly d: MetricDescriptor;
+  readonly h: HdrHistogram;
+  /** Registrations not yet unregistered; the series leaves the registry when the last one goes. */
+  refs: number;
+}
+
+/** What {@link MetricsRegistry.histogram} hands out: one per registration, so each can unregister once. */
+class Registration implements Histogram {
+  private live = true;
+  constructor(
+    private readonly e: HistogramEntry,
+    private readonly drop: (e: HistogramEntry) => void,
+  ) {}
+  record(value: number): void {
+    this.e.h.record(value);
+  }
+  unregister(): void {
+    if (!this.live) return;
+    this.live = false;
+    if (--this.e.refs === 0) this.drop(this.e);
   }
 }
 
@@ -77,7 +123,10 @@ function key(name: string, labels: Labels): string {
  */
 export function createMetricsRegistry(): MetricsRegistry {
   const observed = new Map<string, { type: 'counter' | 'gauge'; d: MetricDescriptor; read: () => number }>();
-  const histograms = new Map<string, { d: MetricDescriptor; h: HdrHistogram }>();
+  const histograms = new Map<string, HistogramEntry>();
+  const drop = (e: HistogramEntry): void => {
+    if (histograms.get(e.k) === e) histograms.delete(e.k);
+  };
 
   const observe =
     (type: 'counter' | 'gauge') =>
@@ -97,10 +146,11 @@ export function createMetricsRegistry(): MetricsRegistry {
       const k = key(d.name, d.labels);
       let e = histograms.get(k);
       if (e === undefined) {
-        e = { d, h: new HdrHistogram() };
+        e = { k, d, h: new HdrHistogram(), refs: 0 };
         histograms.set(k, e);
       }
-      return e.h;
+      e.refs++;
+      return new Registration(e, drop);
     },
     snapshot() {
       const out: MetricSample[] = [];
@@ -116,7 +166,7 @@ export function createMetricsRegistry(): MetricsRegistry {
       return histograms.get(key(name, labels))?.h.summary();
     },
     resetHistograms() {
-      for (const { h } of histograms.values()) h.h.reset();
+      for (const { h } of histograms.values()) h.reset();
     },
   };
 }

@@ -44,14 +44,35 @@ describe('createMetricsRegistry', () => {
     expect(m.snapshot()).toEqual([]);
   });
 
-  it('hands out one histogram per series and summarises it in the snapshot', () => {
+  it('keeps one distribution per series and summarises it in the snapshot', () => {
     const m = createMetricsRegistry();
     const h = m.histogram(d('wait_ms', { policy: 'p' }))!;
-    expect(m.histogram(d('wait_ms', { policy: 'p' }))).toBe(h);
-    expect(m.histogram(d('wait_ms', { policy: 'q' }))).not.toBe(h);
+    const same = m.histogram(d('wait_ms', { policy: 'p' }))!;
+    const other = m.histogram(d('wait_ms', { policy: 'q' }))!;
     h.record(10);
+    same.record(20);
+    other.record(30);
     const s = m.snapshot().find((x) => x.type === 'histogram' && x.labels.policy === 'p');
-    expect(s).toMatchObject({ type: 'histogram', name: 'wait_ms', summary: { count: 1 } });
+    expect(s).toMatchObject({ type: 'histogram', name: 'wait_ms', summary: { count: 2 } });
+    expect(m.histogramSummary('wait_ms', { policy: 'q' })!.count).toBe(1);
+  });
+
+  it('regression: histograms were never unregistered: the series leaves when its last registration unregisters', () => {
+    const m = createMetricsRegistry();
+    const a = m.histogram(d('h_ms', { policy: 'p' }))!;
+    const b = m.histogram(d('h_ms', { policy: 'p' }))!;
+    a.record(1);
+    a.unregister!();
+    a.unregister!(); // a second unregister of one registration does not count as the other's
+    expect(m.histogramSummary('h_ms', { policy: 'p' })!.count).toBe(1);
+    b.unregister!();
+    expect(m.histogramSummary('h_ms', { policy: 'p' })).toBeUndefined();
+    expect(m.snapshot()).toEqual([]);
+    const fresh = m.histogram(d('h_ms', { policy: 'p' }))!; // a new registration starts an empty series
+    fresh.record(2);
+    expect(m.histogramSummary('h_ms', { policy: 'p' })!.count).toBe(1);
+    b.unregister!(); // stale: does not remove the newer series
+    expect(m.histogramSummary('h_ms', { policy: 'p' })!.count).toBe(1);
   });
 
   it('percentiles are within hdr precision: 1..1000 ms gives p50 ≈ 500, p90 ≈ 900, p99 ≈ 990', () => {
