@@ -108,7 +108,9 @@ export async function retryPipelines(): Promise<PolicyEntry[]> {
   const out: PolicyEntry[] = [
     { id: 'retry-nobudget', label: 'retry(4, jitter, no budget) → timeout 1 s', build: (env) => withTimeout(env, r(env, false)) },
     { id: 'retry', label: 'retry(4, jitter, token budget) → timeout 1 s', build: (env) => withTimeout(env, r(env, true)) },
-    // The §7 budget variants, built from sluice's own budgets.
+    // Published retry budgets, built from sluice's own: a 10 % ratio (Google SRE book, ch. 22 "Addressing Cascading
+    // Failures"), Finagle's RetryBudget defaults (20 % + 10/s over 10 s, twitter/finagle RetryBudget.scala) and a token
+    // bucket of 0.1 per success (M. Brooker, "Fixing retries with token buckets and circuit breakers", 2022).
     {
       id: 'retry-ratio10',
       label: 'retry(4, jitter, 10 % ratio budget) → timeout 1 s',
@@ -156,7 +158,7 @@ export interface BreakerConfig {
 }
 
 /**
- * The named breaker configurations of reference §7 S10, built with sluice's `circuitBreaker` options and strategies:
+ * The named breaker configurations compared in S10, built with sluice's `circuitBreaker` options and strategies:
  * sluice's defaults; Resilience4j's defaults (count window 100, 50 %, minimum 100 calls, open 60 s, 10 half-open
  * calls, no half-open wait limit); failsafe-go's defaults (opens after 1 failure, closes after 1 success, delay
  * 1 min). Returns [] when the breaker family is missing.

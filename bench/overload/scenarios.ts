@@ -1,6 +1,8 @@
 /**
- * Scenarios S1–S10 of reference §7, on the canonical model: c = 40 workers, exponential service with mean 40 ms
- * (C = 1000 rps), client deadline D = 1 s, no server-side cancellation. Ideals and targets are §2 and §8.
+ * Scenarios S1–S10 on the canonical model, an M/M/40 queue: c = 40 workers, exponential service with mean 40 ms
+ * (C = 1000 rps), client deadline D = 1 s, no server-side cancellation. Ideals are queueing-theory limits (Erlang C
+ * for the M/M/40 latency, the M/M/40/L queue for a perfect limiter, Little's law); targets T1–T12 are sluice's own
+ * goals for its defaults. The experiment designs and their sources are listed in the header run.ts writes.
  */
 import {
   convergenceTimeMs,
@@ -133,7 +135,7 @@ function peak(series: SimBucket[], from: number, to: number, f: (b: SimBucket) =
 }
 
 /**
- * Recovery time after an event (§7 S5): the first t ≥ `afterMs` such that mean goodput over [t, t + holdMs] is
+ * Recovery time after an event (S5): the first t ≥ `afterMs` such that mean goodput over [t, t + holdMs] is
  * ≥ `fraction` · target. Averaged over the hold rather than per bucket, so Poisson noise in single 250 ms buckets
  * does not hide a recovery. Returns ms after the event, or Infinity.
  */
@@ -260,7 +262,7 @@ const S1: Scenario = {
       setup: `Poisson arrivals at λ ∈ {${loads.join(', ')}} × C, ${durationMs / 1000} s each, summary after ${warmupMs / 1000} s warm-up; exp(40 ms), c = 40, D = 1 s. Second sweep: lognormal σ = 1 service (mean 40 ms, median 24 ms, S₉₉ ≈ 248 ms) at λ ∈ {${lnLoads.join(', ')}} × C.`,
       explain:
         `Unprotected, the downstream is fine below capacity and collapses above it: at 1.2 × C every call waits behind an ever-growing queue, callers give up at 1 s while the downstream keeps serving their abandoned calls, and goodput falls to ${gAt('none', 1.2)} % of C. ` +
-        `Any admission control that keeps the downstream's queue bounded avoids the collapse: a bulkhead with L = 40 gives ${gAt('static-40', top)} % at ${top} × C with p99 ${pAt(exp.p99, loads, 'static-40', top)} ms (the ideal §2.3 limit is L = 43; L = 40 pays for its lack of queue with Erlang loss near C, and L = 100 or 200 trade p99 for goodput), and the buckets hold goodput at their configured 95 % of C. ` +
+        `Any admission control that keeps the downstream's queue bounded avoids the collapse: a bulkhead with L = 40 gives ${gAt('static-40', top)} % at ${top} × C with p99 ${pAt(exp.p99, loads, 'static-40', top)} ms (the ideal, from queueing theory for an M/M/40/L system, is L = 43; L = 40 pays for its lack of queue with Erlang loss near C, and L = 100 or 200 trade p99 for goodput), and the buckets hold goodput at their configured 95 % of C. ` +
         (hasBreaker
           ? `The circuit breaker alone does not protect here (${gAt('breaker', top)} % at ${top} × C): overload makes calls slow, not failed, and callers' own deadlines end them as aborts, which a breaker rightly ignores (an abort says nothing about the dependency's health, and counting them would let impatient callers open the circuit). A breaker is for a hard-down dependency (S10); graded overload needs a limiter in front, as the "breaker → bulkhead L=40" row shows. ` +
             'The breaker row is therefore not repeated in the lognormal sweep. '
@@ -328,7 +330,7 @@ const S2: Scenario = {
     return {
       id: 'S2',
       title: this.title,
-      setup: `0.5 C for ${lowMs / 1000} s → 3 C for ${highMs / 1000} s → 0.5 C for ${tailMs / 1000} s; exp(40 ms), c = 40, D = 1 s. Convergence as §7 defines it (every 250 ms bucket of the next 1 s at ≥ 90 % of ideal goodput and p99 ≤ 1.5 × 186 ms).`,
+      setup: `0.5 C for ${lowMs / 1000} s → 3 C for ${highMs / 1000} s → 0.5 C for ${tailMs / 1000} s; exp(40 ms), c = 40, D = 1 s. Convergence time: the first instant after which every 250 ms bucket of the next 1 s has ≥ 90 % of ideal goodput and p99 ≤ 1.5 × 186 ms.`,
       tables: [
         policyTable(cols, rows, [
           ['**ideal**', '≈ 0.1', '0', '186', '100', '0'],
@@ -409,7 +411,7 @@ function capacityScenario(id: 'S3' | 'S4', title: string): Scenario {
               'larger limits keep goodput but let the queue, and p99, grow with the limit. The rate limits (buckets at 950/s) stay above the new capacity of 500 rps, so the downstream collapses behind them as it does unprotected: a rate limit does not follow capacity. ' +
               'A limit that follows capacity (an adaptive limiter, not built yet) is what T5 asks for.'
             : `Each call takes twice as long, with the same workers. The ideal concurrency limit does not change (L* = 40), so a bulkhead L = 40 stays right (${medianOf(ctx, rows, 'static-40', 'good')} % of the new capacity, p99 ${medianOf(ctx, rows, 'static-40', 'p99', 0)} ms). ` +
-              'The S4b table is the other half of the ambiguity: when the dependency is slower but has twice the workers, L = 40 rejects 40 % of a load that the dependency could serve. A static limit is right in one case and wrong in the other; telling them apart needs a throughput signal (reference §5.3), which adaptive limiters will have to show here.',
+              'The S4b table is the other half of the ambiguity: when the dependency is slower but has twice the workers, L = 40 rejects 40 % of a load that the dependency could serve. A static limit is right in one case and wrong in the other; telling them apart needs a throughput signal, not only latency (as in Protego: I. Cho et al., NSDI 2023; and the adaptive limiter of failsafe-go, https://github.com/failsafe-go/failsafe-go), which adaptive limiters will have to show here.',
         charts: [chart],
         notes: [],
       };
@@ -540,7 +542,7 @@ const S5: Scenario = {
       cancelRows.push({ label: p.label, values });
     }
 
-    // Three layers of retries, under the §7 trigger and under a 100 %-failure trigger (hard-down for its 10 s).
+    // Three layers of retries, under the S5 trigger (c = 20 for 10 s) and under a 100 %-failure trigger (hard-down for its 10 s).
     const nestedRows: { label: string; values: Record<string, number[]> }[] = [];
     const nested = await nestedRetryPipelines();
     const single = pipelines.find((p) => p.id === 'retry');
@@ -582,7 +584,7 @@ const S5: Scenario = {
         { caption: '`cancel` downstream variant: expired work is dropped when it reaches the head of the queue', ...policyTable(cols, cancelRows, [ideal, target]) },
         {
           caption:
-            'Nested retries: three layers with 3 retries each (4 attempts), innermost 1 s per-attempt timeout, 4 s caller deadline; under the §7 trigger (c = 20) and under a 100 %-failure trigger (the dependency is hard-down for the same 10 s and fails in 1 ms)',
+            'Nested retries: three layers with 3 retries each (4 attempts), innermost 1 s per-attempt timeout, 4 s caller deadline; under the S5 trigger (c = 20 for 10 s) and under a 100 %-failure trigger (the dependency is hard-down for the same 10 s and fails in 1 ms)',
           ...policyTable(cols, nestedRows, [ideal, target]),
         },
       ],
@@ -635,14 +637,14 @@ const S6: Scenario = {
     return {
       id: 'S6',
       title: this.title,
-      setup: `sluice's backoff functions (\`fullJitter\`, \`equalJitter\`, \`decorrelatedJitter\`, \`exponentialBackoff\`) in the AWS OCC model: N clients start at t = 0, read-then-conditional-write one row over a network of |N(10, 2)| ms; backoff base 5 ms, cap 2 s; mean of ${runs} runs. Cells: calls / completion ms (reference §4 in parentheses).`,
+      setup: `sluice's backoff functions (\`fullJitter\`, \`equalJitter\`, \`decorrelatedJitter\`, \`exponentialBackoff\`) in the AWS OCC model: N clients start at t = 0, read-then-conditional-write one row over a network of |N(10, 2)| ms; backoff base 5 ms, cap 2 s; mean of ${runs} runs. Cells: calls / completion ms; in parentheses (ref), an independent reproduction of the model of M. Brooker, "Exponential Backoff and Jitter" (AWS Architecture Blog, 2015, https://aws.amazon.com/blogs/architecture/exponential-backoff-and-jitter/; simulator: https://github.com/aws-samples/aws-arch-backoff-simulator), mean of 100 runs per cell.`,
       explain:
-        `A self-check of the simulator as much as a test of the backoffs: it reproduces every cell of the AWS contention table within ${(100 * worst).toFixed(1)} %. ` +
+        `A self-check of the simulator as much as a test of the backoffs: it reproduces every cell of the reproduced AWS contention model within ${(100 * worst).toFixed(1)} %. ` +
         'Without backoff, clients collide again at once; plain exponential backoff keeps them in lockstep and takes longest; jitter spreads them, and full jitter makes the fewest calls at N = 100, the reason it is sluice\'s default.',
       tables: [{ header: ['backoff', ...ns.map((n) => `N = ${n}`)], rows }],
       charts: [],
       notes: [
-        `Largest deviation from the §4 reproduction: ${(100 * worst).toFixed(1)} % over ${runs} runs per cell (target T8: every cell within ±10 % at 100 runs; fewer runs are noisier). Ideal: N calls in ≈ N × 20 ms.`,
+        `Largest deviation from that reproduction: ${(100 * worst).toFixed(1)} % over ${runs} runs per cell (target T8: every cell within ±10 % at 100 runs; fewer runs are noisier). Ideal: N calls in ≈ N × 20 ms.`,
       ],
     };
   },
@@ -760,7 +762,7 @@ const S7: Scenario = {
       title: this.title,
       setup: `Tenant A at 0.4 C steady; tenant B ramps 0.2 C → 3 C over ${rampMs / 1000} s from ${rampAt / 1000} s and holds ${holdMs / 1000} s. Same priority; exp(40 ms), D = 1 s. Measured over the hold (after 5 s).`,
       explain:
-        `No tenant-aware policy exists in sluice yet, so every row is a FIFO baseline: a shared limit admits calls in arrival order, so each tenant gets its share of arrivals, not its fair share. The victim A gets about ${aShare(rows, 'static-40')} % of its demand behind a bulkhead L = 40 (ideal 100 %), and Jain's index stays near the §7 baseline 0.69. ` +
+        `No tenant-aware policy exists in sluice yet, so every row is a FIFO baseline: a shared limit admits calls in arrival order, so each tenant gets its share of arrivals, not its fair share. The victim A gets about ${aShare(rows, 'static-40')} % of its demand behind a bulkhead L = 40 (ideal 100 %), and Jain's index stays near the FIFO baseline 0.69. ` +
         "The same holds when A's requests are twice as heavy (the fair share is then in units of work), with one exception worth knowing: the token bucket charges A's calls their cost of 2 tokens, and under contention B's calls take each token as it arrives, so a 2-token call rarely finds 2 (A gets " +
         `${medianOf(ctx, costRows, 'token-bucket', 'a')} % of its demand). ` +
         'Across 10 Zipf-distributed tenants the small tenants, which ask for less than their fair share, lose the same fraction of their demand as the large ones. ' +
@@ -798,7 +800,7 @@ const S7: Scenario = {
       ],
       charts: [],
       notes: [
-        'No tenant-aware policy exists yet (fair queueing comes with the priority/fairness issue): every row is a FIFO baseline. A shared FIFO limit gives A about its share of arrivals, as §7 predicts (29.5 %, J ≈ 0.69).',
+        'No tenant-aware policy exists yet (fair queueing comes with the priority/fairness issue): every row is a FIFO baseline. A shared FIFO limit gives A about its share of arrivals, as FIFO arithmetic predicts (A gets 400/3400 of the 1000 rps served, 118 rps: 29.5 % of its demand, J ≈ 0.69).',
         'The variants leave out the circuit-breaker rows: under overload without failures the breaker alone behaves as "none" and "breaker → bulkhead L=40" as "bulkhead L=40" (see S1).',
         "Heavier requests are modelled in the bench, not the simulator (its downstream draws one service time per call whatever the cost): a wrapper runs A's protected call twice in sequence inside the same permit.",
       ],
@@ -904,7 +906,7 @@ const S8: Scenario = {
       title: this.title,
       setup: `S8a: critical (priority 1) at 0.3 C and sheddable (priority 0) at 2.7 C; exp(40 ms), D = 1 s; ${durationMs / 1000} s after ${warmupMs / 1000} s warm-up.`,
       explain:
-        `No priority-aware policy exists in sluice yet, so every row is a FIFO baseline: a limit admits whichever call comes first, and the critical class gets its share of arrivals (${critShare('static-40')} % of its demand behind a bulkhead L = 40 in S8a; §7 baseline 33 %). ` +
+        `No priority-aware policy exists in sluice yet, so every row is a FIFO baseline: a limit admits whichever call comes first, and the critical class gets its share of arrivals (${critShare('static-40')} % of its demand behind a bulkhead L = 40 in S8a; FIFO baseline: capacity / demand = 1000 / 3000 = 33 %). ` +
         'In S8b the critical class alone exceeds capacity, so the ideal serves only critical calls; FIFO splits capacity in proportion to arrivals. In S8c the three classes keep their arrival shares after the capacity drop (behind the buckets, still sized for the old capacity, all three collapse), where the ideal keeps critical whole, gives default the rest and batch nothing. ' +
         'These rows are the baseline that priority admission, due with the priority/fairness issue, must beat (target T10).',
       tables: [
@@ -938,7 +940,7 @@ const S8: Scenario = {
       ],
       charts: [],
       notes: [
-        'No priority-aware policy exists yet; every policy here is FIFO, so critical traffic gets about its share of arrivals (§7 baseline: 33 %). Priority inversions are not counted: with FIFO every rejection of a critical call while a sheddable one is admitted is one.',
+        'No priority-aware policy exists yet; every policy here is FIFO, so critical traffic gets about its share of arrivals (FIFO baseline: capacity / demand = 1000 / 3000 = 33 %). Priority inversions are not counted: with FIFO every rejection of a critical call while a sheddable one is admitted is one.',
         'S8b and S8c leave out the circuit-breaker rows (under overload without failures they behave as "none" and "bulkhead L=40"; see S1).',
       ],
     };
