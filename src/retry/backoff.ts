@@ -4,7 +4,8 @@
  * comes in with the input, so the same seeded random source always yields the same schedule, and one backoff can be
  * shared by any number of calls and policies.
  *
- * Formulas (AWS Architecture Blog "Exponential Backoff And Jitter", 2015; gRPC A6; botocore standard mode), with
+ * Formulas (Marc Brooker, "Exponential Backoff And Jitter", AWS Architecture Blog, 2015; gRPC proposal A6 "gRPC
+ * Retry Design"; botocore's standard retry mode), with
  * `k` the retry number (1 before the first retry) and `v = min(capMs, baseMs · factor^(k−1))`:
  *
  * | backoff | delay before retry `k` |
@@ -93,8 +94,10 @@ interface Exponential {
   factor: number;
 }
 
+const EXPONENTIAL_KEYS = v.keys('baseMs', 'capMs', 'factor');
+
 function parseExponential(owner: string, options: ExponentialBackoffOptions | undefined): Exponential {
-  const o = v.optionsObject<ExponentialBackoffOptions>(owner, options);
+  const o = v.optionsObject<ExponentialBackoffOptions>(owner, options, EXPONENTIAL_KEYS);
   const baseMs = v.opt(o.baseMs, DEFAULT_BACKOFF_BASE_MS, (x) => v.nonNegative(owner, 'baseMs', x));
   const capMs = v.opt(o.capMs, Math.max(DEFAULT_BACKOFF_CAP_MS, baseMs), (x) => v.between(owner, 'capMs', x, baseMs, Number.MAX_VALUE));
   const factor = v.opt(o.factor, 2, (x) => v.between(owner, 'factor', x, 1, Number.MAX_VALUE));
@@ -112,14 +115,14 @@ function ceiling(e: Exponential, attempt: number): number {
 /**
  * The same delay before every retry. With the default `delayMs: 0` the retry runs at once, without arming a timer.
  *
- * @throws {TypeError | RangeError} when an option is invalid.
+ * @throws {TypeError | RangeError} when an option is invalid or unknown.
  * @example
  * ```ts
  * retry({ backoff: constantBackoff({ delayMs: 250 }) });
  * ```
  */
 export function constantBackoff(options?: ConstantBackoffOptions): Backoff {
-  const o = v.optionsObject<ConstantBackoffOptions>('constantBackoff', options);
+  const o = v.optionsObject<ConstantBackoffOptions>('constantBackoff', options, v.keys('delayMs'));
   const delayMs = v.opt(o.delayMs, 0, (x) => v.nonNegative('constantBackoff', 'delayMs', x));
   return () => delayMs;
 }
@@ -128,7 +131,7 @@ export function constantBackoff(options?: ConstantBackoffOptions): Backoff {
  * Exponential backoff without jitter: `min(capMs, baseMs · factor^(k−1))` before retry `k`. Deterministic; a fleet
  * that failed together retries together, so prefer {@link fullJitter} unless a test needs exact delays.
  *
- * @throws {TypeError | RangeError} when an option is invalid (`capMs` below `baseMs`, `factor` below 1, ...).
+ * @throws {TypeError | RangeError} when an option is invalid or unknown (`capMs` below `baseMs`, `factor` below 1, ...).
  * @example
  * ```ts
  * exponentialBackoff({ baseMs: 50, capMs: 1_000 }); // 50, 100, 200, 400, 800, 1000, 1000, ...
@@ -141,10 +144,11 @@ export function exponentialBackoff(options?: ExponentialBackoffOptions): Backoff
 
 /**
  * Full jitter, the default of {@link retry}: `U(0, min(capMs, baseMs · factor^(k−1)))` before retry `k`. Spreads a
- * fleet's retries over the whole interval; in the AWS contention simulation it does the least total work of the
- * jittered variants (reference §3.7, §7 S6). Defaults: `baseMs` 100, `capMs` 10 000, `factor` 2.
+ * fleet's retries over the whole interval; in the contention simulation of Marc Brooker's "Exponential Backoff And
+ * Jitter" (AWS Architecture Blog, 2015) it does the least total work of the jittered variants, which sluice's
+ * simulator reproduces (docs/overload.md, S6). Defaults: `baseMs` 100, `capMs` 10 000, `factor` 2.
  *
- * @throws {TypeError | RangeError} when an option is invalid.
+ * @throws {TypeError | RangeError} when an option is invalid or unknown.
  * @example
  * ```ts
  * retry({ backoff: fullJitter({ baseMs: 50, capMs: 2_000 }) });
@@ -159,7 +163,7 @@ export function fullJitter(options?: ExponentialBackoffOptions): Backoff {
  * Equal jitter: `v/2 + U(0, v/2)` with `v = min(capMs, baseMs · factor^(k−1))`. Never retries sooner than half the
  * exponential delay.
  *
- * @throws {TypeError | RangeError} when an option is invalid.
+ * @throws {TypeError | RangeError} when an option is invalid or unknown.
  * @example
  * ```ts
  * retry({ backoff: equalJitter({ baseMs: 100, capMs: 5_000 }) });
@@ -176,9 +180,10 @@ export function equalJitter(options?: ExponentialBackoffOptions): Backoff {
 /**
  * Decorrelated jitter: `min(capMs, U(baseMs, 3 · previous))`, where `previous` is the delay it returned before the
  * previous retry of the same call (`baseMs` before the first). Each delay depends on the last, not on the attempt
- * number (AWS Architecture Blog 2015; cockatiel's and Polly's default).
+ * number (Marc Brooker, "Exponential Backoff And Jitter", AWS Architecture Blog, 2015; cockatiel's and Polly's
+ * default).
  *
- * @throws {TypeError | RangeError} when an option is invalid (`baseMs` must be > 0).
+ * @throws {TypeError | RangeError} when an option is invalid or unknown (`baseMs` must be > 0).
  * @example
  * ```ts
  * retry({ backoff: decorrelatedJitter({ baseMs: 100, capMs: 10_000 }) });
@@ -186,7 +191,7 @@ export function equalJitter(options?: ExponentialBackoffOptions): Backoff {
  */
 export function decorrelatedJitter(options?: DecorrelatedJitterOptions): Backoff {
   const owner = 'decorrelatedJitter';
-  const o = v.optionsObject<DecorrelatedJitterOptions>(owner, options);
+  const o = v.optionsObject<DecorrelatedJitterOptions>(owner, options, v.keys('baseMs', 'capMs'));
   const baseMs = v.opt(o.baseMs, DEFAULT_BACKOFF_BASE_MS, (x) => v.positive(owner, 'baseMs', x));
   const capMs = v.opt(o.capMs, Math.max(DEFAULT_BACKOFF_CAP_MS, baseMs), (x) => v.between(owner, 'capMs', x, baseMs, Number.MAX_VALUE));
   return (input) => {

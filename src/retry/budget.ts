@@ -22,7 +22,7 @@ export interface RetryBudgetStats {
   readonly available: number;
   /** First attempts recorded. */
   readonly requests: number;
-  /** Retries granted. */
+  /** Retries granted and not refunded (a retry cancelled during its backoff is refunded). */
   readonly retriesGranted: number;
   /** Retries refused because the budget was empty. */
   readonly retriesRefused: number;
@@ -55,6 +55,12 @@ export interface RetryBudget {
    * when it succeeded at its first attempt.
    */
   recordSuccess(clock: BudgetClock, retryCost: number): void;
+  /**
+   * Optional: gives back `cost` (a value `tryRetry` returned) for a retry that was granted but never started (the
+   * call was aborted, or the policy disposed, during the backoff), so the budget is charged exactly once per retry
+   * that runs. The built-in budgets implement it; a budget without it keeps the charge.
+   */
+  refundRetry?(clock: BudgetClock, cost: number): void;
   /** A snapshot at `clock.now()`. */
   stats(clock: BudgetClock): RetryBudgetStats;
 }
@@ -192,6 +198,18 @@ class RatioBudgetImpl extends BudgetCounts implements RatioBudget {
 
   recordSuccess(_clock: BudgetClock, _retryCost: number): void {}
 
+  refundRetry(clock: BudgetClock, cost: number): void {
+    if (!(cost > 0)) return;
+    const slice = this.advance(clock.now());
+    // Back into the reserve up to its cap, the rest into the oldest live slice (it expires first). The grant is
+    // undone, so every bound that counts granted retries still holds.
+    const room = this.reserveCap - this.reserve;
+    const toReserve = room > 0 ? (room < cost ? room : cost) : 0;
+    this.reserve += toReserve;
+    if (cost > toReserve) this.slices[mod(slice - (SLICES - 1))]! += cost - toReserve;
+    this.granted--;
+  }
+
   stats(clock: BudgetClock): RatioBudgetStats {
     this.advance(clock.now());
     const deposits = this.deposited();
@@ -206,6 +224,9 @@ class RatioBudgetImpl extends BudgetCounts implements RatioBudget {
     };
   }
 }
+
+const RATIO_KEYS = v.keys('ratio', 'minPerSecond', 'windowMs');
+const TOKEN_KEYS = v.keys('capacity', 'initialTokens', 'retryCost', 'timeoutCost', 'successRefund', 'refundRetryCost', 'isTimeout');
 
 function mod(slice: number): number {
   return ((slice % SLICES) + SLICES) % SLICES;
@@ -225,7 +246,7 @@ function mod(slice: number): number {
  * **When empty:** `tryRetry` returns 0 and the retry policy gives up with the last error (event `budgetExhausted`).
  * Share one budget between every retry policy that calls the same dependency.
  *
- * @throws {TypeError | RangeError} when an option is invalid.
+ * @throws {TypeError | RangeError} when an option is invalid or unknown (a misspelt name is refused, naming the closest known one).
  * @example
  * ```ts
  * const budget = ratioBudget({ ratio: 0.2, minPerSecond: 10 });
@@ -234,7 +255,7 @@ function mod(slice: number): number {
  */
 export function ratioBudget(options?: RatioBudgetOptions): RatioBudget {
   const owner = 'ratioBudget';
-  const o = v.optionsObject<RatioBudgetOptions>(owner, options);
+  const o = v.optionsObject<RatioBudgetOptions>(owner, options, RATIO_KEYS);
   const ratio = v.opt(o.ratio, 0.1, (x) => v.nonNegative(owner, 'ratio', x));
   const minPerSecond = v.opt(o.minPerSecond, 10, (x) => v.nonNegative(owner, 'minPerSecond', x));
   const windowMs = v.opt(o.windowMs, 10_000, (x) => v.positive(owner, 'windowMs', x));
@@ -260,7 +281,10 @@ export interface TokenBudgetOptions {
    * `successRefund`. Default true.
    */
   refundRetryCost?: boolean;
-  /** Which failures count as timeouts (cost `timeoutCost`). Default: sluice's `isTimeoutError`. */
+  /**
+   * Which failures count as timeouts (cost `timeoutCost`). Default: sluice's `isTimeoutError`. If it throws, the
+   * failure is not a timeout.
+   */
   isTimeout?: (cause: unknown) => boolean;
 }
 
@@ -300,7 +324,7 @@ class TokenBudgetImpl extends BudgetCounts implements TokenBudget {
   }
 
   tryRetry(_clock: BudgetClock, cause: unknown): number {
-    const cost = this.isTimeout(cause) ? this.timeoutCost : this.retryCost;
+    const cost = this.timedOut(cause) ? this.timeoutCost : this.retryCost;
     if (this.tokens < cost) {
       this.refused++;
       return 0;
@@ -308,6 +332,22 @@ class TokenBudgetImpl extends BudgetCounts implements TokenBudget {
     this.tokens -= cost;
     this.granted++;
     return cost;
+  }
+
+  /** Whether `cause` is a timeout; a classifier that throws (or a getter of `cause` that does) says no. */
+  private timedOut(cause: unknown): boolean {
+    try {
+      return Boolean(this.isTimeout(cause));
+    } catch {
+      return false;
+    }
+  }
+
+  refundRetry(_clock: BudgetClock, cost: number): void {
+    if (!(cost > 0)) return;
+    const t = this.tokens + cost;
+    this.tokens = t < this.capacity ? t : this.capacity;
+    this.granted--;
   }
 
   recordSuccess(_clock: BudgetClock, retryCost: number): void {
@@ -340,7 +380,7 @@ class TokenBudgetImpl extends BudgetCounts implements TokenBudget {
  * last error (event `budgetExhausted`). Tokens never exceed `capacity`. Time plays no part, so it never reads the
  * clock. This is {@link retry}'s default budget (one per policy unless you share one).
  *
- * @throws {TypeError | RangeError} when an option is invalid.
+ * @throws {TypeError | RangeError} when an option is invalid or unknown (a misspelt name is refused, naming the closest known one).
  * @example
  * ```ts
  * const budget = tokenBudget(); // AWS standard: 500 tokens, 5 per retry, 10 per timeout retry, +1 per success
@@ -349,7 +389,7 @@ class TokenBudgetImpl extends BudgetCounts implements TokenBudget {
  */
 export function tokenBudget(options?: TokenBudgetOptions): TokenBudget {
   const owner = 'tokenBudget';
-  const o = v.optionsObject<TokenBudgetOptions>(owner, options);
+  const o = v.optionsObject<TokenBudgetOptions>(owner, options, TOKEN_KEYS);
   const capacity = v.opt(o.capacity, 500, (x) => v.positive(owner, 'capacity', x));
   const initial = v.opt(o.initialTokens, capacity, (x) => v.between(owner, 'initialTokens', x, 0, capacity));
   const retryCost = v.opt(o.retryCost, 5, (x) => v.positive(owner, 'retryCost', x));

@@ -8,7 +8,9 @@
  * - pure, timer-free **budgets** ({@link ratioBudget}: retries ≤ a share of requests plus a floor per second;
  *   {@link tokenBudget}: the AWS retry quota) cap retries across every call and every policy that shares them;
  * - the {@link retry} policy enforces both, honours `retryAfterMs` and the call's deadline and signal, does not
- *   retry local rejections unless asked, and makes a single attempt when it runs inside another retry.
+ *   retry local rejections unless asked, and makes a single attempt when it runs inside another retry;
+ * - when it gives up on a call it retried, {@link RetryExhaustedError} says why (attempts, reason) and keeps the
+ *   dependency's last error as `cause`.
  *
  * See docs/retry-budgets.md for why budgets, not just max attempts.
  * @module
@@ -54,3 +56,4 @@ export {
   type NestedRetryEvent,
   type NestedRetryMode,
 } from './retry.js';
+export { RetryExhaustedError, isRetryExhaustedError } from './errors.js';

@@ -5,41 +5,21 @@
  */
 import { Context, DEFAULT_CONTEXT, NEVER_ABORTED, executeContext, type ExecuteOptions, type Task } from '../core/context.js';
 import { DisposedError, isRejectedError } from '../core/errors.js';
-import { callTask, parseCommon, type CommonOptions } from '../core/limiter-base.js';
+import { COMMON_KEYS, callTask, parseCommon, type CommonOptions } from '../core/limiter-base.js';
 import { RUN, type Policy } from '../core/policy.js';
 import { SLOW, STAGE, type FastStage } from '../core/stage.js';
 import type { Call } from '../core/call.js';
 import type { RandomSource } from '../core/random.js';
 import { Telemetry, type LimiterEvents } from '../core/telemetry.js';
 import * as v from '../core/validate.js';
-import { Alarm, Waiter } from '../core/waiters.js';
+import { Alarm } from '../core/waiters.js';
 import { DeadlineHeap, type DeadlineEntry } from '../core/deadline-heap.js';
 import { fullJitter, type Backoff, type RetryOutcome } from './backoff.js';
 import { tokenBudget, type RetryBudget, type RetryBudgetStats } from './budget.js';
+import { GIVE_UP_REASONS, RetryExhaustedError, type GiveUpReason } from './errors.js';
 import { METRIC } from '../metrics/metrics.js';
 
-/**
- * Why a retry policy stopped retrying a call:
- * - `maxAttempts`: the call made `maxAttempts` attempts.
- * - `budget`: the retry budget was empty (event `budgetExhausted`).
- * - `deadline`: the next attempt could not start before the call's deadline.
- * - `notRetryable`: `shouldRetry` declined the error, or it was a local rejection and `retryRejections` is off.
- * - `retryAfter`: the server or inner policy asked for a wait longer than `maxRetryAfterMs` (or `Infinity`).
- * - `aborted`: the caller's signal aborted (the call rejects with `signal.reason`).
- * - `disposed`: the policy was disposed during a backoff.
- */
-export type GiveUpReason = 'maxAttempts' | 'budget' | 'deadline' | 'notRetryable' | 'retryAfter' | 'aborted' | 'disposed';
-
-/** Every {@link GiveUpReason}, for iteration. */
-export const GIVE_UP_REASONS: readonly GiveUpReason[] = Object.freeze([
-  'maxAttempts',
-  'budget',
-  'deadline',
-  'notRetryable',
-  'retryAfter',
-  'aborted',
-  'disposed',
-]);
+export { GIVE_UP_REASONS, type GiveUpReason } from './errors.js';
 
 /** How a retry behaves inside another retry of the same execution (see {@link RetryOptions.nested}). */
 export type NestedRetryMode = 'single-attempt' | 'multiply';
@@ -50,34 +30,41 @@ export interface RetryOptions extends CommonOptions {
   maxAttempts?: number;
   /**
    * Whether an error is worth retrying; `attempt` is the attempt that failed. Not consulted for local rejections
-   * (see {@link RetryOptions.retryRejections}). Default: every error.
+   * (see {@link RetryOptions.retryRejections}). If it throws, the error is not retried (give-up reason
+   * `notRetryable`) and a process warning names the fault once per policy. Default: every error.
    */
   shouldRetry?: (error: unknown, attempt: number) => boolean;
   /**
    * Whether a result is a failure worth retrying (e.g. an HTTP response with status 503). When retries run out, the
-   * call resolves with the last such result. Default: no result is retried.
+   * call resolves with the last such result. If it throws, the result is returned as it is (a success) and a process
+   * warning names the fault once per policy. Default: no result is retried.
    */
   shouldRetryResult?: (result: unknown, attempt: number) => boolean;
-  /** Delay before each retry. Default `fullJitter()`: `U(0, min(10 000, 100 · 2^(k−1)))` ms before retry `k`. */
+  /**
+   * Delay before each retry. Default `fullJitter()`: `U(0, min(10 000, 100 · 2^(k−1)))` ms before retry `k`. A backoff
+   * that throws, or returns anything but a finite number ≥ 0, stops the retrying (give-up reason `notRetryable`) and
+   * a process warning names the fault once per policy.
+   */
   backoff?: Backoff;
   /**
    * Retry budget, shared with other policies by passing the same object; `false` for none (retries bounded only by
    * `maxAttempts` and the deadline). Default: a budget of this policy's own, `tokenBudget()` (AWS SDK standard
-   * quota: 500 tokens, a retry costs 5, a retry after a timeout 10, a success refunds 1; so 100 retries from full,
-   * then about one retry per five successes). A token budget was the configuration that let an overloaded system
-   * recover in the reference retry-storm model (overload-control.md §5.4, §9.6), and it reads no clock per call.
+   * retry quota: 500 tokens, a retry costs 5, a retry after a timeout 10, a success refunds 1; so 100 retries from
+   * full, then about one retry per five successes). A token budget is what let an overloaded system recover in the
+   * retry-storm simulations of docs/overload.md (ratio budgets alone stayed metastable), and it reads no clock per
+   * call. The budget is charged when a retry is scheduled and refunded (`refundRetry`) if the retry never starts.
    */
   budget?: RetryBudget | false;
   /**
    * Whether to retry local rejections from inner sluice policies (`isRejectedError`: rate limited, queue full,
    * circuit open, ...). When true, the wait honours their `retryAfterMs`. Default false: a rejection means "overloaded
-   * here, don't retry", and retrying it would only add load.
+   * here, don't retry", and retrying it would only add load (give-up reason `rejected`).
    */
   retryRejections?: boolean;
   /**
    * Longest wait a `retryAfterMs` (from the error or result, e.g. a server's `Retry-After`) may ask for, ms. The retry
-   * never runs sooner than asked, so a longer request ends the call with the last error (give-up reason
-   * `retryAfter`). Number ≥ 0 or `Infinity`. Default 30 000.
+   * never runs sooner than asked, so a longer request ends the call (give-up reason `retryAfter`). Number ≥ 0 or
+   * `Infinity`. Default 30 000.
    */
   maxRetryAfterMs?: number;
   /**
@@ -90,12 +77,35 @@ export interface RetryOptions extends CommonOptions {
    * `execute(fn, ctx)` when a protected function passes on the context it received.
    */
   nested?: NestedRetryMode;
+  /**
+   * When the policy gives up on a call it retried (or meant to), reject with the last attempt's error itself instead
+   * of a {@link RetryExhaustedError} explaining why (the behaviour of Polly, cockatiel and resilience4j). Default
+   * false.
+   */
+  throwLastError?: boolean;
 }
 
-/** Emitted before each retry's backoff. */
+const KNOWN = v.keys(
+  ...COMMON_KEYS,
+  'maxAttempts',
+  'shouldRetry',
+  'shouldRetryResult',
+  'backoff',
+  'budget',
+  'retryRejections',
+  'maxRetryAfterMs',
+  'nested',
+  'throwLastError',
+);
+
+/**
+ * Emitted when a retry is scheduled, before its backoff. The retry may still not start: an abort or `dispose()`
+ * during the backoff ends the call instead (then `giveUp` follows with reason `aborted` or `disposed`, and
+ * `stats().retries` does not count it). Retries are counted when their attempt starts.
+ */
 export type RetryEvent = {
   readonly policy: string;
-  /** The attempt about to run after the backoff (2 for the first retry). */
+  /** The attempt that will run after the backoff (2 for the first retry). */
   readonly attempt: number;
   /** The wait before it, ms: the backoff, or a longer `retryAfterMs`. */
   readonly delayMs: number;
@@ -106,12 +116,12 @@ export type RetryEvent = {
 /** Emitted when a call stops retrying and ends with a failure. */
 export type GiveUpEvent = {
   readonly policy: string;
-  /** Attempts the call made. */
+  /** Attempts the call made (attempts that started). */
   readonly attempts: number;
   readonly reason: GiveUpReason;
 } & RetryOutcome;
 
-/** Emitted when the retry budget refused a retry. */
+/** Emitted when the retry budget refused a retry (the call then gives up with reason `budget`). */
 export interface BudgetExhaustedEvent {
   readonly policy: string;
   /** Attempts the call made. */
@@ -128,7 +138,10 @@ export interface NestedRetryEvent {
   readonly mode: NestedRetryMode;
 }
 
-/** Events of a {@link Retry} policy; free when nobody listens. */
+/**
+ * Events of a {@link Retry} policy; free when nobody listens. A listener that throws does not affect the call (nor the
+ * policy's bookkeeping): its error is reported once per policy and event as a process warning.
+ */
 export interface RetryEvents extends LimiterEvents {
   retry: (event: RetryEvent) => void;
   giveUp: (event: GiveUpEvent) => void;
@@ -136,20 +149,23 @@ export interface RetryEvents extends LimiterEvents {
   nestedRetry: (event: NestedRetryEvent) => void;
 }
 
-/** Snapshot returned by {@link Retry.stats}. */
+/**
+ * Snapshot returned by {@link Retry.stats}. At every moment `attempts = calls + retries`: an attempt, and so a retry,
+ * is counted when it starts, never when it is merely scheduled.
+ */
 export interface RetryStats {
   name: string;
   /** Calls this policy ran its retry loop for (nested pass-throughs excluded, see `nested`). */
   calls: number;
-  /** Attempts made by those calls, first attempts included. */
+  /** Attempts started by those calls, first attempts included. */
   attempts: number;
-  /** Retries made (`attempts − calls` once every call has settled). */
+  /** Retries started (`attempts − calls`). A retry cancelled during its backoff (abort, dispose) is not counted. */
   retries: number;
   /** Calls that ended with a success. */
   successes: number;
   /**
-   * Calls that gave up, ending with an error or a result flagged by `shouldRetryResult` (the sum of `giveUps`). A call
-   * whose own callbacks threw (`shouldRetry`, `backoff`, ...) is in neither `successes` nor `failures`.
+   * Calls that gave up, ending with an error or a result flagged by `shouldRetryResult` (the sum of `giveUps`). Once
+   * every call has settled, `calls = successes + failures`.
    */
   failures: number;
   /** Calls that stopped retrying, by reason. */
@@ -176,24 +192,80 @@ export interface Retry extends Policy {
   /** A snapshot of the counts since creation, and of the budget. */
   stats(): RetryStats;
   /**
-   * Rejects every call waiting in a backoff with `DisposedError` (or `reason`), clears their timers, refuses later
-   * calls with `DisposedError`, and unregisters metrics. Attempts already running finish. Idempotent.
+   * Rejects every call waiting in a backoff with `DisposedError` (or `reason`), clears their timers, refunds their
+   * budget, refuses later calls with `DisposedError`, and unregisters metrics. Attempts already running finish, and
+   * are not retried. Idempotent.
    */
   dispose(reason?: unknown): void;
   [Symbol.dispose](): void;
 }
 
-/** A backoff sleep: a waiter (abort handling) and its entry in the heap of wake-up times. */
-class Sleeper extends Waiter<void> implements DeadlineEntry {
+/**
+ * A backoff sleep: its promise, the caller's abort listener and its entry in the heap of wake-up times. Settling
+ * never throws, even when a foreign signal's `removeEventListener` does, so one sleeper cannot stop the shared timer
+ * from waking the others, nor `dispose()` from rejecting them.
+ */
+class Sleeper implements DeadlineEntry {
   due = 0;
   seq = 0;
   heapIndex = -1;
+  settled = false;
+  listener: (() => void) | undefined = undefined;
+  readonly promise: Promise<void>;
+  private resolveFn!: () => void;
+  private rejectFn!: (reason: unknown) => void;
+
+  constructor(readonly signal: AbortSignal) {
+    this.promise = new Promise<void>((resolve, reject) => {
+      this.resolveFn = resolve;
+      this.rejectFn = reject;
+    });
+  }
+
+  resolve(): void {
+    if (this.settled) return;
+    this.settled = true;
+    this.resolveFn();
+    this.unwatch();
+  }
+
+  reject(reason: unknown): void {
+    if (this.settled) return;
+    this.settled = true;
+    this.rejectFn(reason);
+    this.unwatch();
+  }
+
+  private unwatch(): void {
+    const l = this.listener;
+    if (l === undefined) return;
+    this.listener = undefined;
+    try {
+      this.signal.removeEventListener('abort', l);
+    } catch {
+      // A foreign signal that cannot remove its listener: the sleeper has settled, so a late abort finds it gone.
+    }
+  }
 }
 
-function retryAfterOf(x: unknown): number | undefined {
+/** 1: a local rejection from an inner sluice policy; 0: not; -1: inspecting it threw (a hostile getter). */
+function localness(e: unknown): 1 | 0 | -1 {
+  try {
+    return isRejectedError(e) ? 1 : 0;
+  } catch {
+    return -1;
+  }
+}
+
+/** The `retryAfterMs` hint a failure carries (a number ≥ 0), undefined when none, null when reading it threw. */
+function retryAfterOf(x: unknown): number | undefined | null {
   if (typeof x !== 'object' || x === null) return undefined;
-  const r = (x as { retryAfterMs?: unknown }).retryAfterMs;
-  return typeof r === 'number' && r >= 0 ? r : undefined;
+  try {
+    const r = (x as { retryAfterMs?: unknown }).retryAfterMs;
+    return typeof r === 'number' && r >= 0 ? r : undefined;
+  } catch {
+    return null;
+  }
 }
 
 function zeroByReason(): Record<GiveUpReason, number> {
@@ -202,10 +274,17 @@ function zeroByReason(): Record<GiveUpReason, number> {
   return r;
 }
 
+function messageOf(e: unknown): string {
+  try {
+    return e instanceof Error ? e.message : String(e);
+  } catch {
+    return 'an error that cannot be printed';
+  }
+}
+
 const OWNER = 'retry';
 
-/** The context of a call made without options; shared (attempts run with contexts derived from it). */
-/** The first attempt's context for such a call (attempt 1, one retry enclosing it): shared, allocated once. */
+/** The first attempt's context for a call made without options (attempt 1, one retry enclosing it): shared, allocated once. */
 const FIRST_ATTEMPT: Context = Object.freeze(new Context(NEVER_ABORTED, undefined, 0, undefined, 1, 1, 1)) as Context;
 
 class RetryImpl implements Retry, FastStage {
@@ -221,10 +300,12 @@ class RetryImpl implements Retry, FastStage {
   private readonly retryRejections: boolean;
   private readonly maxRetryAfterMs: number;
   private readonly multiply: boolean;
+  private readonly throwLastError: boolean;
   /** Calls sleeping in a backoff, earliest wake-up first; one timer (`alarm`) for all of them. */
   private readonly sleepers = new DeadlineHeap<Sleeper>();
   private readonly alarm: Alarm;
   private isDisposed = false;
+  private disposeReason: unknown = undefined;
   private nestedSeen = false;
   private attempts = 0;
   private retries = 0;
@@ -232,14 +313,11 @@ class RetryImpl implements Retry, FastStage {
   private failures = 0;
   private nestedCalls = 0;
   private readonly giveUps = zeroByReason();
-  private readonly onSleepAbort = (w: Waiter<void>): void => {
-    if (!this.wake(w as Sleeper)) return;
-    this.t.counts.aborted++;
-    w.reject(w.signal.reason);
-  };
+  /** User callbacks that threw and were already reported (one warning per callback per policy). */
+  private warned: Set<string> | undefined = undefined;
 
   constructor(options: RetryOptions | undefined) {
-    const o = v.optionsObject<RetryOptions>(OWNER, options);
+    const o = v.optionsObject<RetryOptions>(OWNER, options, KNOWN);
     const common = parseCommon(OWNER, o);
     this.name = common.name;
     this.clock = common.clock;
@@ -252,6 +330,7 @@ class RetryImpl implements Retry, FastStage {
     this.retryRejections = v.opt(o.retryRejections, false, (x) => v.bool(OWNER, 'retryRejections', x));
     this.maxRetryAfterMs = v.opt(o.maxRetryAfterMs, 30_000, (x) => v.nonNegativeOrInfinity(OWNER, 'maxRetryAfterMs', x));
     this.multiply = v.opt(o.nested, 'single-attempt', (x) => v.oneOf<NestedRetryMode>(OWNER, 'nested', x, ['single-attempt', 'multiply'])) === 'multiply';
+    this.throwLastError = v.opt(o.throwLastError, false, (x) => v.bool(OWNER, 'throwLastError', x));
     this.budget =
       o.budget === false
         ? undefined
@@ -259,13 +338,23 @@ class RetryImpl implements Retry, FastStage {
             v.shaped<RetryBudget>(OWNER, 'budget', x, ['recordRequest', 'tryRetry', 'recordSuccess', 'stats']),
           ) ?? tokenBudget();
     this.t = new Telemetry<RetryEvents>(OWNER, this.name, common.metrics);
-    this.t.counter(METRIC.retryAttempts, 'Attempts, first attempts included', {}, () => this.attempts);
-    this.t.counter(METRIC.retries, 'Retries', {}, () => this.retries);
+    this.t.counter(METRIC.retryAttempts, 'Attempts started, first attempts included', {}, () => this.attempts);
+    this.t.counter(METRIC.retries, 'Retries started', {}, () => this.retries);
     this.t.counter(METRIC.retryNested, 'Calls run as a single attempt inside another retry', {}, () => this.nestedCalls);
     for (const reason of GIVE_UP_REASONS) {
       this.t.counter(METRIC.retryGiveUps, 'Calls that stopped retrying', { reason }, () => this.giveUps[reason]);
     }
     this.t.gauge(METRIC.retrySleeping, 'Calls waiting in a backoff', {}, () => this.sleepers.size);
+    const budget = this.budget;
+    if (budget !== undefined) {
+      this.t.gauge(METRIC.retryBudgetAvailable, 'Retries the budget could grant now', {}, () => {
+        try {
+          return budget.stats(this.clock).available;
+        } catch {
+          return NaN;
+        }
+      });
+    }
   }
 
   get events(): Telemetry<RetryEvents>['events'] {
@@ -293,7 +382,7 @@ class RetryImpl implements Retry, FastStage {
     }
     this.t.counts.admitted++;
     this.attempts++;
-    if (this.budget !== undefined) this.budget.recordRequest(this.clock);
+    if (this.budget !== undefined) this.recordRequest(this.budget);
     if (this.t.duration === undefined) return this.first(next, ctx);
     const start = this.clock.now();
     return this.t.timed(this.first(next, ctx), this.clock, start);
@@ -303,7 +392,7 @@ class RetryImpl implements Retry, FastStage {
     if (this.nestedSeen) return;
     this.nestedSeen = true;
     if (this.t.listening('nestedRetry')) {
-      this.t.events.emit('nestedRetry', { policy: this.name, depth, mode: this.multiply ? 'multiply' : 'single-attempt' });
+      this.emit('nestedRetry', { policy: this.name, depth, mode: this.multiply ? 'multiply' : 'single-attempt' });
     }
   }
 
@@ -314,9 +403,7 @@ class RetryImpl implements Retry, FastStage {
     return callTask(next, c).then(
       this.shouldRetryResult === undefined
         ? (this.firstSucceeded as (result: T) => T)
-        : (result) =>
-            // A throwing shouldRetryResult is a bug in the caller's code: it rejects the call rather than being retried.
-            this.shouldRetryResult!(result, 1) ? this.retryLoop(next, ctx, { kind: 'result', result }) : this.succeeded(result, 0),
+        : (result) => (this.flagged(result, 1) ? this.retryLoop(next, ctx, { kind: 'result', result }) : this.succeeded(result, 0)),
       (error: unknown) => this.retryLoop(next, ctx, { kind: 'error', error }),
     );
   }
@@ -336,28 +423,16 @@ class RetryImpl implements Retry, FastStage {
     if (signal !== NEVER_ABORTED && signal.aborted) return SLOW;
     this.t.counts.admitted++;
     this.attempts++;
-    if (this.budget !== undefined) this.budget.recordRequest(this.clock);
+    if (this.budget !== undefined) this.recordRequest(this.budget);
     call.retryDepth = 1;
     return undefined;
   }
 
   /** @internal fused path: the first attempt's outcome; a failure worth retrying hands over to the retry loop. */
   exit(call: Call, _state: unknown, value: unknown, isError: boolean, inner: Task<unknown>): PromiseLike<unknown> | undefined {
-    if (!isError) {
-      if (this.shouldRetryResult === undefined) {
-        this.succeeded(value, 0);
-        return undefined;
-      }
-      let again: boolean;
-      try {
-        again = this.shouldRetryResult(value, 1);
-      } catch (e) {
-        return Promise.reject(e); // a throwing shouldRetryResult rejects the call, as on the general path
-      }
-      if (!again) {
-        this.succeeded(value, 0);
-        return undefined;
-      }
+    if (!isError && (this.shouldRetryResult === undefined || !this.flagged(value, 1))) {
+      this.succeeded(value, 0);
+      return undefined;
     }
     // The context this retry was entered with (enter() admits only at depth 0), for the further attempts.
     const ctx = new Context(call.callerSignal, call.outerDeadline, call.priority, call.tenant, call.cost, 1, 0);
@@ -370,47 +445,101 @@ class RetryImpl implements Retry, FastStage {
 
   private succeeded<T>(result: T, retryCost: number): T {
     this.successes++;
-    if (this.budget !== undefined) this.budget.recordSuccess(this.clock, retryCost);
+    const budget = this.budget;
+    if (budget !== undefined) {
+      try {
+        budget.recordSuccess(this.clock, retryCost);
+      } catch (e) {
+        this.warn('budget.recordSuccess()', e, 'the call still succeeded');
+      }
+    }
     return result;
   }
 
-  /** Retries after a failed first attempt, until success or a reason to stop. */
+  private recordRequest(budget: RetryBudget): void {
+    try {
+      budget.recordRequest(this.clock);
+    } catch (e) {
+      this.warn('budget.recordRequest()', e, 'the call went on');
+    }
+  }
+
+  /** Whether `shouldRetryResult` flags `result`; a throwing predicate flags nothing (the result is returned). */
+  private flagged(result: unknown, attempt: number): boolean {
+    try {
+      return Boolean(this.shouldRetryResult!(result, attempt));
+    } catch (e) {
+      this.warn('shouldRetryResult', e, 'the result was returned as it is');
+      return false;
+    }
+  }
+
+  /**
+   * Retries after a failed first attempt, until success or a reason to stop. The invariant: an attempt (and so a
+   * retry) is counted, and the budget keeps its charge, only once the attempt starts; a retry cancelled during its
+   * backoff is refunded and not counted.
+   */
   private async retryLoop<T>(next: Task<T>, ctx: Context, firstOutcome: RetryOutcome<T>): Promise<T> {
     const depth = ctx.retryDepth + 1;
     let outcome = firstOutcome;
     let attempt = 1;
     let previousDelayMs = 0;
     let lastCost = 0;
+    // The last failure the dependency itself produced (a local refusal never is): RetryExhaustedError.cause.
+    let cause: unknown = undefined;
     for (;;) {
-      const delayMs = this.nextDelay(outcome, attempt, previousDelayMs, ctx);
-      if (typeof delayMs === 'string') return this.giveUp(delayMs, attempt, outcome, ctx);
-      const cause = outcome.kind === 'error' ? outcome.error : outcome.result;
-      const retryAfterMs = retryAfterOf(cause);
+      const failure = outcome.kind === 'error' ? outcome.error : outcome.result;
+      const local = outcome.kind === 'error' ? localness(failure) : 0;
+      if (local !== 1) cause = failure;
+      const stop = this.stopReason(outcome, local, attempt, ctx);
+      if (stop !== undefined) return this.giveUp(stop, attempt, outcome, cause, ctx);
+      const retryAfterMs = retryAfterOf(failure);
+      if (retryAfterMs === null) return this.giveUp('notRetryable', attempt, outcome, cause, ctx);
+      // Infinity means "never" (e.g. a cost above a bucket's capacity), even when maxRetryAfterMs is Infinity.
+      if (retryAfterMs !== undefined && (retryAfterMs > this.maxRetryAfterMs || retryAfterMs === Infinity)) {
+        return this.giveUp('retryAfter', attempt, outcome, cause, ctx);
+      }
+      const delayMs = this.delay(outcome, attempt, previousDelayMs);
+      if (delayMs === undefined) return this.giveUp('notRetryable', attempt, outcome, cause, ctx);
       const waitMs = retryAfterMs !== undefined && retryAfterMs > delayMs ? retryAfterMs : delayMs;
-      if (ctx.deadline !== undefined && this.clock.now() + waitMs >= ctx.deadline) return this.giveUp('deadline', attempt, outcome, ctx);
+      if (ctx.deadline !== undefined && this.clock.now() + waitMs >= ctx.deadline) return this.giveUp('deadline', attempt, outcome, cause, ctx);
+      let cost = 0;
       if (this.budget !== undefined) {
-        const cost = this.budget.tryRetry(this.clock, cause);
+        cost = this.withdraw(this.budget, failure);
         if (!(cost > 0)) {
           if (this.t.listening('budgetExhausted')) {
-            this.t.events.emit('budgetExhausted', { policy: this.name, attempts: attempt, budget: this.budget.stats(this.clock) });
+            const budget = this.budget;
+            this.emit('budgetExhausted', () => ({ policy: this.name, attempts: attempt, budget: budget.stats(this.clock) }));
           }
-          return this.giveUp('budget', attempt, outcome, ctx);
+          return this.giveUp('budget', attempt, outcome, cause, ctx);
         }
-        lastCost = cost;
       }
-      previousDelayMs = delayMs;
-      this.retries++;
-      attempt++;
-      if (this.t.listening('retry')) this.t.events.emit('retry', { policy: this.name, attempt, delayMs: waitMs, retryAfterMs, ...outcome });
+      if (this.t.listening('retry')) this.emit('retry', { policy: this.name, attempt: attempt + 1, delayMs: waitMs, retryAfterMs, ...outcome });
       if (waitMs > 0) {
         try {
           await this.sleep(waitMs, ctx);
         } catch (e) {
-          this.record(this.isDisposed ? 'disposed' : 'aborted', attempt - 1, outcome);
+          this.refund(cost);
+          this.record(this.isDisposed ? 'disposed' : 'aborted', attempt, outcome);
           throw e;
         }
       }
+      // The caller may have aborted, or the policy been disposed, after the timer fired (or from a `retry` listener):
+      // the retry has not started, so it is refunded and not counted.
+      if (ctx.signal.aborted) {
+        this.refund(cost);
+        return this.giveUp('aborted', attempt, outcome, cause, ctx);
+      }
+      if (this.isDisposed) {
+        this.refund(cost);
+        this.record('disposed', attempt, outcome);
+        throw this.disposedError();
+      }
+      previousDelayMs = delayMs;
+      lastCost = cost;
+      attempt++;
       this.attempts++;
+      this.retries++;
       let failed = false;
       let error: unknown;
       let result: T | undefined;
@@ -421,52 +550,114 @@ class RetryImpl implements Retry, FastStage {
         error = e;
       }
       if (failed) outcome = { kind: 'error', error };
-      else if (this.shouldRetryResult !== undefined && this.shouldRetryResult(result, attempt)) outcome = { kind: 'result', result: result as T };
+      else if (this.shouldRetryResult !== undefined && this.flagged(result, attempt)) outcome = { kind: 'result', result: result as T };
       else return this.succeeded(result as T, lastCost);
     }
   }
 
-  /** The backoff before the next attempt, or why not to retry. */
-  private nextDelay(outcome: RetryOutcome, attempt: number, previousDelayMs: number, ctx: Context): number | GiveUpReason {
+  /** Why not to retry `outcome` at all (before asking the backoff or the budget), or undefined. */
+  private stopReason(outcome: RetryOutcome, local: 1 | 0 | -1, attempt: number, ctx: Context): GiveUpReason | undefined {
     if (ctx.signal.aborted) return 'aborted';
     if (outcome.kind === 'error') {
-      const e = outcome.error;
-      if (isRejectedError(e) ? !this.retryRejections : this.shouldRetry !== undefined && !this.shouldRetry(e, attempt)) return 'notRetryable';
+      if (local === 1) {
+        if (!this.retryRejections) return 'rejected';
+      } else if (local === -1) {
+        return 'notRetryable'; // a failure whose properties cannot be read is not understood, so not retried
+      } else if (this.shouldRetry !== undefined) {
+        try {
+          if (!this.shouldRetry(outcome.error, attempt)) return 'notRetryable';
+        } catch (e) {
+          this.warn('shouldRetry', e, 'the error was not retried');
+          return 'notRetryable';
+        }
+      }
     }
     if (attempt >= this.maxAttempts) return 'maxAttempts';
     if (this.isDisposed) return 'disposed';
-    const asked = retryAfterOf(outcome.kind === 'error' ? outcome.error : outcome.result);
-    // Infinity means "never" (e.g. a cost above a bucket's capacity), even when maxRetryAfterMs is Infinity.
-    if (asked !== undefined && (asked > this.maxRetryAfterMs || asked === Infinity)) return 'retryAfter';
-    const d = this.backoff({ attempt, previousDelayMs, outcome, random: this.random });
+    return undefined;
+  }
+
+  /** The backoff before the next retry; undefined (reported) when the backoff throws or returns a bad value. */
+  private delay(outcome: RetryOutcome, attempt: number, previousDelayMs: number): number | undefined {
+    let d: unknown;
+    try {
+      d = this.backoff({ attempt, previousDelayMs, outcome, random: this.random });
+    } catch (e) {
+      this.warn('backoff', e, 'the failure was not retried');
+      return undefined;
+    }
     if (typeof d !== 'number' || !(d >= 0) || d === Infinity) {
-      throw new RangeError(`${this.name}: backoff must return a finite number >= 0, got ${String(d)} for attempt ${attempt}`);
+      this.warn('backoff', new RangeError(`backoff must return a finite number >= 0, got ${String(d)} for attempt ${attempt}`), 'the failure was not retried');
+      return undefined;
     }
     return d;
+  }
+
+  /** Asks the budget for a retry: its cost, or 0 when refused (a budget that throws refuses). */
+  private withdraw(budget: RetryBudget, failure: unknown): number {
+    try {
+      const cost = budget.tryRetry(this.clock, failure);
+      return typeof cost === 'number' ? cost : 0;
+    } catch (e) {
+      this.warn('budget.tryRetry()', e, 'the retry was refused');
+      return 0;
+    }
+  }
+
+  /** Gives back the charge of a retry that never started. */
+  private refund(cost: number): void {
+    const budget = this.budget;
+    if (!(cost > 0) || budget === undefined || typeof budget.refundRetry !== 'function') return;
+    try {
+      budget.refundRetry(this.clock, cost);
+    } catch (e) {
+      this.warn('budget.refundRetry()', e, 'the charge was not refunded');
+    }
   }
 
   private record(reason: GiveUpReason, attempts: number, outcome: RetryOutcome): void {
     this.giveUps[reason]++;
     this.failures++;
-    if (this.t.listening('giveUp')) this.t.events.emit('giveUp', { policy: this.name, attempts, reason, ...outcome });
+    if (this.t.listening('giveUp')) this.emit('giveUp', { policy: this.name, attempts, reason, ...outcome });
   }
 
-  /** Ends a call that stops retrying: the abort reason, the last error, or the last (unwanted) result. */
-  private giveUp<T>(reason: GiveUpReason, attempts: number, outcome: RetryOutcome<T>, ctx: Context): T {
+  /**
+   * Ends a call that stops retrying: with the abort reason; the last (unwanted) result; the last error unchanged when
+   * there is nothing to explain (one attempt, and it was not going to be retried) or `throwLastError` is set; else a
+   * RetryExhaustedError saying why.
+   */
+  private giveUp<T>(reason: GiveUpReason, attempts: number, outcome: RetryOutcome<T>, cause: unknown, ctx: Context): T {
     this.record(reason, attempts, outcome);
     if (reason === 'aborted') throw ctx.signal.reason;
-    if (outcome.kind === 'error') throw outcome.error;
-    return outcome.result;
+    if (outcome.kind === 'result') return outcome.result;
+    if (this.throwLastError || (attempts === 1 && (reason === 'notRetryable' || reason === 'rejected' || reason === 'maxAttempts'))) {
+      throw outcome.error;
+    }
+    throw new RetryExhaustedError(this.name, reason, attempts, cause, outcome.error);
+  }
+
+  private disposedError(): unknown {
+    return this.disposeReason === undefined ? new DisposedError(this.name) : this.disposeReason;
   }
 
   private sleep(ms: number, ctx: Context): Promise<void> {
-    if (ctx.signal.aborted) return Promise.reject(ctx.signal.reason);
+    const signal = ctx.signal;
+    if (signal.aborted) return Promise.reject(signal.reason);
+    const w = new Sleeper(signal);
+    if (signal !== NEVER_ABORTED) {
+      const onAbort = (): void => {
+        if (!this.wake(w)) return;
+        this.t.counts.aborted++;
+        w.reject(signal.reason);
+      };
+      // Before the sleeper joins the heap: if a foreign signal throws here, nothing is left behind.
+      signal.addEventListener('abort', onAbort, { once: true });
+      w.listener = onAbort;
+    }
     const now = this.clock.now();
-    const w = new Sleeper(1, ctx.signal, now, ctx.deadline);
     w.due = now + ms;
     this.sleepers.push(w);
     if (!this.alarm.armed || w.due < this.alarm.dueAt) this.alarm.set(w.due);
-    w.watchAbort(this.onSleepAbort);
     return w.promise;
   }
 
@@ -477,7 +668,7 @@ class RetryImpl implements Retry, FastStage {
     return true;
   }
 
-  /** The timer fired: wake every sleeper whose backoff is over, and re-arm for the next. */
+  /** The timer fired: wake every sleeper whose backoff is over (settling never throws), and re-arm for the next. */
   private onAlarm(): void {
     const now = this.clock.now();
     for (let w = this.sleepers.peek(); w !== undefined && w.due <= now; w = this.sleepers.peek()) {
@@ -486,6 +677,33 @@ class RetryImpl implements Retry, FastStage {
     }
     const next = this.sleepers.peek();
     if (next !== undefined && (!this.alarm.armed || next.due < this.alarm.dueAt)) this.alarm.set(next.due);
+  }
+
+  /** Emits `event` if a listener throws, the call and the other bookkeeping go on; the fault is reported once. */
+  private emit<E extends 'retry' | 'giveUp' | 'budgetExhausted' | 'nestedRetry'>(
+    event: E,
+    payload: Parameters<RetryEvents[E]>[0] | (() => Parameters<RetryEvents[E]>[0]),
+  ): void {
+    try {
+      const p = typeof payload === 'function' ? payload() : payload;
+      (this.t.events.emit as (event: E, p: unknown) => boolean)(event, p);
+    } catch (e) {
+      this.warn(`a "${event}" listener`, e, 'the call went on');
+    }
+  }
+
+  /** Reports a user callback that threw, once per callback per policy, as a process warning (code SLUICE_CALLBACK_ERROR). */
+  private warn(what: string, error: unknown, effect: string): void {
+    const seen = (this.warned ??= new Set());
+    if (seen.has(what)) return;
+    seen.add(what);
+    const proc = (globalThis as { process?: { emitWarning?: (message: string, options: object) => void } }).process;
+    if (typeof proc?.emitWarning !== 'function') return;
+    try {
+      proc.emitWarning(`${this.name}: ${what} threw (${messageOf(error)}); ${effect}`, { code: 'SLUICE_CALLBACK_ERROR', type: 'SluiceWarning' });
+    } catch {
+      // Reporting must not fail the call either.
+    }
   }
 
   stats(): RetryStats {
@@ -510,10 +728,11 @@ class RetryImpl implements Retry, FastStage {
   dispose(reason?: unknown): void {
     if (this.isDisposed) return;
     this.isDisposed = true;
+    this.disposeReason = reason;
     this.alarm.clear();
     const sleepers: Sleeper[] = [];
     for (let w = this.sleepers.pop(); w !== undefined; w = this.sleepers.pop()) sleepers.push(w);
-    for (const w of sleepers) w.reject(reason === undefined ? new DisposedError(this.name) : reason);
+    for (const w of sleepers) w.reject(this.disposedError());
     this.t.disposed(sleepers.length);
   }
 
@@ -526,12 +745,21 @@ class RetryImpl implements Retry, FastStage {
  * Creates a retry policy: runs the function again when it fails, up to `maxAttempts` attempts in all, waiting a
  * jittered backoff between attempts, as long as the retry budget, the call's deadline and its signal allow.
  *
- * **At capacity:** retry never queues or refuses a call of its own; when it stops retrying, the call ends with the
- * **last error** (or the last result flagged by `shouldRetryResult`), and `giveUp` says why: `maxAttempts`,
- * `budget` (the shared budget is empty; `budgetExhausted` is emitted too), `deadline` (the next attempt could not
- * start before `ctx.deadline`, so it stops at once instead of sleeping past it), `notRetryable`, `retryAfter` (asked
- * to wait longer than `maxRetryAfterMs`), `aborted` (rejects with `signal.reason`, at once even mid-backoff, and
- * the backoff timer is cleared) or `disposed`.
+ * **At capacity:** retry never queues or refuses a call of its own. When it stops retrying, `giveUp` says why
+ * (`maxAttempts`, `budget` (the shared budget is empty; `budgetExhausted` is emitted too), `deadline` (the next
+ * attempt could not start before `ctx.deadline`, so it stops at once instead of sleeping past it), `notRetryable`,
+ * `rejected` (an inner policy refused the attempt), `retryAfter` (asked to wait longer than `maxRetryAfterMs`),
+ * `aborted` or `disposed`), and the call ends:
+ * - on abort, with `signal.reason` (at once, even mid-backoff; the backoff timer is cleared);
+ * - when disposed during a backoff, with `DisposedError` (or the `dispose(reason)`);
+ * - with the last result, when it was a result flagged by `shouldRetryResult`;
+ * - with the error unchanged when there is nothing to explain: the call made one attempt and it was not going to be
+ *   retried (not retryable, a local rejection, or `maxAttempts: 1`); also always with `throwLastError: true`;
+ * - otherwise with a {@link RetryExhaustedError} (`code` `'RETRY_EXHAUSTED'`) carrying `attempts`, `reason`, `cause`
+ *   (the last error the dependency produced, even when a local refusal such as an inner rate limiter's ended the
+ *   call) and `lastError` (what the last attempt ended with).
+ *
+ * Inner policies still see every attempt's own error (a breaker inside the retry counts each attempt's failure).
  *
  * Rules that prevent retry storms:
  * - Local rejections (`isRejectedError`) are not retried unless `retryRejections: true`, and then not before their
@@ -539,16 +767,20 @@ class RetryImpl implements Retry, FastStage {
  * - A `retryAfterMs` carried by the error or result (a server's Retry-After surfaced by HTTP middleware, or an inner
  *   policy's hint) is honoured: the wait is `max(backoff, retryAfterMs)`, never shorter.
  * - Default budget: an AWS-style token budget of this policy's own (`tokenBudget()`); share one budget across every
- *   policy that calls the same dependency.
+ *   policy that calls the same dependency. A retry is charged when scheduled and refunded if it never starts.
  * - Inside another retry of the same execution it makes a single attempt (`nested: 'single-attempt'`).
  *
- * Defaults: `maxAttempts` 3, `backoff` full jitter with base 100 ms and cap 10 s, `maxRetryAfterMs` 30 000,
- * `retryRejections` false, `nested` `'single-attempt'`. Each attempt runs with a derived context whose `attempt`
- * is its number (1, 2, ...), so inner policies (breaker, bucket, timeout) admit each attempt afresh; put retry
- * outermost. A call that succeeds at once arms no timer; calls sleeping in a backoff share one timer.
+ * A user callback that throws (`shouldRetry`, `shouldRetryResult`, `backoff`, a custom budget, an event listener, or
+ * a getter of the error such as `code` or `retryAfterMs`) never replaces the call's outcome: the failure is simply not
+ * retried (`notRetryable`) and the fault is reported once per policy as a process warning (`SLUICE_CALLBACK_ERROR`).
  *
- * @throws {TypeError | RangeError} when an option is invalid (the message names it). A backoff returning anything
- *   but a finite number ≥ 0 rejects the call with a RangeError.
+ * Defaults: `maxAttempts` 3, `backoff` full jitter with base 100 ms and cap 10 s, `maxRetryAfterMs` 30 000,
+ * `retryRejections` false, `nested` `'single-attempt'`, `throwLastError` false. Each attempt runs with a derived
+ * context whose `attempt` is its number (1, 2, ...), so inner policies (breaker, bucket, timeout) admit each attempt
+ * afresh; put retry outermost. A call that succeeds at once arms no timer; calls sleeping in a backoff share one timer.
+ *
+ * @throws {TypeError | RangeError} when an option is invalid or unknown (the message names it, and the closest known
+ *   option for a misspelt one).
  * @example
  * ```ts
  * const budget = ratioBudget({ ratio: 0.1 });
@@ -556,7 +788,12 @@ class RetryImpl implements Retry, FastStage {
  *   retry({ maxAttempts: 3, budget, shouldRetry: (e) => isTransient(e) }),
  *   circuitBreaker({ ... }),
  * );
- * const user = await policy.execute(({ signal }) => fetchUser(id, { signal }), { timeoutMs: 2_000 });
+ * try {
+ *   const user = await policy.execute(({ signal }) => fetchUser(id, { signal }), { timeoutMs: 2_000 });
+ * } catch (e) {
+ *   if (isRetryExhaustedError(e)) log.warn(`gave up after ${e.attempts} attempts (${e.reason})`, e.cause);
+ *   throw e;
+ * }
  * ```
  */
 export function retry(options?: RetryOptions): Retry {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { retry, type GiveUpEvent, type RetryEvent, type RetryOptions } from '../../src/retry/retry.js';
+import { RetryExhaustedError } from '../../src/retry/errors.js';
 import { createMetricsRegistry } from '../../src/metrics/registry.js';
 import { constantBackoff, exponentialBackoff, fullJitter, type BackoffInput } from '../../src/retry/backoff.js';
 import { ratioBudget, tokenBudget, type RetryBudget } from '../../src/retry/budget.js';
@@ -25,6 +26,22 @@ function flaky(clock: ManualClock, failures: number, make: (i: number) => unknow
     return Promise.resolve('ok');
   };
   return { fn, calls, errors };
+}
+
+/** Runs `body` and returns the messages of the sluice process warnings emitted meanwhile. */
+async function collectWarnings(body: () => Promise<void>): Promise<string[]> {
+  const seen: string[] = [];
+  const onWarning = (w: Error & { code?: string }) => {
+    if (w.code === 'SLUICE_CALLBACK_ERROR') seen.push(w.message);
+  };
+  process.on('warning', onWarning);
+  try {
+    await body();
+    await new Promise<void>((resolve) => setImmediate(resolve)); // warnings are emitted on the next tick
+  } finally {
+    process.off('warning', onWarning);
+  }
+  return seen;
 }
 
 /** Settles a promise into a value without letting its rejection go unhandled. */
@@ -84,14 +101,17 @@ describe('retry', () => {
       expect(r.stats()).toMatchObject({ calls: 1, attempts: 3, retries: 2, successes: 1, failures: 0, amplification: 3 });
     });
 
-    it('makes at most maxAttempts attempts and fails with the last error', async () => {
+    it('makes at most maxAttempts attempts and fails with a RetryExhaustedError whose cause is the last error', async () => {
       const clock = new ManualClock();
       const { fn, calls, errors } = flaky(clock, Infinity);
       const r = retry({ clock, maxAttempts: 4, ...noDelay });
       const events = collectEvents(r.events, ['giveUp']);
       const out = await settle(r.execute(fn));
       expect(calls).toHaveLength(4);
-      expect(out).toEqual({ ok: false, error: errors[3] });
+      const e = out.ok ? undefined : out.error;
+      expect(e).toBeInstanceOf(RetryExhaustedError);
+      expect(e).toMatchObject({ code: 'RETRY_EXHAUSTED', policy: 'retry', attempts: 4, reason: 'maxAttempts', cause: errors[3], lastError: errors[3] });
+      expect((e as Error).message).toBe('retry: gave up after 4 attempts (attempts exhausted): fail 4');
       expect(events.of<GiveUpEvent>('giveUp')).toEqual([{ policy: 'retry', attempts: 4, reason: 'maxAttempts', kind: 'error', error: errors[3] }]);
       expect(r.stats().giveUps.maxAttempts).toBe(1);
     });
@@ -143,8 +163,27 @@ describe('retry', () => {
         [errors[0], 1],
         [errors[1], 2],
       ]);
-      expect(out).toEqual({ ok: false, error: errors[1] });
+      expect(out.ok === false && out.error).toMatchObject({ code: 'RETRY_EXHAUSTED', attempts: 2, reason: 'notRetryable', cause: errors[1] });
       expect(events.of<GiveUpEvent>('giveUp')[0]?.reason).toBe('notRetryable');
+    });
+
+    it('passes an error declined at the first attempt through unchanged (nothing to explain)', async () => {
+      const clock = new ManualClock();
+      const { fn, calls, errors } = flaky(clock, Infinity);
+      const r = retry({ clock, ...noDelay, shouldRetry: () => false });
+      expect(await settle(r.execute(fn))).toEqual({ ok: false, error: errors[0] });
+      expect(calls).toHaveLength(1);
+      const single = flaky(clock, Infinity);
+      expect(await settle(retry({ clock, ...noDelay, maxAttempts: 1 }).execute(single.fn))).toEqual({ ok: false, error: single.errors[0] });
+    });
+
+    it('with throwLastError rejects with the last error itself', async () => {
+      const clock = new ManualClock();
+      const { fn, errors } = flaky(clock, Infinity);
+      const r = retry({ clock, ...noDelay, throwLastError: true });
+      const events = collectEvents(r.events, ['giveUp']);
+      expect(await settle(r.execute(fn))).toEqual({ ok: false, error: errors[2] });
+      expect(events.of<GiveUpEvent>('giveUp')[0]).toMatchObject({ reason: 'maxAttempts', attempts: 3 });
     });
 
     it('retries results flagged by shouldRetryResult and resolves with the last one when attempts run out', async () => {
@@ -159,13 +198,20 @@ describe('retry', () => {
       expect(r.stats()).toMatchObject({ successes: 1, failures: 1 });
     });
 
-    it('surfaces an error thrown by shouldRetry instead of retrying it', async () => {
+    it("regression: a shouldRetry that throws does not replace fn's error; the error is not retried and the fault is reported once", async () => {
       const clock = new ManualClock();
       const bug = new Error('classifier bug');
-      const { fn, calls } = flaky(clock, Infinity);
+      const { fn, calls, errors } = flaky(clock, Infinity);
       const r = retry({ clock, ...noDelay, shouldRetry: () => { throw bug; } });
-      await expect(r.execute(fn)).rejects.toBe(bug);
-      expect(calls).toHaveLength(1);
+      const events = collectEvents(r.events, ['giveUp']);
+      const warnings = await collectWarnings(async () => {
+        await expect(r.execute(fn)).rejects.toBe(errors[0]);
+        await expect(r.execute(fn)).rejects.toBe(errors[1]);
+      });
+      expect(calls).toHaveLength(2);
+      expect(events.of<GiveUpEvent>('giveUp').map((e) => e.reason)).toEqual(['notRetryable', 'notRetryable']);
+      expect(warnings).toEqual(['retry: shouldRetry threw (classifier bug); the error was not retried']);
+      expect(r.stats()).toMatchObject({ calls: 2, attempts: 2, retries: 0, failures: 2 });
     });
   });
 
@@ -211,12 +257,21 @@ describe('retry', () => {
       ]);
     });
 
-    it('rejects the call with a RangeError when the backoff returns NaN or a negative delay', async () => {
+    it("regression: a backoff that throws or returns NaN, a negative or an infinite delay ends the call with fn's error, reported as a warning", async () => {
       const clock = new ManualClock();
-      for (const bad of [NaN, -1, Infinity]) {
-        const { fn } = flaky(clock, Infinity);
-        const r = retry({ clock, budget: false, backoff: () => bad });
-        await expect(r.execute(fn)).rejects.toThrow(/backoff must return a finite number >= 0/);
+      for (const bad of [() => NaN, () => -1, () => Infinity, () => { throw new Error('backoff bug'); }]) {
+        const { fn, calls, errors } = flaky(clock, Infinity);
+        const budget = tokenBudget();
+        const r = retry({ clock, budget, backoff: bad });
+        const warnings = await collectWarnings(async () => {
+          await expect(r.execute(fn)).rejects.toBe(errors[0]);
+        });
+        expect(calls).toHaveLength(1);
+        expect(warnings).toHaveLength(1);
+        expect(warnings[0]).toMatch(/^retry: backoff threw \((backoff must return a finite number >= 0|backoff bug)/);
+        expect(r.stats().giveUps.notRetryable).toBe(1);
+        expect(budget.stats(clock)).toMatchObject({ retriesGranted: 0, tokens: 500 });
+        expect(clock.pendingTimers()).toBe(0);
       }
     });
 
@@ -290,7 +345,7 @@ describe('retry', () => {
       const r = retry({ clock, ...noDelay, maxRetryAfterMs: 30_000 });
       const events = collectEvents(r.events, ['giveUp']);
       const out = await settle(r.execute(fn));
-      expect(out).toEqual({ ok: false, error: errors[0] });
+      expect(out.ok === false && out.error).toMatchObject({ code: 'RETRY_EXHAUSTED', reason: 'retryAfter', attempts: 1, cause: errors[0] });
       expect(calls).toHaveLength(1);
       expect(clock.pendingTimers()).toBe(0);
       expect(events.of<GiveUpEvent>('giveUp')[0]?.reason).toBe('retryAfter');
@@ -313,7 +368,8 @@ describe('retry', () => {
       const events = collectEvents(r.events, ['giveUp']);
       await expect(r.execute(fn)).rejects.toBe(rejection);
       expect(calls).toHaveLength(1);
-      expect(events.of<GiveUpEvent>('giveUp')[0]?.reason).toBe('notRetryable');
+      expect(events.of<GiveUpEvent>('giveUp')[0]?.reason).toBe('rejected');
+      expect(r.stats().giveUps).toMatchObject({ rejected: 1, notRetryable: 0 });
     });
 
     it('does not retry an inner bucket refusal, and does not consult shouldRetry for it', async () => {
@@ -349,7 +405,9 @@ describe('retry', () => {
       const { fn, calls } = flaky(clock, Infinity, () => never);
       const r = retry({ clock, ...noDelay, retryRejections: true, maxRetryAfterMs: Infinity });
       const events = collectEvents(r.events, ['giveUp']);
-      await expect(r.execute(fn)).rejects.toBe(never);
+      // The dependency was never reached: no cause, and the refusal is the last error.
+      const out = await settle(r.execute(fn));
+      expect(out.ok === false && out.error).toMatchObject({ code: 'RETRY_EXHAUSTED', reason: 'retryAfter', attempts: 1, cause: undefined, lastError: never });
       expect(calls).toHaveLength(1);
       expect(events.of<GiveUpEvent>('giveUp')[0]?.reason).toBe('retryAfter');
     });
@@ -364,7 +422,8 @@ describe('retry', () => {
       const out = settle(r.execute(fn, { timeoutMs: 250 }));
       await clock.advance(100);
       // attempts at 0 and 100; the next would start at 300 > 250, so the call ends now, at 100.
-      expect(await out).toEqual({ ok: false, error: errors[1] });
+      const got = await out;
+      expect(got.ok === false && got.error).toMatchObject({ code: 'RETRY_EXHAUSTED', reason: 'deadline', attempts: 2, cause: errors[1] });
       expect(calls.map((c) => c.at)).toEqual([0, 100]);
       expect(clock.now()).toBe(100);
       expect(clock.pendingTimers()).toBe(0);
@@ -439,7 +498,7 @@ describe('retry', () => {
       acs[1]!.abort(new Error('gone too'));
       expect((await outs[1]!).ok).toBe(false);
       expect(clock.pendingTimers()).toBe(0);
-      expect(r.stats()).toMatchObject({ sleeping: 0, retries: 2 });
+      expect(r.stats()).toMatchObject({ sleeping: 0, calls: 2, attempts: 2, retries: 0 });
     });
   });
 
@@ -483,7 +542,7 @@ describe('retry', () => {
   });
 
   describe('budget', () => {
-    it('fails with the last error and emits budgetExhausted when the budget is empty', async () => {
+    it('fails with RetryExhaustedError (reason budget) and emits budgetExhausted when the budget is empty', async () => {
       const clock = new ManualClock();
       const budget = ratioBudget({ ratio: 0, minPerSecond: 1, windowMs: 2_000 }); // allowance: 2 retries
       const r = retry({ clock, backoff: constantBackoff(), budget });
@@ -492,7 +551,9 @@ describe('retry', () => {
       await settle(r.execute(first.fn));
       expect(first.calls).toHaveLength(3);
       const second = flaky(clock, Infinity);
-      expect(await settle(r.execute(second.fn))).toEqual({ ok: false, error: second.errors[0] });
+      const out = await settle(r.execute(second.fn));
+      expect(out.ok === false && out.error).toMatchObject({ code: 'RETRY_EXHAUSTED', reason: 'budget', attempts: 1, cause: second.errors[0] });
+      expect((out as { error: Error }).error.message).toBe('retry: gave up after 1 attempt (retry budget exhausted): fail 1');
       expect(second.calls).toHaveLength(1);
       expect(events.of('budgetExhausted')).toEqual([
         { policy: 'retry', attempts: 1, budget: expect.objectContaining({ kind: 'ratio', retriesGranted: 2, retriesRefused: 1 }) },
@@ -654,7 +715,7 @@ describe('retry', () => {
       await settle(r.execute(flaky(clock, Infinity).fn));
       const s = r.stats();
       expect(s).toMatchObject({ calls: 3, attempts: 6, retries: 3, successes: 2, failures: 1, amplification: 2, sleeping: 0 });
-      expect(s.giveUps).toEqual({ maxAttempts: 1, budget: 0, deadline: 0, notRetryable: 0, retryAfter: 0, aborted: 0, disposed: 0 });
+      expect(s.giveUps).toEqual({ maxAttempts: 1, budget: 0, deadline: 0, notRetryable: 0, rejected: 0, retryAfter: 0, aborted: 0, disposed: 0 });
       expect(retry().stats().amplification).toBe(0);
     });
 
