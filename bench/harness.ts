@@ -40,6 +40,8 @@ export interface Suite {
   readonly targets?: readonly Target[];
   /** Called once after the suite ran (dispose limiters, close handles). */
   readonly dispose?: () => void;
+  /** `false`: skip the allocation probe (it runs each task thousands of times; for tasks that spawn processes). */
+  readonly allocations?: boolean;
 }
 
 /** A performance target for one task: a bound on its ratio to the floor and/or on its ns per operation. */
@@ -223,7 +225,7 @@ export async function runSuite(suite: Suite, options: RunOptions = {}): Promise<
   if (floor === undefined) throw new Error(`bench: suite "${suite.name}" names floor "${suite.floor}", which is not one of its tasks`);
   for (const r of rows) r.ratioToFloor = r.p50Ns / floor.p50Ns;
 
-  if ((options.allocations ?? true) && gc !== undefined) {
+  if ((options.allocations ?? true) && suite.allocations !== false && gc !== undefined) {
     for (let i = 0; i < rows.length; i++) rows[i]!.bytesPerOp = await bytesPerOp(suite.tasks[i]!);
   }
   for (const r of rows) options.onTask?.(r);
@@ -396,19 +398,29 @@ const END = (name: string): string => `<!-- bench:${name}:end -->`;
 /** Marker before which new suite sections are inserted. */
 export const SECTIONS_END = '<!-- bench:sections-end -->';
 
+/** Offset of `marker` where it stands on a line of its own (prose may quote a marker inline), or -1. */
+function markerAt(doc: string, marker: string): number {
+  for (let at = doc.indexOf(marker); at !== -1; at = doc.indexOf(marker, at + 1)) {
+    const end = at + marker.length;
+    if ((at === 0 || doc[at - 1] === '\n') && (end === doc.length || doc[end] === '\n' || doc[end] === '\r')) return at;
+  }
+  return -1;
+}
+
 /**
- * Replaces the generated section of `suiteName` in the markdown file (between its start/end markers), or inserts it
- * before {@link SECTIONS_END} (or at the end). Text outside the markers is left alone.
+ * Replaces the generated section of `suiteName` in the markdown file (between its start/end markers, each on a line
+ * of its own, wherever they sit in the page), or inserts it before {@link SECTIONS_END} (or at the end). Text outside
+ * the markers is left alone.
  */
 export function updateMarkdown(path: string, suiteName: string, section: string): void {
   const doc = existsSync(path) ? readFileSync(path, 'utf8') : `# Benchmarks\n\n${SECTIONS_END}\n`;
   const block = `${START(suiteName)}\n${section}\n${END(suiteName)}`;
-  const s = doc.indexOf(START(suiteName));
-  const e = doc.indexOf(END(suiteName));
+  const s = markerAt(doc, START(suiteName));
+  const e = markerAt(doc, END(suiteName));
   let next: string;
   if (s !== -1 && e > s) next = doc.slice(0, s) + block + doc.slice(e + END(suiteName).length);
   else {
-    const at = doc.indexOf(SECTIONS_END);
+    const at = markerAt(doc, SECTIONS_END);
     next = at === -1 ? `${doc.trimEnd()}\n\n${block}\n` : `${doc.slice(0, at)}${block}\n\n${doc.slice(at)}`;
   }
   writeFileSync(path, next);
