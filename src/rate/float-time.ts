@@ -31,7 +31,7 @@ export const CAPACITY_MIN = 1e-6;
  * none, so that costs that add up to exactly the capacity are admitted despite rounding. It is the only
  * over-admission there is, and it does not depend on the clock's origin or the rate.
  */
-export const TOLERANCE = 1e-9;
+export const TOLERANCE = 1e-12;
 
 // nextUp / nextDown through the bits of one preallocated double: no allocation per call.
 const f64 = new Float64Array(1);

@@ -194,7 +194,7 @@ class LeakyBucketImpl extends QueueingLimiter<LimiterEvents> implements LeakyBuc
 /**
  * Creates a leaky bucket (pacer). Calls leave at most one cost unit per `1000 / ratePerSecond` ms; after an idle
  * spell up to `burst` units may leave back to back. Over any window of `w` seconds it admits at most
- * `burst + ratePerSecond · w` units, on a clock of any origin (the only slack is float rounding, at most 1e-9 · burst).
+ * `burst + ratePerSecond · w` units, on a clock of any origin (the only slack is float rounding, at most 1e-12 · burst).
  *
  * **At capacity:** calls wait their turn in a FIFO queue of at most `maxQueue` callers (default 100). A full queue
  * refuses at once with `QUEUE_FULL` and `retryAfterMs` = when the head leaves and there is room again. A call whose

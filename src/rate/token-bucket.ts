@@ -207,7 +207,7 @@ class TokenBucketImpl extends QueueingLimiter<LimiterEvents> implements TokenBuc
  * Creates a token bucket. A call of cost `k` is admitted when `k` tokens are available; tokens refill continuously
  * at `refillPerSecond` up to `capacity`. Over any window of `w` seconds it admits at most
  * `capacity + refillPerSecond · w` tokens' worth of calls, on a clock of any origin (the only slack is float rounding,
- * at most 1e-9 · capacity tokens; a shortfall too small for the clock to resolve is waited for, never admitted).
+ * at most 1e-12 · capacity tokens; a shortfall too small for the clock to resolve is waited for, never admitted).
  *
  * **At capacity:** `tryAcquire()` refuses with `RATE_LIMITED` and the exact `retryAfterMs` after which the same call
  * would be admitted if nothing else takes tokens. `acquire()`/`execute()` wait in a FIFO queue when `maxQueue > 0`

@@ -45,6 +45,10 @@ describe('leakyBucket', () => {
       ['burst', Number.NaN, RangeError, 'NaN'],
       ['burst', Infinity, RangeError, 'Infinity'],
       ['burst', '2', TypeError, '"2"'],
+      ['burst', 2e15, RangeError, '2000000000000000'],
+      ['ratePerSecond', 1e-306, RangeError, '1e-306'],
+      ['ratePerSecond', 9.9e-7, RangeError, '9.9e-7'],
+      ['ratePerSecond', 1.1e12, RangeError, '1100000000000'],
       ...COMMON_OPTION_CASES,
     ];
     itRejectsEachOption(cases, (option, value) => leakyBucket({ ...BASE, [option]: value } as LeakyBucketOptions));
@@ -70,6 +74,40 @@ describe('leakyBucket', () => {
       expectOptionError(() => bucket.configure({ burst: 0.5 }), RangeError, 'burst', '0.5');
       expectOptionError(() => bucket.configure({ burst: 'x' as unknown as number }), TypeError, 'burst', '"x"');
       expect(() => bucket.configure(7 as never)).toThrow(TypeError);
+      expectOptionError(() => bucket.configure({ ratePerSecond: 1e-306 }), RangeError, 'ratePerSecond', '1e-306');
+      expectOptionError(() => bucket.configure({ burst: 2e15 }), RangeError, 'burst', '2000000000000000');
+      expect(bucket.stats()).toMatchObject({ ratePerSecond: 2, burst: 1 });
+    });
+
+    it('accepts the edges of every range and behaves there', async () => {
+      for (const [ratePerSecond, burst] of [
+        [1e-6, 1],
+        [1e12, 1e15],
+        [1e-6, 1e15],
+      ] as const) {
+        const clock = new ManualClock(1.7e12);
+        const bucket = leakyBucket({ ratePerSecond, burst, clock });
+        expect(bucket.tryAcquire({ cost: burst }).ok).toBe(true);
+        const r = bucket.tryAcquire({ cost: burst });
+        expect(r.ok).toBe(false);
+        if (!r.ok) expect(Number.isFinite(r.retryAfterMs) && r.retryAfterMs > 0).toBe(true);
+        const waiter = track(clock, bucket.acquire({ cost: burst }));
+        expect(await clock.runAll(5)).toBe(1);
+        expect(waiter.status).toBe('fulfilled');
+      }
+    });
+
+    it('regression: a rate of 1e-306/s is refused with a RangeError naming the option (it computed NaN, refused with retryAfterMs 0 and spun a 0 ms timer)', () => {
+      expectOptionError(() => leakyBucket({ ratePerSecond: 1e-306 }), RangeError, 'ratePerSecond', '1e-306');
+      expect(() => leakyBucket({ ratePerSecond: 1e-306 })).toThrow(/must be a number in \[0.000001, 1000000000000\]/);
+    });
+
+    it('regression: a misspelt option name is a TypeError naming it and the closest known one, not silently ignored', () => {
+      const clock = new ManualClock();
+      expect(() => leakyBucket({ ...BASE, clock, maxQeue: 10 } as LeakyBucketOptions)).toThrow(/leakyBucket: unknown option "maxQeue" \(did you mean "maxQueue"\?\)/);
+      expect(() => leakyBucket({ ...BASE, clock, bursts: 2 } as LeakyBucketOptions)).toThrow(/did you mean "burst"/);
+      const bucket = leakyBucket({ ...BASE, clock });
+      expect(() => bucket.configure({ ratePerSec: 3 } as never)).toThrow(/leakyBucket.configure: unknown option "ratePerSec" \(did you mean "ratePerSecond"\?\)/);
       expect(bucket.stats()).toMatchObject({ ratePerSecond: 2, burst: 1 });
     });
   });
@@ -421,6 +459,20 @@ describe('leakyBucket', () => {
       bucket.dispose();
       expect(metrics.snapshot().filter((s) => s.labels.policy === 'lb' && s.type !== 'histogram')).toEqual([]);
     });
+  });
+
+  it('regression: on a Date.now-sized clock at a high rate, repeated tryAcquire at one instant lets no more than burst leave (it let every call through)', () => {
+    for (const [ratePerSecond, burst, origin] of [
+      [1e6, 1, 1.7e12],
+      [1e9, 10, 1.7e12],
+      [1e9, 1, 1e13],
+    ] as const) {
+      const bucket = leakyBucket({ ratePerSecond, burst, clock: new ManualClock(origin) });
+      let admitted = 0;
+      for (let i = 0; i < 100_000 && bucket.tryAcquire({ cost: 0.01 }).ok; i++) admitted += 0.01;
+      expect(admitted).toBeLessThanOrEqual(burst + 1e-9);
+      expect(admitted).toBeGreaterThan(burst - 0.011);
+    }
   });
 
   it('retryAfterMs stays exact on a clock with a Date.now-like origin', async () => {

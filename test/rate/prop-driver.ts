@@ -241,7 +241,8 @@ export function checkCommon(run: Run, limiter: DrivenLimiter, clock: ManualClock
   const order = run.admissions.map((c) => c.index);
   expect(order).toEqual([...order].sort((a, b) => a - b));
   for (const c of run.admissions) {
-    expect(c.admittedAt! - c.arrivedAt).toBeLessThanOrEqual(maxWaitMs + 1e-6);
+    // A timer fires at a double: allow a few float steps of the clock (~2e-4 ms each at a Date.now-like origin).
+    expect(c.admittedAt! - c.arrivedAt).toBeLessThanOrEqual(maxWaitMs + 1e-6 + 4 * Math.abs(c.arrivedAt) * Number.EPSILON);
     if (c.deadline !== undefined) expect(c.admittedAt!).toBeLessThan(c.deadline);
   }
 }
@@ -306,4 +307,92 @@ export async function playPrefix(limiter: Limiter, clock: ManualClock, prefix: {
     await clock.advance(p.gapMs);
     limiter.tryAcquire({ cost: p.costFrac * maxCost });
   }
+}
+
+/** Log-uniform doubles in [min, max] (both > 0), with the ends themselves weighted in. */
+export function logUniform(min: number, max: number): fc.Arbitrary<number> {
+  return fc.oneof(
+    { arbitrary: fc.constantFrom(min, max), weight: 1 },
+    { arbitrary: fc.double({ min: Math.log10(min), max: Math.log10(max), noNaN: true }).map((e) => Math.min(max, Math.max(min, 10 ** e))), weight: 4 },
+  );
+}
+
+/** Clock origins up to ±1e13 ms (where one float time step is ~2e-3 ms), Date.now-like ones and zero. */
+export const wideOriginArb = fc.oneof(
+  fc.constant(0),
+  fc.constant(1e13),
+  fc.double({ min: 1.6e12, max: 1.8e12, noNaN: true }),
+  logUniform(1, 1e13),
+  fc.double({ min: -1e13, max: 1e13, noNaN: true }),
+);
+
+/** A ManualClock that remembers every delay a timer was armed with (a zero delay would be a spin in virtual time). */
+export class SpyClock extends ManualClock {
+  readonly delays: number[] = [];
+  override setTimeout(callback: () => void, delayMs: number): unknown {
+    this.delays.push(delayMs);
+    return super.setTimeout(callback, delayMs);
+  }
+}
+
+/**
+ * Repeated `tryAcquire({ cost })` at one instant; returns the cost admitted. Stops at the first refusal, which must
+ * carry a finite retryAfterMs > 0.
+ */
+export function burstAtOneInstant(limiter: Limiter, cost: number, guard = 100_000): number {
+  let admitted = 0;
+  for (let i = 0; i < guard; i++) {
+    const r = limiter.tryAcquire({ cost });
+    if (!r.ok) {
+      expect(r.reason).toBe('RATE_LIMITED');
+      expect(Number.isFinite(r.retryAfterMs) && r.retryAfterMs > 0, `retryAfterMs ${r.retryAfterMs}`).toBe(true);
+      return admitted;
+    }
+    admitted += cost;
+  }
+  throw new Error(`admitted ${admitted} at one instant and still admitting`);
+}
+
+/** Costs (fractions of the largest admissible cost) for {@link checkBehaves}. */
+export const behaveArb = fc.record({
+  burstFrac: fc.double({ min: 0.01, max: 1, noNaN: true }),
+  queued: fc.array(fc.oneof(fc.constant(1), fc.double({ min: 1e-6, max: 1, noNaN: true })), { minLength: 1, maxLength: 8 }),
+  gapMs: fc.oneof(fc.constant(0), logUniform(1e-6, 1e9)),
+});
+
+/**
+ * Every accepted option value must behave: a burst at one instant, then waiters of random costs. Every refusal
+ * carries a finite retryAfterMs, no stat is NaN, every timer is armed with a finite delay > 0 (a zero delay on a
+ * virtual clock is a spin), every waiter settles within a bounded number of timers, and nothing is left armed.
+ */
+export async function checkBehaves(limiter: DrivenLimiter, clock: SpyClock, plan: { burstFrac: number; queued: number[]; gapMs: number }, maxCost: number): Promise<void> {
+  const noNaN = (): void => {
+    for (const [k, x] of Object.entries(limiter.stats())) if (typeof x === 'number') expect(Number.isNaN(x), `stats().${k}`).toBe(false);
+  };
+  burstAtOneInstant(limiter, plan.burstFrac * maxCost);
+  noNaN();
+  await clock.advance(plan.gapMs);
+  const settled: unknown[] = [];
+  for (const frac of plan.queued) {
+    limiter.acquire({ cost: frac * maxCost }).then(
+      (p) => {
+        p.release();
+        settled.push('ok');
+      },
+      (e: unknown) => settled.push(e),
+    );
+  }
+  await flushMicrotasks();
+  noNaN();
+  await clock.runAll(3 * plan.queued.length + 5);
+  expect(settled).toHaveLength(plan.queued.length);
+  for (const e of settled) {
+    if (e === 'ok') continue;
+    expect(isRejectedError(e), String(e)).toBe(true);
+    if (isRejectedError(e)) expect(Number.isFinite(e.retryAfterMs) && e.retryAfterMs >= 0, `${e.code} retryAfterMs ${e.retryAfterMs}`).toBe(true);
+  }
+  for (const d of clock.delays) expect(Number.isFinite(d) && d > 0, `timer delay ${d}`).toBe(true);
+  noNaN();
+  expect(limiter.stats().queued).toBe(0);
+  expect(clock.pendingTimers()).toBe(0);
 }

@@ -46,6 +46,12 @@ describe('tokenBucket', () => {
       ['initialTokens', Number.NaN, RangeError, 'NaN'],
       ['initialTokens', Infinity, RangeError, 'Infinity'],
       ['initialTokens', '1', TypeError, '"1"'],
+      ['refillPerSecond', 1e-306, RangeError, '1e-306'],
+      ['refillPerSecond', 9.9e-7, RangeError, '9.9e-7'],
+      ['refillPerSecond', 1.1e12, RangeError, '1100000000000'],
+      ['capacity', 5e-324, RangeError, '5e-324'],
+      ['capacity', 9e-7, RangeError, '9e-7'],
+      ['capacity', 2e15, RangeError, '2000000000000000'],
       ...COMMON_OPTION_CASES,
     ];
     itRejectsEachOption(cases, (option, value) => tokenBucket({ ...BASE, [option]: value } as TokenBucketOptions));
@@ -57,6 +63,20 @@ describe('tokenBucket', () => {
       expect(() => tokenBucket({ ...BASE, clock, maxQueue: 0, maxWaitMs: 0 })).not.toThrow();
       expect(() => tokenBucket({ ...BASE, clock, maxQueue: Infinity, maxWaitMs: Infinity, dryRun: true })).not.toThrow();
       expect(() => tokenBucket({ capacity: 0.5, refillPerSecond: 0.001, clock })).not.toThrow();
+      expect(() => tokenBucket({ capacity: 1e-6, refillPerSecond: 1e-6, clock })).not.toThrow();
+      expect(() => tokenBucket({ capacity: 1e15, refillPerSecond: 1e12, clock })).not.toThrow();
+    });
+
+    it('regression: a misspelt option name (maxQeue) is a TypeError naming it and the closest known one, not silently ignored', () => {
+      const clock = new ManualClock();
+      expect(() => tokenBucket({ ...BASE, clock, maxQeue: 10 } as TokenBucketOptions)).toThrow(TypeError);
+      expect(() => tokenBucket({ ...BASE, clock, maxQeue: 10 } as TokenBucketOptions)).toThrow(/unknown option "maxQeue" \(did you mean "maxQueue"\?\)/);
+      expect(() => tokenBucket({ ...BASE, clock, refilPerSecond: 3 } as TokenBucketOptions)).toThrow(/did you mean "refillPerSecond"/);
+      const bucket = tokenBucket({ ...BASE, clock });
+      expect(() => bucket.configure({ capacty: 3 } as never)).toThrow(/tokenBucket.configure: unknown option "capacty" \(did you mean "capacity"\?\)/);
+      // configure() takes only what it can change.
+      expect(() => bucket.configure({ maxQueue: 3 } as never)).toThrow(/unknown option "maxQueue"/);
+      expect(bucket.stats()).toMatchObject({ capacity: 5, refillPerSecond: 2 });
     });
 
     it('defaults: a full bucket, no queue, unbounded wait, enforcing, named tokenBucket', () => {
@@ -71,6 +91,8 @@ describe('tokenBucket', () => {
       expectOptionError(() => bucket.configure({ refillPerSecond: -1 }), RangeError, 'refillPerSecond', '-1');
       expectOptionError(() => bucket.configure({ refillPerSecond: Infinity }), RangeError, 'refillPerSecond', 'Infinity');
       expectOptionError(() => bucket.configure({ capacity: '3' as unknown as number }), TypeError, 'capacity', '"3"');
+      expectOptionError(() => bucket.configure({ refillPerSecond: 1e-306 }), RangeError, 'refillPerSecond', '1e-306');
+      expectOptionError(() => bucket.configure({ capacity: 2e15 }), RangeError, 'capacity', '2000000000000000');
       expect(() => bucket.configure(null as never)).toThrow(TypeError);
       // A refused configuration changes nothing.
       expect(bucket.stats()).toMatchObject({ capacity: 5, refillPerSecond: 2 });
@@ -542,6 +564,34 @@ describe('tokenBucket', () => {
         const clock = new ManualClock(ORIGIN + 0.37);
         await checkRetryAfterExact(tokenBucket({ capacity: 2, refillPerSecond: 3, clock }), clock, cost);
       }
+    });
+
+    it('regression: repeated tryAcquire at one instant on a Date.now-sized clock admits no more than capacity (was 1.37 for capacity 1 at 1e6/s, 387 for capacity 10 at 1e9/s)', () => {
+      for (const [capacity, refillPerSecond, origin] of [
+        [1, 1e6, ORIGIN],
+        [10, 1e9, ORIGIN],
+        [1, 1e9, 1e13],
+      ] as const) {
+        const bucket = tokenBucket({ capacity, refillPerSecond, clock: new ManualClock(origin) });
+        let admitted = 0;
+        for (let i = 0; i < 100_000 && bucket.tryAcquire({ cost: 0.01 }).ok; i++) admitted += 0.01;
+        expect(admitted).toBeLessThanOrEqual(capacity + 1e-9);
+        expect(admitted).toBeGreaterThan(capacity - 0.011);
+      }
+    });
+
+    it('regression: a shortfall smaller than one float step of the clock is waited for until the next step, not admitted, and its timer is not a zero-delay spin', async () => {
+      const clock = new ManualClock(ORIGIN);
+      const bucket = tokenBucket({ capacity: 1, refillPerSecond: 1e6, maxQueue: 10, clock });
+      expect(bucket.tryAcquire().ok).toBe(true);
+      const r = bucket.tryAcquire();
+      expect(r.ok).toBe(false);
+      // One float step at 1.7e12 ms is 2^-12 ms; the token takes 1e-3 ms: the first representable time after it.
+      if (!r.ok) expect(r.retryAfterMs).toBe(2 ** -12 * 5);
+      const waiter = track(clock, bucket.acquire());
+      expect(clock.nextTimerAt()! - clock.now()).toBe(2 ** -12 * 5);
+      expect(await clock.runAll(10)).toBe(1);
+      expect(waiter.status).toBe('fulfilled');
     });
   });
 });
