@@ -6,9 +6,10 @@ import type { Call } from '../core/call.js';
 import { NEVER_ABORTED, type Context, type Task } from '../core/context.js';
 import { DeadlineHeap, type DeadlineEntry } from '../core/deadline-heap.js';
 import type { RejectionCode } from '../core/errors.js';
-import { QueueingLimiter, parseCommon, type CommonOptions, type QueueOptions, type QueueingStats } from '../core/limiter-base.js';
+import { COMMON_KEYS, QUEUE_KEYS, QueueingLimiter, parseCommon, type CommonOptions, type QueueOptions, type QueueingStats } from '../core/limiter-base.js';
 import { OncePermit, type Permit } from '../core/permit.js';
 import { RUN, type AcquireOptions, type AcquireResult, type Limiter } from '../core/policy.js';
+import { settle } from '../core/safe-call.js';
 import type { LimiterEvents } from '../core/telemetry.js';
 import * as v from '../core/validate.js';
 import { Alarm, type Waiter } from '../core/waiters.js';
@@ -20,16 +21,23 @@ export interface BulkheadOptions extends CommonOptions, QueueOptions {
   limit: number;
   /**
    * Most callers that may wait for a permit. Default **0**: a call that finds every permit taken is refused at once
-   * with `CONCURRENCY_LIMITED` (fail fast, the right default behind a load balancer). Beyond a positive bound,
+   * with `CONCURRENCY_LIMITED` (fail fast, the right default behind a load balancer); but when a finite `maxWaitMs`
+   * is given without `maxQueue`, **Infinity** (the wait is bounded by time instead). Beyond a positive bound,
    * calls are refused with `QUEUE_FULL`. Integer ≥ 0 or `Infinity`.
    */
   maxQueue?: number;
   /**
    * Longest a caller may wait for a permit, in ms. A waiter still queued when it elapses is evicted at that moment
-   * with `MAX_WAIT_EXCEEDED`. ≥ 0 or `Infinity`. Default `Infinity`.
+   * with `MAX_WAIT_EXCEEDED`. ≥ 0 or `Infinity`. Default `Infinity`. Given alone (without `maxQueue`), callers do
+   * wait: see `maxQueue`.
    */
   maxWaitMs?: number;
 }
+
+/** Option names {@link bulkhead} accepts. */
+const BULKHEAD_KEYS = v.keys(...COMMON_KEYS, ...QUEUE_KEYS, 'limit');
+/** Option names {@link Bulkhead.configure} accepts. */
+const CONFIG_KEYS = v.keys('limit');
 
 /** Settings that {@link Bulkhead.configure} can change at run time. */
 export interface BulkheadConfig {
@@ -121,7 +129,7 @@ class BulkheadImpl extends QueueingLimiter<LimiterEvents> implements Bulkhead {
   };
 
   constructor(options: BulkheadOptions) {
-    const o = v.optionsObject<BulkheadOptions>('bulkhead', options);
+    const o = v.optionsObject<BulkheadOptions>('bulkhead', options, BULKHEAD_KEYS);
     super('bulkhead', parseCommon('bulkhead', o), o, { maxQueue: 0, maxWaitMs: Infinity });
     if (o.limit === undefined) throw new TypeError('bulkhead: option "limit" is required');
     this.limit = v.integer('bulkhead', 'limit', o.limit, 1);
@@ -140,8 +148,8 @@ class BulkheadImpl extends QueueingLimiter<LimiterEvents> implements Bulkhead {
     // Dry-run: every call runs and holds a real permit, so `inflight` is the true concurrency. Calls beyond the
     // limit stand for the queue enforcement would have had; count those enforcement would have refused.
     const waiting = this.inflight - this.limit;
-    if (this.maxQueue === 0 || this.trying) this.t.wouldReject(this.busyReason, 0, 1);
-    else if (waiting >= this.maxQueue) this.t.wouldReject('QUEUE_FULL', 0, 1);
+    if (this.maxQueue === 0 || this.trying) this.wouldReject(this.busyReason, 0, 1);
+    else if (waiting >= this.maxQueue) this.wouldReject('QUEUE_FULL', 0, 1);
     return this.admit();
   }
 
@@ -185,10 +193,12 @@ class BulkheadImpl extends QueueingLimiter<LimiterEvents> implements Bulkhead {
       permit.release();
       return Promise.reject(e);
     }
-    return Promise.resolve(result).then(
+    // `settle`: `result` may be fn's hostile thenable; the permit must be released exactly once.
+    return settle(
+      result,
       (value) => {
         permit.release();
-        return value;
+        return value as T;
       },
       (error: unknown) => {
         permit.release();
@@ -259,7 +269,7 @@ class BulkheadImpl extends QueueingLimiter<LimiterEvents> implements Bulkhead {
   }
 
   configure(config: BulkheadConfig): void {
-    const c = v.optionsObject<BulkheadConfig>('bulkhead.configure', config);
+    const c = v.optionsObject<BulkheadConfig>('bulkhead.configure', config, CONFIG_KEYS);
     this.limit = v.opt(c.limit, this.limit, (x) => v.integer('bulkhead.configure', 'limit', x, 1));
     // Raising admits waiters now; lowering admits nobody until inflight drains below the new limit.
     if (this.queue.length !== 0) this.reschedule();

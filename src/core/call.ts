@@ -3,7 +3,7 @@
  * deadline heap, and (on a pipeline's fused path, see stage.ts) the record of which layers admitted it. Living in the
  * kernel lets `timeout()` and `pipeline()` share it without the kernel importing a family.
  */
-import { NEVER_ABORTED, derivedContext, type Context, type Task } from './context.js';
+import { CONTEXT_BRAND, NEVER_ABORTED, derivedContext, type Context, type Task } from './context.js';
 import type { Clock } from './clock.js';
 import type { DeadlineEntry } from './deadline-heap.js';
 
@@ -35,10 +35,7 @@ function capture(resolve: (value: unknown) => void, reject: (reason: unknown) =>
   capturedReject = reject;
 }
 
-/** Whether `x` can be awaited as a promise (a thenable). */
-export function isThenable<T>(x: T | PromiseLike<T>): x is PromiseLike<T> {
-  return x !== null && (typeof x === 'object' || typeof x === 'function') && typeof (x as PromiseLike<T>).then === 'function';
-}
+export { isThenable } from './safe-call.js';
 
 /**
  * A call in flight. Until a racer (a timeout) takes it, `signal` is the caller's and `deadline` the one the call came
@@ -156,6 +153,11 @@ export class Call implements Context, DeadlineEntry {
     if (this.runner !== undefined) this.runner.raced(this, value, isError);
     else if (isError) this.reject(value);
     else this.resolve(value);
+  }
+
+  /** @internal a Call passed back as options is accepted as a context (see CONTEXT_BRAND). */
+  get [CONTEXT_BRAND](): true {
+    return true;
   }
 
   /** Listener for the caller's signal (an object listener: no closure per call). */

@@ -5,7 +5,12 @@
 import type { Clock } from './clock.js';
 import * as v from './validate.js';
 
-/** Per-call options accepted by `execute()`, `acquire()` and `tryAcquire()`. */
+/**
+ * Per-call options accepted by `execute()`, `acquire()` and `tryAcquire()`. An unknown option name is a TypeError
+ * naming it and the closest known one (`{ timeout: 1000 }`: did you mean "timeoutMs"?). The context a protected
+ * function received may be passed back as the options of a nested call (`inner.execute(fn, ctx)`): it carries more
+ * fields than these, and is accepted as it is.
+ */
 export interface ExecuteOptions {
   /** Aborting it rejects the call with `signal.reason`, wherever it is: queued, backing off or running. */
   signal?: AbortSignal;
@@ -13,7 +18,11 @@ export interface ExecuteOptions {
   priority?: number;
   /** Tenant key for fairness and per-tenant limits. Default: none. */
   tenant?: string;
-  /** Units of capacity the call consumes (tokens, pacing slots). Finite, > 0. Default 1. */
+  /**
+   * Units of capacity the call consumes in a rate limiter (tokens, pacing slots). Finite, > 0. Default 1. A
+   * bulkhead counts calls, not units, and ignores it: one call holds one permit whatever its cost (so one `cost`
+   * can travel through `pipeline(tokenBucket, bulkhead)` and mean tokens to the bucket).
+   */
   cost?: number;
   /**
    * Absolute deadline on the policy's clock (`clock.now()` scale), in milliseconds. Queue waits, attempts and
@@ -48,6 +57,16 @@ export type Task<T> = (context: ExecutionContext) => T | PromiseLike<T>;
  * every copy of sluice (ESM and CommonJS builds) takes the first one's, stored under `Symbol.for('sluice.neverAborted')`.
  */
 export const NEVER_ABORTED: AbortSignal = ((globalThis as { [k: symbol]: unknown })[Symbol.for('sluice.neverAborted')] ??= new AbortController().signal) as AbortSignal;
+
+/**
+ * Marks the objects a protected function receives as its context (`Context`, and `Call` in core/call.ts), so that
+ * one passed back as options is accepted with the extra fields it carries. Registered, so that a context of another
+ * copy of sluice is recognised too. Read from the prototype: it costs the context nothing.
+ */
+export const CONTEXT_BRAND: unique symbol = Symbol.for('sluice.context') as never;
+
+/** The per-call option names (see {@link ExecuteOptions}). */
+const EXECUTE_KEYS = v.keys('signal', 'priority', 'tenant', 'cost', 'deadline', 'timeoutMs');
 
 /**
  * Concrete context. `task` carries the user's function through a pipeline so that composition needs no per-call
@@ -88,6 +107,11 @@ export class Context implements ExecutionContext {
   derive(signal: AbortSignal, deadline: number | undefined, attempt: number, retryDepth = this.retryDepth): Context {
     return derivedContext(this, signal, deadline, attempt, retryDepth);
   }
+
+  /** @internal see {@link CONTEXT_BRAND}. */
+  get [CONTEXT_BRAND](): true {
+    return true;
+  }
 }
 
 /** A context with `from`'s task, priority, tenant and cost, and the given signal, deadline, attempt and depth. */
@@ -110,9 +134,12 @@ export function derivedContext(
 export function createContext(owner: string, clock: Clock, options: ExecuteOptions | undefined): Context {
   if (options === undefined) return new Context(NEVER_ABORTED, undefined, 0, undefined, 1);
   const o = v.optionsObject<ExecuteOptions>(owner, options); // no per-call label string: `owner` already names the caller
+  if ((o as { [CONTEXT_BRAND]?: unknown })[CONTEXT_BRAND] !== true) checkExecuteKeys(owner, o);
   const signal = o.signal ?? NEVER_ABORTED;
-  if (o.signal !== undefined && !isAbortSignal(o.signal)) {
-    throw new TypeError(`${owner}: option "signal" must be an AbortSignal, got ${String(o.signal)}`);
+  if (o.signal !== undefined && signal !== NEVER_ABORTED && !isAbortSignal(o.signal)) {
+    throw new TypeError(
+      `${owner}: option "signal" must be an AbortSignal (a boolean "aborted", addEventListener() and removeEventListener()), got ${describeValue(o.signal)}`,
+    );
   }
   const priority = o.priority === undefined ? 0 : v.between(owner, 'priority', o.priority, -Number.MAX_VALUE, Number.MAX_VALUE);
   const tenant = o.tenant === undefined ? undefined : v.name(owner, 'tenant', o.tenant);
@@ -130,8 +157,39 @@ export function createContext(owner: string, clock: Clock, options: ExecuteOptio
   return c;
 }
 
+/**
+ * The per-call key check, cheap enough for every call: a switch over the (usually one or two) keys, the generic
+ * check with its "did you mean" only for a key that is not an option.
+ */
+function checkExecuteKeys(owner: string, o: object): void {
+  for (const key in o) {
+    switch (key) {
+      case 'signal':
+      case 'timeoutMs':
+      case 'deadline':
+      case 'priority':
+      case 'tenant':
+      case 'cost':
+        continue;
+    }
+    if (Object.prototype.hasOwnProperty.call(o, key)) v.knownKeys(owner, o, EXECUTE_KEYS);
+  }
+}
+
+/**
+ * A signal sluice can listen to and stop listening to. A signal-like object without `removeEventListener` would be
+ * listened to forever (and throw when sluice tries to stop), so it is refused up front.
+ */
 function isAbortSignal(s: unknown): s is AbortSignal {
-  return typeof s === 'object' && s !== null && typeof (s as AbortSignal).aborted === 'boolean' && typeof (s as AbortSignal).addEventListener === 'function';
+  if (typeof s !== 'object' || s === null) return false;
+  const x = s as AbortSignal;
+  return typeof x.aborted === 'boolean' && typeof x.addEventListener === 'function' && typeof x.removeEventListener === 'function';
+}
+
+function describeValue(x: unknown): string {
+  if (typeof x !== 'object' || x === null) return typeof x === 'string' ? JSON.stringify(x) : String(x);
+  const missing = ['aborted', 'addEventListener', 'removeEventListener'].filter((k) => !(k in x));
+  return missing.length === 0 ? 'an object whose "aborted" is not a boolean' : `an object without ${missing.map((k) => `"${k}"`).join(', ')}`;
 }
 
 /** The rejection value for an aborted signal: its `reason`, as the platform defines it. */

@@ -8,7 +8,8 @@ import { systemClock, type Clock } from './clock.js';
 import { Context, DEFAULT_CONTEXT, NEVER_ABORTED, createContext, executeContext, type ExecuteOptions, type Task } from './context.js';
 import { DisposedError, rejectionError, type RejectionCode } from './errors.js';
 import { NOOP_PERMIT, type Permit } from './permit.js';
-import { RUN, type AcquireResult, type Limiter } from './policy.js';
+import { KIND, RUN, type AcquireResult, type Limiter } from './policy.js';
+import { reportError } from './safe-call.js';
 import { SLOW, STAGE, type FastStage } from './stage.js';
 import type { Call } from './call.js';
 import { systemRandom, type RandomSource } from './random.js';
@@ -37,10 +38,16 @@ export interface CommonOptions {
 export interface QueueOptions {
   /**
    * Most callers that may wait at once. Beyond it, calls are refused at once with `QUEUE_FULL`. `0` disables
-   * waiting: `acquire()` and `execute()` refuse like `tryAcquire()`. Integer ≥ 0 or `Infinity`.
+   * waiting: `acquire()` and `execute()` refuse like `tryAcquire()`. Integer ≥ 0 or `Infinity`. Default: the
+   * primitive's (0 for `tokenBucket` and `bulkhead`, 100 for `leakyBucket`), except that a finite `maxWaitMs` given
+   * without `maxQueue` makes it `Infinity`: asking to wait up to `maxWaitMs` means waiting, and the time bound then
+   * bounds the queue. An explicit `maxQueue: 0` still never waits, whatever `maxWaitMs` says.
    */
   maxQueue?: number;
-  /** Longest a caller may wait, in ms; a call that would wait longer is refused at once. ≥ 0 or `Infinity`. */
+  /**
+   * Longest a caller may wait, in ms; a call that would wait longer is refused at once. ≥ 0 or `Infinity`. Default
+   * `Infinity`. Given (finite) without `maxQueue`, it also lifts the default bound on waiters (see `maxQueue`).
+   */
   maxWaitMs?: number;
   /** Admit everything, but count and emit (`wouldReject`) what enforcement would have refused. Default false. */
   dryRun?: boolean;
@@ -122,10 +129,17 @@ export abstract class QueueingLimiter<Events extends LimiterEvents> implements L
     this.clock = common.clock;
     this.random = common.random;
     this.t = new Telemetry<Events>(kind, common.name, common.metrics);
-    this.maxQueue = v.opt(queue.maxQueue, defaults.maxQueue, (x) => v.integer(kind, 'maxQueue', x, 0, true));
     this.maxWaitMs = v.opt(queue.maxWaitMs, defaults.maxWaitMs, (x) => v.nonNegativeOrInfinity(kind, 'maxWaitMs', x));
+    // A finite maxWaitMs without maxQueue asks to wait: a default of "never wait" would silently ignore it.
+    const queueDefault = queue.maxWaitMs !== undefined && this.maxWaitMs !== Infinity ? Infinity : defaults.maxQueue;
+    this.maxQueue = v.opt(queue.maxQueue, queueDefault, (x) => v.integer(kind, 'maxQueue', x, 0, true));
     this.dryRun = v.opt(queue.dryRun, false, (x) => v.bool(kind, 'dryRun', x));
     this.t.gauge(METRIC.queued, 'Callers waiting', {}, () => this.queue.length);
+  }
+
+  /** @internal the policy's kind, for `pipeline()`'s checks. */
+  get [KIND](): string {
+    return this.kind;
   }
 
   /** Typed events: `reject`, `wouldReject`, `dispose`, plus the primitive's own. Free when nobody listens. */
@@ -166,9 +180,11 @@ export abstract class QueueingLimiter<Events extends LimiterEvents> implements L
     const ctx = options === undefined ? undefined : createContext(this.name, this.clock, options);
     const cost = ctx === undefined ? 1 : ctx.cost;
     if (this.isDisposed) {
-      this.t.rejected('DISPOSED', 0, cost);
+      this.rejected('DISPOSED', 0, cost);
       return { ok: false, reason: 'DISPOSED', retryAfterMs: 0 };
     }
+    // An abort is not a capacity refusal: throw its reason, as acquire() would reject with it (see Limiter).
+    if (ctx !== undefined && ctx.signal !== NEVER_ABORTED && ctx.signal.aborted) throw ctx.signal.reason;
     this.checkCost(cost);
     const now = this.clock.now();
     if (ctx?.deadline !== undefined && now >= ctx.deadline) return this.refuseNow('DEADLINE_EXCEEDED', cost, 0);
@@ -186,12 +202,33 @@ export abstract class QueueingLimiter<Events extends LimiterEvents> implements L
   /** A `tryAcquire` refusal as a value (or, in dry-run, counted and admitted). */
   private refuseNow(reason: RejectionCode, cost: number, retryAfterMs: number): AcquireResult {
     if (this.dryRun) {
-      this.t.wouldReject(reason, retryAfterMs, cost);
+      this.wouldReject(reason, retryAfterMs, cost);
       this.t.counts.admitted++;
       return OK_NOOP;
     }
-    this.t.rejected(reason, retryAfterMs, cost);
+    this.rejected(reason, retryAfterMs, cost);
     return { ok: false, reason, retryAfterMs };
+  }
+
+  /**
+   * Counts a refusal and emits `reject`. A listener that throws is reported asynchronously, never thrown into
+   * `execute()` (which must not throw synchronously) or into a loop over other callers' waiters.
+   */
+  protected rejected(reason: RejectionCode, retryAfterMs: number, cost: number): void {
+    try {
+      this.t.rejected(reason, retryAfterMs, cost);
+    } catch (e) {
+      reportError(e);
+    }
+  }
+
+  /** Counts a dry-run would-be refusal and emits `wouldReject`; a listener's throw is reported, as in {@link rejected}. */
+  protected wouldReject(reason: RejectionCode, retryAfterMs: number, cost: number): void {
+    try {
+      this.t.wouldReject(reason, retryAfterMs, cost);
+    } catch (e) {
+      reportError(e);
+    }
   }
 
   acquire(options?: ExecuteOptions): Promise<Permit> {
@@ -278,7 +315,7 @@ export abstract class QueueingLimiter<Events extends LimiterEvents> implements L
   /** The waiting path: refuse at once, or queue. */
   protected acquireFor(ctx: Context): Promise<Permit> {
     if (this.isDisposed) {
-      this.t.rejected('DISPOSED', 0, ctx.cost);
+      this.rejected('DISPOSED', 0, ctx.cost);
       return Promise.reject(new DisposedError(this.name));
     }
     if (ctx.signal.aborted) return Promise.reject(ctx.signal.reason);
@@ -312,7 +349,13 @@ export abstract class QueueingLimiter<Events extends LimiterEvents> implements L
     const w = new Waiter<Permit>(cost, ctx.signal, now, ctx.deadline, ctx.priority, ctx.tenant);
     this.enqueue(w);
     this.onEnqueued(w);
-    w.watchAbort(this.onAbort);
+    const unwatchable = w.watchAbort(this.onAbort);
+    if (unwatchable !== undefined) {
+      // A foreign signal whose addEventListener threw: the call could not be aborted, so it does not wait.
+      this.removeWaiter(w);
+      w.reject(unwatchable);
+      return w.promise;
+    }
     this.reschedule();
     return w.promise;
   }
@@ -321,11 +364,11 @@ export abstract class QueueingLimiter<Events extends LimiterEvents> implements L
   protected refuse(reason: RejectionCode, cost: number, now: number, wait: number): Promise<Permit> {
     const retryAfterMs = this.retryAfterFor(reason, cost, now, wait);
     if (this.dryRun) {
-      this.t.wouldReject(reason, retryAfterMs, cost);
+      this.wouldReject(reason, retryAfterMs, cost);
       this.t.counts.admitted++;
       return Promise.resolve(NOOP_PERMIT);
     }
-    this.t.rejected(reason, retryAfterMs, cost);
+    this.rejected(reason, retryAfterMs, cost);
     return Promise.reject(rejectionError(reason, this.name, retryAfterMs));
   }
 
@@ -340,8 +383,8 @@ export abstract class QueueingLimiter<Events extends LimiterEvents> implements L
   /** Refuses a queued waiter (e.g. after a reconfiguration made its wait too long). */
   protected evict(w: Waiter<Permit>, reason: RejectionCode, retryAfterMs: number): void {
     if (!this.removeWaiter(w)) return;
-    this.t.rejected(reason, retryAfterMs, w.cost);
     w.reject(rejectionError(reason, this.name, retryAfterMs));
+    this.rejected(reason, retryAfterMs, w.cost);
   }
 
   private removeWaiter(w: Waiter<Permit>): boolean {

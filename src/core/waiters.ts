@@ -4,6 +4,7 @@
  */
 import type { Clock, TimerHandle } from './clock.js';
 import { NEVER_ABORTED } from './context.js';
+import { reportError } from './safe-call.js';
 
 /**
  * One caller waiting for admission. `T` is what it resolves with (usually a Permit).
@@ -33,11 +34,27 @@ export class Waiter<T> {
     });
   }
 
-  /** Calls `onAbort` once if the signal aborts before the waiter settles. */
-  watchAbort(onAbort: (waiter: Waiter<T>) => void): void {
-    if (this.signal === NEVER_ABORTED) return;
-    this.abortListener = () => onAbort(this);
-    this.signal.addEventListener('abort', this.abortListener, { once: true });
+  /**
+   * Calls `onAbort` once if the signal aborts before the waiter settles. Returns undefined, or the error thrown by a
+   * foreign signal's `addEventListener` (the waiter is then not watched: its owner should not let it wait).
+   */
+  watchAbort(onAbort: (waiter: Waiter<T>) => void): unknown {
+    if (this.signal === NEVER_ABORTED) return undefined;
+    // Runs inside the signal's dispatch, next to other listeners (other callers' waiters): nothing may escape it.
+    this.abortListener = () => {
+      try {
+        onAbort(this);
+      } catch (e) {
+        reportError(e);
+      }
+    };
+    try {
+      this.signal.addEventListener('abort', this.abortListener, { once: true });
+    } catch (e) {
+      this.abortListener = undefined;
+      return e === undefined ? new TypeError('signal.addEventListener threw undefined') : e;
+    }
+    return undefined;
   }
 
   resolve(value: T): void {
@@ -55,9 +72,15 @@ export class Waiter<T> {
   }
 
   private unwatch(): void {
-    if (this.abortListener !== undefined) {
-      this.signal.removeEventListener('abort', this.abortListener);
+    const listener = this.abortListener;
+    if (listener !== undefined) {
       this.abortListener = undefined;
+      // Settling runs in loops over many waiters (grants, dispose): a foreign signal's throw must not stop them.
+      try {
+        this.signal.removeEventListener('abort', listener);
+      } catch (e) {
+        reportError(e);
+      }
     }
   }
 }
@@ -128,7 +151,8 @@ export class WaiterQueue<T> {
 
 /**
  * At most one armed timer for a primitive. `set(at)` (re)arms for absolute clock time `at`; `clear()` disarms.
- * The callback runs with no timer armed, so it may call `set` again.
+ * The callback runs with no timer armed, so it may call `set` again. A callback that throws (through a user
+ * listener it ran) is reported asynchronously, never thrown into the host's timer loop.
  */
 export class Alarm {
   private handle: TimerHandle | undefined = undefined;
@@ -136,7 +160,11 @@ export class Alarm {
   private readonly fire = (): void => {
     this.handle = undefined;
     this.at = Infinity;
-    this.onFire();
+    try {
+      this.onFire();
+    } catch (e) {
+      reportError(e);
+    }
   };
 
   constructor(

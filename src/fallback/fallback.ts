@@ -3,11 +3,13 @@
  * results) into a replacement value, computed or fixed.
  */
 import { Context, DEFAULT_CONTEXT, NEVER_ABORTED, executeContext, type ExecuteOptions, type ExecutionContext, type Task } from '../core/context.js';
-import { parseCommon, type CommonOptions } from '../core/limiter-base.js';
-import { RUN, type Policy } from '../core/policy.js';
+import { DisposedError } from '../core/errors.js';
+import { COMMON_KEYS, parseCommon, type CommonOptions } from '../core/limiter-base.js';
+import { KIND, RUN, type Policy } from '../core/policy.js';
+import { safeEmit, settle } from '../core/safe-call.js';
 import { SLOW, STAGE, type FastStage } from '../core/stage.js';
 import type { Call } from '../core/call.js';
-import { Telemetry } from '../core/telemetry.js';
+import { Telemetry, type DisposeEvent, type RejectEvent } from '../core/telemetry.js';
 import * as v from '../core/validate.js';
 import { METRIC } from '../metrics/metrics.js';
 
@@ -54,6 +56,10 @@ export interface FallbackEvent {
 export interface FallbackEvents {
   /** A failure was replaced by the fallback. */
   fallback: (event: FallbackEvent) => void;
+  /** A call was refused because the policy was disposed (`DISPOSED`). */
+  reject: (event: RejectEvent) => void;
+  /** The policy was disposed. */
+  dispose: (event: DisposeEvent) => void;
 }
 
 /** Snapshot returned by {@link Fallback.stats}. */
@@ -69,6 +75,10 @@ export interface FallbackStats {
   handlerErrors: number;
   /** Failures passed through unreplaced because the caller had aborted. */
   aborted: number;
+  /** Calls refused with `DISPOSED` after {@link Fallback.dispose}. */
+  rejected: number;
+  /** Whether {@link Fallback.dispose} was called. */
+  disposed: boolean;
 }
 
 /** A fallback policy whose replacement has type `T`. */
@@ -77,12 +87,25 @@ export interface Fallback<T> extends Policy {
   execute<R>(fn: Task<R>, options?: ExecuteOptions): Promise<R | T>;
   /** The {@link Policy} signature (what a pipeline sees): the replacement type is not tracked there. */
   execute<R>(fn: Task<R>, options?: ExecuteOptions): Promise<R>;
-  /** Typed events: `fallback`. */
+  /** Typed events: `fallback`, `reject` (after dispose), `dispose`. */
   readonly events: Telemetry<FallbackEvents>['events'];
   stats(): FallbackStats;
+  /**
+   * Refuses later calls with `DisposedError` (`fn` not called, nothing replaced). A fallback holds no capacity and
+   * no timer: calls already running go on, and their failures are still replaced. Idempotent.
+   */
+  dispose(reason?: unknown): void;
+  /** Same as `dispose()`, for `using`. */
+  [Symbol.dispose](): void;
 }
 
+/** Option names {@link fallback} accepts. */
+const FALLBACK_KEYS = v.keys(...COMMON_KEYS, 'value', 'handler', 'when', 'whenResult');
+
+const pass = <R>(result: R): R => result;
+
 class FallbackImpl<T> implements Fallback<T>, FastStage {
+  readonly [KIND] = 'fallback';
   readonly name: string;
   readonly clock: Policy['clock'];
   private readonly t: Telemetry<FallbackEvents>;
@@ -93,6 +116,7 @@ class FallbackImpl<T> implements Fallback<T>, FastStage {
   private fallbacks = 0;
   private fallbacksOnResult = 0;
   private handlerErrors = 0;
+  private isDisposed = false;
   private readonly onErrorShared = (error: unknown): unknown => this.recover(error, DEFAULT_CONTEXT);
   private readonly onResultShared = (result: unknown): unknown => this.check(result, DEFAULT_CONTEXT);
   private readonly countHandlerError = (error: unknown): never => {
@@ -101,7 +125,7 @@ class FallbackImpl<T> implements Fallback<T>, FastStage {
   };
 
   constructor(options: FallbackOptions<T>) {
-    const o = v.optionsObject<FallbackOptions<T>>('fallback', options);
+    const o = v.optionsObject<FallbackOptions<T>>('fallback', options, FALLBACK_KEYS);
     const common = parseCommon('fallback', o);
     const hasValue = 'value' in o;
     if (hasValue && o.handler !== undefined) throw new TypeError('fallback: give option "value" or option "handler", not both');
@@ -127,24 +151,25 @@ class FallbackImpl<T> implements Fallback<T>, FastStage {
   }
 
   [RUN]<R>(next: Task<R>, ctx: Context): Promise<R> {
+    if (this.isDisposed) {
+      this.t.rejected('DISPOSED', 0, ctx.cost);
+      return Promise.reject(new DisposedError(this.name));
+    }
     const signal = ctx.signal;
     if (signal !== NEVER_ABORTED && signal.aborted) return Promise.reject(signal.reason);
     this.t.counts.admitted++;
-    let run: Promise<R>;
+    let run: unknown;
     try {
-      run = Promise.resolve(next(ctx));
+      run = next(ctx);
     } catch (e) {
       run = Promise.reject(e);
     }
-    // Calls made without options share one context, and so share these handlers: no closure per call.
+    // Calls made without options share one context, and so share these handlers: no closure per call. `settle`:
+    // `run` may be fn's own (hostile) thenable, and exactly one handler must run.
     const shared = ctx === DEFAULT_CONTEXT;
-    if (this.whenResult === undefined) {
-      return run.then(undefined, shared ? (this.onErrorShared as (e: unknown) => R) : (e: unknown) => this.recover<R>(e, ctx));
-    }
-    return run.then(
-      shared ? (this.onResultShared as (r: R) => R) : (r: R) => this.check(r, ctx),
-      shared ? (this.onErrorShared as (e: unknown) => R) : (e: unknown) => this.recover<R>(e, ctx),
-    );
+    const onError = shared ? (this.onErrorShared as (e: unknown) => R) : (e: unknown) => this.recover<R>(e, ctx);
+    if (this.whenResult === undefined) return settle(run, pass as (r: unknown) => R, onError);
+    return settle(run, shared ? (this.onResultShared as (r: unknown) => R) : (r: unknown) => this.check(r as R, ctx), onError);
   }
 
   /** @internal fused-path hooks: this policy itself. */
@@ -155,7 +180,7 @@ class FallbackImpl<T> implements Fallback<T>, FastStage {
   /** @internal fused path: admits every call not already aborted; keeps the retry depth it was entered at. */
   enter(call: Call): unknown {
     const signal = call.callerSignal;
-    if (signal !== NEVER_ABORTED && signal.aborted) return SLOW;
+    if (this.isDisposed || (signal !== NEVER_ABORTED && signal.aborted)) return SLOW;
     this.t.counts.admitted++;
     return call.retryDepth === 0 ? undefined : call.retryDepth;
   }
@@ -193,12 +218,13 @@ class FallbackImpl<T> implements Fallback<T>, FastStage {
   private replace<R>(kind: FallbackKind, failure: unknown, ctx: Context): R | PromiseLike<R> {
     this.fallbacks++;
     if (this.t.listening('fallback')) {
-      this.t.events.emit('fallback', {
+      // A listener's throw is reported, not made the call's outcome: the caller still gets the replacement.
+      safeEmit(this.t.events as never, 'fallback', {
         policy: this.name,
         kind,
         error: kind === 'error' ? failure : undefined,
         result: kind === 'result' ? failure : undefined,
-      });
+      } satisfies FallbackEvent);
     }
     // The policy signature cannot say that R may be replaced by T; Fallback.execute's first overload does.
     if (this.handler === undefined) return this.value as unknown as R;
@@ -209,7 +235,7 @@ class FallbackImpl<T> implements Fallback<T>, FastStage {
       this.handlerErrors++;
       throw e;
     }
-    return Promise.resolve(replacement).then(undefined, this.countHandlerError) as unknown as PromiseLike<R>;
+    return settle(replacement, pass, this.countHandlerError) as unknown as PromiseLike<R>;
   }
 
   stats(): FallbackStats {
@@ -220,7 +246,19 @@ class FallbackImpl<T> implements Fallback<T>, FastStage {
       fallbacksOnResult: this.fallbacksOnResult,
       handlerErrors: this.handlerErrors,
       aborted: this.t.counts.aborted,
+      rejected: this.t.counts.rejected,
+      disposed: this.isDisposed,
     };
+  }
+
+  dispose(): void {
+    if (this.isDisposed) return;
+    this.isDisposed = true;
+    this.t.disposed(0);
+  }
+
+  [Symbol.dispose](): void {
+    this.dispose();
   }
 }
 

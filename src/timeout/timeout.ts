@@ -5,12 +5,13 @@
  * earliest deadline, so a call costs no timer of its own. The signal handed to `fn` is created only if `fn` reads
  * it, so a call that ignores `ctx.signal` costs no AbortController either.
  */
-import { Call, isThenable, type Racer } from '../core/call.js';
+import { Call, type Racer } from '../core/call.js';
 import { Context, DEFAULT_CONTEXT, NEVER_ABORTED, executeContext, type ExecuteOptions, type Task } from '../core/context.js';
-import { TimeoutError, rejectionError } from '../core/errors.js';
-import { callTask, parseCommon, type CommonOptions } from '../core/limiter-base.js';
-import { RUN, type Policy } from '../core/policy.js';
-import { Telemetry, type RejectEvent } from '../core/telemetry.js';
+import { DisposedError, TimeoutError, rejectionError } from '../core/errors.js';
+import { COMMON_KEYS, callTask, parseCommon, type CommonOptions } from '../core/limiter-base.js';
+import { KIND, RUN, type Policy } from '../core/policy.js';
+import { isThenable, reportError, safeEmit, settle } from '../core/safe-call.js';
+import { Telemetry, type DisposeEvent, type RejectEvent } from '../core/telemetry.js';
 import * as v from '../core/validate.js';
 import { Alarm } from '../core/waiters.js';
 import { DeadlineHeap } from '../core/deadline-heap.js';
@@ -44,8 +45,13 @@ export interface TimeoutEvent {
 export interface TimeoutEvents {
   /** A call ran past its deadline. */
   timeout: (event: TimeoutEvent) => void;
-  /** A call was refused at entry because its context deadline had already passed (`DEADLINE_EXCEEDED`). */
+  /**
+   * A call was refused at entry: its context deadline had already passed (`DEADLINE_EXCEEDED`), or the policy was
+   * disposed (`DISPOSED`).
+   */
   reject: (event: RejectEvent) => void;
+  /** The policy was disposed; `rejectedWaiters` counts the running calls it rejected. */
+  dispose: (event: DisposeEvent) => void;
 }
 
 /** Snapshot returned by {@link Timeout.stats}. */
@@ -61,18 +67,32 @@ export interface TimeoutStats {
   pending: number;
   /** Running calls whose caller aborted; they rejected with `signal.reason`. */
   aborted: number;
-  /** Calls refused at entry with `DEADLINE_EXCEEDED` because their context deadline had already passed. */
+  /** Calls refused at entry: `DEADLINE_EXCEEDED` (context deadline already passed) or `DISPOSED`. */
   rejected: number;
+  /** Whether {@link Timeout.dispose} was called. */
+  disposed: boolean;
 }
 
 /** A timeout policy. */
 export interface Timeout extends Policy {
   /** The configured per-attempt timeout, ms. */
   readonly timeoutMs: number;
-  /** Typed events: `timeout`, `reject`. */
+  /** Typed events: `timeout`, `reject`, `dispose`. */
   readonly events: Telemetry<TimeoutEvents>['events'];
   stats(): TimeoutStats;
+  /**
+   * Rejects every call it is racing now with `reason` (default: a `DisposedError`) and aborts their `ctx.signal`
+   * with it, clears its timer, and refuses later calls with `DisposedError` (`fn` not called). `fn`'s late outcome
+   * is dropped, as after a timeout. Calls it does not race (`timeoutMs: Infinity` and no context deadline) run on.
+   * Idempotent.
+   */
+  dispose(reason?: unknown): void;
+  /** Same as `dispose()`, for `using`. */
+  [Symbol.dispose](): void;
 }
+
+/** Option names {@link timeout} accepts. */
+const TIMEOUT_KEYS = v.keys(...COMMON_KEYS, 'timeoutMs');
 
 /** Node clamps longer delays to 1 ms; a farther deadline is reached in hops of this size. */
 const MAX_TIMER_MS = 2_147_483_647;
@@ -87,6 +107,7 @@ const RESOLVED: Promise<void> = Promise.resolve();
  * never reads the clock; on a pipeline's fused path it reuses the clock reading of the layers outside it.
  */
 class TimeoutImpl implements Timeout, Racer, FastStage {
+  readonly [KIND] = 'timeout';
   readonly name: string;
   readonly clock: Timeout['clock'];
   readonly timeoutMs: number;
@@ -100,6 +121,7 @@ class TimeoutImpl implements Timeout, Racer, FastStage {
   private readonly alarm: Alarm;
   private armQueued = false;
   private timedOut = 0;
+  private isDisposed = false;
   /**
    * Runs in the microtask after calls started (queued behind their own reactions): stamps the calls still running
    * with one clock read, moves them into the heap and arms the timer for the earliest deadline. A call that settled
@@ -125,7 +147,7 @@ class TimeoutImpl implements Timeout, Racer, FastStage {
   };
 
   constructor(options: TimeoutOptions) {
-    const o = v.optionsObject<TimeoutOptions>('timeout', options);
+    const o = v.optionsObject<TimeoutOptions>('timeout', options, TIMEOUT_KEYS);
     const common = parseCommon('timeout', o);
     if (o.timeoutMs === undefined) throw new TypeError('timeout: option "timeoutMs" is required');
     if (typeof o.timeoutMs === 'number' && o.timeoutMs <= 0) {
@@ -171,6 +193,11 @@ class TimeoutImpl implements Timeout, Racer, FastStage {
    * promise (counted), or on the fused path (`fast`) with SLOW, counting nothing.
    */
   private admit(call: Call, fast: boolean): Promise<never> | typeof SLOW | undefined {
+    if (this.isDisposed) {
+      if (fast) return SLOW;
+      this.t.rejected('DISPOSED', 0, call.cost);
+      return Promise.reject(new DisposedError(this.name));
+    }
     const callerSignal = call.callerSignal;
     if (callerSignal !== NEVER_ABORTED && callerSignal.aborted) return fast ? SLOW : Promise.reject(callerSignal.reason);
     const outer = call.outerDeadline;
@@ -246,10 +273,17 @@ class TimeoutImpl implements Timeout, Racer, FastStage {
     else this.fresh[this.freshCount++] = call;
     const signal = call.callerSignal;
     if (signal !== NEVER_ABORTED) {
-      signal.addEventListener('abort', call);
+      try {
+        signal.addEventListener('abort', call);
+      } catch (e) {
+        // A foreign signal that cannot be listened to: the call still ends, by its outcome or its deadline.
+        reportError(e);
+      }
       if (signal.aborted) this.callerAborted(call); // fn aborted it during its synchronous part
     }
-    Promise.resolve(r).then(
+    // `settle`: r is fn's value, maybe a hostile thenable; exactly one of these runs, never a synchronous throw.
+    void settle(
+      r,
       (value) => this.finished(call, value, false),
       (error: unknown) => this.finished(call, error, true),
     );
@@ -297,7 +331,8 @@ class TimeoutImpl implements Timeout, Racer, FastStage {
     call.endReason = error;
     this.timedOut++;
     if (this.t.listening('timeout')) {
-      this.t.events.emit('timeout', { policy: this.name, timeoutMs: allowedMs, deadline: call.due, limitedBy: byDeadline ? 'deadline' : 'timeoutMs' });
+      // Emitted from the shared timer: a listener that throws must not stop the other calls' timeouts.
+      safeEmit(this.t.events as never, 'timeout', { policy: this.name, timeoutMs: allowedMs, deadline: call.due, limitedBy: byDeadline ? 'deadline' : 'timeoutMs' });
     }
     call.controller?.abort(error);
     return error;
@@ -310,7 +345,13 @@ class TimeoutImpl implements Timeout, Racer, FastStage {
       // left alone: it fires early, finds nothing due and re-arms, which is cheaper than re-arming on every settle.
       this.alarm.clear();
     }
-    if (call.callerSignal !== NEVER_ABORTED) call.callerSignal.removeEventListener('abort', call);
+    if (call.callerSignal !== NEVER_ABORTED) {
+      try {
+        call.callerSignal.removeEventListener('abort', call);
+      } catch (e) {
+        reportError(e); // the caller's signal is theirs; the call still ends
+      }
+    }
   }
 
   private setAlarm(at: number, now: number): void {
@@ -322,7 +363,11 @@ class TimeoutImpl implements Timeout, Racer, FastStage {
     // Pop before acting: aborting a signal runs user listeners synchronously, which may add or settle calls.
     for (let head = this.heap.peek(); head !== undefined && head.due <= now; head = this.heap.peek()) {
       this.dequeue(head);
-      head.end(this.timeOut(head), true);
+      try {
+        head.end(this.timeOut(head), true);
+      } catch (e) {
+        reportError(e); // one call's failure to end cleanly must not keep the others from timing out
+      }
     }
     const head = this.heap.peek();
     if (head !== undefined && (!this.alarm.armed || head.due < this.alarm.dueAt)) this.setAlarm(head.due, now);
@@ -345,7 +390,39 @@ class TimeoutImpl implements Timeout, Racer, FastStage {
       pending: this.pending(),
       aborted: c.aborted,
       rejected: c.rejected,
+      disposed: this.isDisposed,
     };
+  }
+
+  dispose(reason?: unknown): void {
+    if (this.isDisposed) return;
+    this.isDisposed = true;
+    const error = reason === undefined ? new DisposedError(this.name) : reason;
+    const running: Call[] = [];
+    for (let i = 0; i < this.freshCount; i++) {
+      const c = this.fresh[i]!;
+      this.fresh[i] = undefined;
+      if (!c.done) running.push(c);
+    }
+    this.freshCount = 0;
+    for (let c = this.heap.pop(); c !== undefined; c = this.heap.pop()) running.push(c);
+    this.alarm.clear();
+    for (const c of running) {
+      this.dequeue(c);
+      c.done = true;
+      c.endReason = error;
+      try {
+        c.end(error, true);
+        c.controller?.abort(error);
+      } catch (e) {
+        reportError(e);
+      }
+    }
+    this.t.disposed(running.length);
+  }
+
+  [Symbol.dispose](): void {
+    this.dispose();
   }
 }
 

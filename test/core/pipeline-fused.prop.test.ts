@@ -121,7 +121,14 @@ function build(spec: StageSpec, clock: Clock, i: number): Policy & { stats(): un
 
 /** The policy with only `[RUN]`: a pipeline cannot fuse it. */
 function opaque(p: Policy): Policy {
-  return { name: p.name, clock: p.clock, execute: (fn, o) => p.execute(fn, o), [RUN]: (next, ctx) => p[RUN](next, ctx) };
+  return {
+    name: p.name,
+    clock: p.clock,
+    execute: (fn, o) => p.execute(fn, o),
+    dispose: (reason) => p.dispose(reason),
+    [Symbol.dispose]: () => p[Symbol.dispose](),
+    [RUN]: (next, ctx) => p[RUN](next, ctx),
+  };
 }
 
 /** A comparable description of how a call ended. */

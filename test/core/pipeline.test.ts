@@ -101,6 +101,8 @@ describe('pipeline', () => {
       name: 'hedge',
       clock,
       execute: (fn, options) => pipeline(hedge).execute(fn, options),
+      dispose: () => {},
+      [Symbol.dispose]: () => {},
       [RUN]<T>(next: Task<T>, ctx: Context): Promise<T> {
         return Promise.all([next(ctx), next(ctx)]).then(([first]) => first);
       },

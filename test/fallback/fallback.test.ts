@@ -152,7 +152,7 @@ describe('fallback', () => {
     const count = (on: string) => metrics.snapshot().find((s) => s.name === 'sluice_fallbacks_total' && s.labels.on === on);
     expect(count('error')).toMatchObject({ value: 2 });
     expect(count('result')).toMatchObject({ value: 1 });
-    expect(fb.stats()).toEqual({ name: 'fb', calls: 3, fallbacks: 3, fallbacksOnResult: 1, handlerErrors: 0, aborted: 0 });
+    expect(fb.stats()).toEqual({ name: 'fb', calls: 3, fallbacks: 3, fallbacksOnResult: 1, handlerErrors: 0, aborted: 0, rejected: 0, disposed: false });
   });
 
   it('types execute() on the fallback itself as the union of both results', async () => {

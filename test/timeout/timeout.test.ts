@@ -401,10 +401,10 @@ describe('timeout', () => {
     const slow = t.execute(never).catch(() => {});
     const quick = t.execute(() => after(clock, 10, 1));
     await flushMicrotasks();
-    expect(t.stats()).toEqual({ name: 'm', timeoutMs: 100, calls: 2, timedOut: 0, pending: 2, aborted: 0, rejected: 0 });
+    expect(t.stats()).toEqual({ name: 'm', timeoutMs: 100, calls: 2, timedOut: 0, pending: 2, aborted: 0, rejected: 0, disposed: false });
     await clock.advance(100);
     await Promise.all([slow, quick]);
-    expect(t.stats()).toEqual({ name: 'm', timeoutMs: 100, calls: 2, timedOut: 1, pending: 0, aborted: 0, rejected: 0 });
+    expect(t.stats()).toEqual({ name: 'm', timeoutMs: 100, calls: 2, timedOut: 1, pending: 0, aborted: 0, rejected: 0, disposed: false });
     const sample = (name: string) => metrics.snapshot().find((s) => s.name === name && s.labels.policy === 'm');
     expect(sample('sluice_timeouts_total')).toMatchObject({ value: 1 });
     expect(sample('sluice_admitted_total')).toMatchObject({ value: 2 });
