@@ -1,11 +1,12 @@
 /**
- * Rate limiters, uncontended: what admission costs when nothing waits. sluice's token and leaky buckets side by side
- * with the bare call, the clock read every rate limiter must make, and the peers (p-limit, limiter, cockatiel).
+ * Admission, uncontended: what a rate limiter or a bulkhead costs when nothing waits. sluice's token and leaky buckets
+ * and its bulkhead side by side with the bare call, the clock read every rate limiter must make, and the peers
+ * (p-limit, limiter, cockatiel).
  */
 import { bulkhead, noop } from 'cockatiel';
 import { RateLimiter, TokenBucket as LimiterTokenBucket } from 'limiter';
 import pLimit from 'p-limit';
-import { coarseClock, leakyBucket, systemClock, tokenBucket, type Clock } from '../../src/index.js';
+import { bulkhead as sluiceBulkhead, coarseClock, leakyBucket, systemClock, tokenBucket, type Clock } from '../../src/index.js';
 import { asyncTask, syncTask, type Suite } from '../harness.js';
 
 // Large capacity and rate: every call is admitted at once, nothing ever waits or is refused (checked in dispose()).
@@ -16,6 +17,8 @@ const fn = async (): Promise<number> => 1;
 
 const bucket = tokenBucket({ name: 'bench-token', capacity: BIG, refillPerSecond: BIG });
 const pacer = leakyBucket({ name: 'bench-leaky', ratePerSecond: BIG, burst: BIG });
+// A limit no sequential loop reaches: every call is admitted at once.
+const gate = sluiceBulkhead({ name: 'bench-bulkhead', limit: 1_000_000 });
 
 // A clock that never moves: tryAcquire then pays for everything but the time read.
 const fixedClock: Clock = { now: () => 1, setTimeout: systemClock.setTimeout, clearTimeout: systemClock.clearTimeout };
@@ -37,7 +40,7 @@ const cockBulkhead = bulkhead(1_000_000);
 
 const suite: Suite = {
   name: 'rate',
-  title: 'Rate limiters (tokenBucket, leakyBucket), uncontended',
+  title: 'Rate limiters (tokenBucket, leakyBucket) and bulkhead, uncontended',
   floor: 'await fn()',
   tasks: [
     asyncTask('await fn()', () => fn(), { role: 'floor', note: '`fn = async () => 1`, awaited in a sequential loop: the cost of the call itself.' }),
@@ -62,6 +65,9 @@ const suite: Suite = {
     asyncTask('leakyBucket.execute(fn)', () => pacer.execute(fn)),
     asyncTask('tokenBucket.execute(fn) [coarseClock]', () => bucketCoarse.execute(fn), { note: 'on the opt-in `coarseClock()`.' }),
     asyncTask('leakyBucket.execute(fn) [coarseClock]', () => pacerCoarse.execute(fn), { note: 'on the opt-in `coarseClock()`.' }),
+    asyncTask('bulkhead.execute(fn)', () => gate.execute(fn), {
+      note: '`bulkhead({ limit: 1e6 })`: a permit held until fn settles, so unlike the buckets it subscribes to fn\'s promise.',
+    }),
     asyncTask('p-limit limit(fn)', () => limit(fn), { role: 'peer', note: 'p-limit 7, concurrency 1e6 (never queues).' }),
     syncTask('limiter TokenBucket.tryRemoveTokens(1)', () => limiterBucket.tryRemoveTokens(1), {
       role: 'peer',
@@ -94,7 +100,7 @@ const suite: Suite = {
     'B/op: JS heap bytes allocated per operation (heap used after a batch minus before, no gc in between).',
   ],
   dispose() {
-    for (const l of [bucket, pacer, bucketFixed, bucketCoarse, pacerCoarse]) {
+    for (const l of [bucket, pacer, bucketFixed, bucketCoarse, pacerCoarse, gate]) {
       const s = l.stats();
       if (s.rejected !== 0 || s.queued !== 0) throw new Error(`bench: ${s.name} was contended (rejected ${s.rejected}, queued ${s.queued})`);
       l.dispose();
