@@ -1,5 +1,13 @@
 import { defineConfig } from 'tsup';
 
+/**
+ * Every entry point (sluice, sluice/testing, sluice/sim, and those to come) is built into one module graph per
+ * format: code shared by several entries lives in one chunk (dist/chunk-*.js, dist/chunk-*.cjs) that they all import,
+ * so each format holds exactly one copy of the core (one NEVER_ABORTED, one systemClock, one Context class). With
+ * `splitting: false` every entry carried its own copy. CJS splitting goes through rollup (tsup runs rollup for
+ * `treeshake`), which emits `require()`d chunks. `shims` gives the CJS build `import.meta.url`, which the metrics
+ * registry's lazy `createRequire` needs. test/package/ checks all of this on the packed tarball.
+ */
 export default defineConfig({
   entry: {
     index: 'src/index.ts',
@@ -11,6 +19,7 @@ export default defineConfig({
   sourcemap: true,
   clean: true,
   target: 'node20',
-  splitting: false,
+  splitting: true,
+  shims: true,
   treeshake: true,
 });
