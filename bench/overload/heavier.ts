@@ -29,5 +29,11 @@ export function heavierTenant(env: SimEnvironment, inner: Policy | undefined, te
     [RUN]<T>(next: Task<T>, ctx: Context): Promise<T> {
       return inner === undefined ? (async () => next(ctx))() : inner[RUN](next, ctx);
     },
+    dispose(reason?: unknown): void {
+      inner?.dispose(reason);
+    },
+    [Symbol.dispose](): void {
+      inner?.dispose();
+    },
   } as Policy;
 }

@@ -339,7 +339,14 @@ export const timeoutSuite: Suite = {
 
 /** The policy with only `[RUN]`: a pipeline cannot fuse it, so it runs the general path (one promise per layer). */
 function unfused(p: Policy): Policy {
-  return { name: p.name, clock: p.clock, execute: (f, o) => p.execute(f, o), [RUN]: (next, ctx) => p[RUN](next, ctx) };
+  return {
+    name: p.name,
+    clock: p.clock,
+    execute: (f, o) => p.execute(f, o),
+    [RUN]: (next, ctx) => p[RUN](next, ctx),
+    dispose: (reason) => p.dispose(reason),
+    [Symbol.dispose]: () => p.dispose(),
+  };
 }
 
 /** `pipeline(retry(), circuitBreaker(), tokenBucket(huge), timeout({ timeoutMs: 1000 }))`, or its first `layers` policies. */
