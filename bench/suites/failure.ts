@@ -1,5 +1,5 @@
 /**
- * Failure-side policies (issue 3), uncontended success path: what wrapping a call that succeeds at once costs in a
+ * Failure-side policies, uncontended success path: what wrapping a call that succeeds at once costs in a
  * circuit breaker, a retry, a timeout and the four-policy pipeline, side by side with the bare call, the least any
  * wrapper that observes the outcome must do, cockatiel 3 and opossum 9. Four suites: `breaker`, `retry`, `timeout`,
  * `pipeline`. Each checks afterwards that no call was refused, tripped, retried or timed out, and that no timer is
