@@ -34,7 +34,10 @@ interface Config {
   maxOpenMs: number;
   openJitter: number;
   halfOpenProbes: number;
-  halfOpenSuccessThreshold: number;
+  halfOpenWindow: number;
+  /** undefined: the strategy's own rate threshold (0.5 for consecutiveFailures). */
+  halfOpenFailureRateThreshold: number | undefined;
+  halfOpenDeadFailures: number;
   halfOpenMaxWaitMs: number;
   dryRun: boolean;
   randomSeed: number;
@@ -70,7 +73,9 @@ function configArb(strategy: fc.Arbitrary<StrategySpec>): fc.Arbitrary<Config> {
       capFactor: fc.integer({ min: 1, max: 8 }),
       openJitter: fc.constantFrom(0, 0.2, 1),
       halfOpenProbes: fc.integer({ min: 1, max: 3 }),
-      halfOpenSuccessThreshold: fc.integer({ min: 1, max: 3 }),
+      halfOpenWindow: fc.integer({ min: 1, max: 5 }),
+      halfOpenFailureRateThreshold: fc.option(rate, { nil: undefined }),
+      halfOpenDeadFailures: fc.integer({ min: 1, max: 4 }),
       halfOpenMaxWaitMs: fc.oneof(fc.constant(Infinity), fc.integer({ min: 1, max: 2000 })),
       dryRun: fc.boolean(),
       randomSeed: fc.integer(),
@@ -163,6 +168,9 @@ class Model {
   opens = 0;
   probes = 0;
   probeSuccesses = 0;
+  probeFailures = 0;
+  /** A probe succeeded since the last trip from closed. */
+  alive = false;
   waitStart = 0;
   admitted = 0;
   rejected = { CIRCUIT_OPEN: 0, CIRCUIT_ISOLATED: 0 };
@@ -181,12 +189,25 @@ class Model {
     this.random = seededRandom(c.randomSeed);
   }
 
+  /** The rate the half-open probes are judged against. */
+  get probeThreshold(): number {
+    const c = this.c;
+    if (c.halfOpenFailureRateThreshold !== undefined) return c.halfOpenFailureRateThreshold;
+    const s = c.strategy;
+    if (s.kind === 'countWindow' || s.kind === 'timeWindow') return s.failureRateThreshold;
+    if (s.kind === 'slowCallRate') return s.slowCallRateThreshold;
+    return 0.5;
+  }
+
   private to(mode: CircuitState, at: number): void {
+    const from = this.mode;
     this.log.push([this.mode, mode, at]);
     this.mode = mode;
     this.gen++;
     this.probes = 0;
     this.probeSuccesses = 0;
+    this.probeFailures = 0;
+    if (mode === 'open' && from !== 'half-open') this.alive = false;
     if (mode === 'open') {
       this.opens++;
       this.consecutiveOpens++;
@@ -234,7 +255,7 @@ class Model {
       case 'open':
         return refuse('CIRCUIT_OPEN', this.openUntil - this.now);
       case 'half-open':
-        if (this.probes < this.c.halfOpenProbes) {
+        if (this.probes < this.c.halfOpenProbes && this.probes + this.probeSuccesses + this.probeFailures < this.c.halfOpenWindow) {
           if (this.probes++ === 0) this.waitStart = this.now;
           return admit(this.gen, true);
         }
@@ -258,12 +279,26 @@ class Model {
     }
     if (this.mode !== 'half-open' || !call.probe) return;
     this.probes--;
+    const n = this.c.halfOpenWindow;
+    const threshold = this.probeThreshold;
     if (kind === 'failure' || slow) {
-      this.to('open', this.now);
-      return;
+      this.probeFailures++;
+      // Reopen once the failures alone reach the threshold over the window, or (dead dependency) once
+      // halfOpenDeadFailures failed with no success since the trip.
+      if (this.probeFailures / n >= threshold || (!this.alive && this.probeFailures >= this.c.halfOpenDeadFailures)) {
+        this.to('open', this.now);
+        return;
+      }
+    } else if (kind === 'success') {
+      this.alive = true;
+      this.probeSuccesses++;
+      // Close once the failures cannot reach the threshold even if every remaining probe of the window failed.
+      if ((n - this.probeSuccesses) / n < threshold) {
+        this.to('closed', this.now);
+        return;
+      }
     }
     this.waitStart = this.now;
-    if (kind === 'success' && ++this.probeSuccesses >= this.c.halfOpenSuccessThreshold) this.to('closed', this.now);
   }
 
   command(to: 'isolated' | 'closed' | 'disabled'): void {
@@ -407,6 +442,7 @@ class Check implements Cmd {
       state: s.state,
       probesInFlight: s.probesInFlight,
       probeSuccesses: s.probeSuccesses,
+      probeFailures: s.probeFailures,
       consecutiveOpens: s.consecutiveOpens,
       opens: s.opens,
       retryAfterMs: s.retryAfterMs,
@@ -425,6 +461,7 @@ class Check implements Cmd {
       state: m.mode,
       probesInFlight: m.probes,
       probeSuccesses: m.probeSuccesses,
+      probeFailures: m.probeFailures,
       consecutiveOpens: m.consecutiveOpens,
       opens: m.opens,
       retryAfterMs: m.mode === 'open' ? m.openUntil - m.now : 0,
@@ -480,7 +517,9 @@ describe('circuitBreaker (model-based)', () => {
             maxOpenMs: config.maxOpenMs,
             openJitter: config.openJitter,
             halfOpenProbes: config.halfOpenProbes,
-            halfOpenSuccessThreshold: config.halfOpenSuccessThreshold,
+            halfOpenWindow: config.halfOpenWindow,
+            halfOpenFailureRateThreshold: config.halfOpenFailureRateThreshold,
+            halfOpenDeadFailures: config.halfOpenDeadFailures,
             halfOpenMaxWaitMs: config.halfOpenMaxWaitMs,
             dryRun: config.dryRun,
             isResultFailure: (r) => r === FAILED_RESULT,

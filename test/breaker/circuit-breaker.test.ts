@@ -24,10 +24,13 @@ function deferred<T = string>() {
   return { promise, resolve, reject };
 }
 
-/** A breaker that opens after 2 consecutive failures, with exact (jitter-free) open intervals. */
+/**
+ * A breaker that opens after 2 consecutive failures, with exact (jitter-free) open intervals; while no probe has
+ * succeeded since the trip, one failed probe reopens it.
+ */
 function make(options: CircuitBreakerOptions = {}) {
   const clock = new ManualClock();
-  const breaker = circuitBreaker({ clock, strategy: consecutiveFailures({ threshold: 2 }), openJitter: 0, ...options });
+  const breaker = circuitBreaker({ clock, strategy: consecutiveFailures({ threshold: 2 }), openJitter: 0, halfOpenDeadFailures: 1, ...options });
   return { clock, breaker };
 }
 
@@ -79,8 +82,8 @@ describe('circuitBreaker', () => {
       expect(events.of<CircuitStateChangeEvent>('stateChange')[1]).toMatchObject({ from: 'open', to: 'half-open', reason: 'openElapsed', at: 500 });
     });
 
-    it('closes after halfOpenSuccessThreshold successful probes, with a fresh window and no backoff', async () => {
-      const { clock, breaker } = make({ halfOpenSuccessThreshold: 2 });
+    it('closes once the failure rate over halfOpenWindow probes can no longer reach the threshold, with a fresh window and no backoff', async () => {
+      const { clock, breaker } = make({ halfOpenWindow: 3 }); // 2 of 3 failed would reach 50 %: 2 successes close
       await failTimes(breaker, 2);
       await clock.advance(500);
       await breaker.execute(up);
@@ -139,7 +142,7 @@ describe('circuitBreaker', () => {
     });
 
     it('admits at most halfOpenProbes concurrent probes and refuses the rest with retryAfterMs 0', async () => {
-      const { clock, breaker } = make({ halfOpenProbes: 2, halfOpenSuccessThreshold: 3 });
+      const { clock, breaker } = make({ halfOpenProbes: 2, halfOpenWindow: 5 });
       await failTimes(breaker, 2);
       await clock.advance(500);
       const probes = [deferred(), deferred()];
@@ -158,7 +161,7 @@ describe('circuitBreaker', () => {
 
     it('a slow probe reopens the breaker when the strategy tracks slow calls', async () => {
       const clock = new ManualClock();
-      const breaker = circuitBreaker({ clock, openJitter: 0, strategy: countWindow({ size: 2, minimumCalls: 2, slowCallDurationMs: 100 }) });
+      const breaker = circuitBreaker({ clock, openJitter: 0, halfOpenDeadFailures: 1, strategy: countWindow({ size: 2, minimumCalls: 2, slowCallDurationMs: 100 }) });
       await failTimes(breaker, 2);
       await clock.advance(500);
       const d = deferred();
@@ -167,6 +170,84 @@ describe('circuitBreaker', () => {
       d.resolve('late but fine');
       await expect(probe).resolves.toBe('late but fine');
       expect(breaker.state).toBe('open');
+    });
+  });
+
+  describe('half-open verdict', () => {
+    /** Trips a default-strategy-free breaker (2 consecutive failures) and lets the open interval pass. */
+    async function halfOpen(options: CircuitBreakerOptions) {
+      const clock = new ManualClock();
+      const breaker = circuitBreaker({ clock, strategy: consecutiveFailures({ threshold: 2 }), openJitter: 0, ...options });
+      await failTimes(breaker, 2);
+      await clock.advance(500);
+      return { clock, breaker };
+    }
+
+    it('regression: one failed probe among successes no longer reopens; the failure rate over halfOpenWindow decides', async () => {
+      // Defaults: window 20, threshold 0.5 → 10 failed probes reopen, 11 successful ones close.
+      const { breaker } = await halfOpen({});
+      await breaker.execute(up);
+      await breaker.execute(down).catch(() => {});
+      expect(breaker.stats()).toMatchObject({ state: 'half-open', probeSuccesses: 1, probeFailures: 1 });
+      for (let i = 0; i < 9; i++) await breaker.execute(up);
+      expect(breaker.state).toBe('half-open'); // 10 successes, 1 failure: 9 more failures would still reach 50 %
+      await breaker.execute(up);
+      expect(breaker.state).toBe('closed');
+    });
+
+    it('reopens as soon as the failed probes reach the threshold rate over the window', async () => {
+      const { breaker } = await halfOpen({ halfOpenWindow: 4 }); // 2 of 4 = 50 %
+      await breaker.execute(up);
+      await breaker.execute(down).catch(() => {});
+      expect(breaker.state).toBe('half-open');
+      await breaker.execute(down).catch(() => {});
+      expect(breaker.stats()).toMatchObject({ state: 'open', consecutiveOpens: 2 });
+    });
+
+    it('a dead dependency: halfOpenDeadFailures failed probes reopen at once while none succeeded since the trip', async () => {
+      const { clock, breaker } = await halfOpen({});
+      await failTimes(breaker, 2);
+      expect(breaker.state).toBe('half-open');
+      await failTimes(breaker, 1);
+      expect(breaker.stats()).toMatchObject({ state: 'open', consecutiveOpens: 2 });
+      // The next round: the dependency answered once, so the dead rule no longer applies: three failures do not reopen.
+      await clock.advance(1000);
+      await breaker.execute(up);
+      await failTimes(breaker, 3);
+      expect(breaker.stats()).toMatchObject({ state: 'half-open', probeFailures: 3, probeSuccesses: 1 });
+    });
+
+    it('admits at most halfOpenWindow probes per round and refuses the rest with retryAfterMs 0 until the verdict', async () => {
+      const { breaker } = await halfOpen({ halfOpenWindow: 3, halfOpenProbes: 10 }); // 2 failures reopen, 2 successes close
+      const probes = [deferred(), deferred(), deferred()];
+      const running = probes.map((d) => breaker.execute(() => d.promise));
+      await expect(breaker.execute(up)).rejects.toMatchObject({ code: 'CIRCUIT_OPEN', retryAfterMs: 0 });
+      probes[0]!.resolve('a');
+      await running[0];
+      expect(breaker.stats()).toMatchObject({ state: 'half-open', probesInFlight: 2, probeSuccesses: 1 });
+      await expect(breaker.execute(up)).rejects.toMatchObject({ code: 'CIRCUIT_OPEN', retryAfterMs: 0 });
+      probes[1]!.resolve('b');
+      await running[1];
+      expect(breaker.state).toBe('closed');
+      probes[2]!.reject(new Error('late')); // admitted in the half-open round: ignored once it closed
+      await running[2]!.catch(() => {});
+      expect(breaker.stats()).toMatchObject({ state: 'closed', calls: 0 });
+    });
+
+    it('judges probes against the strategy rate threshold by default, or halfOpenFailureRateThreshold', async () => {
+      const run = async (options: CircuitBreakerOptions, script: boolean[]) => {
+        const clock = new ManualClock();
+        const breaker = circuitBreaker({ clock, openJitter: 0, halfOpenWindow: 4, strategy: countWindow({ size: 10, minimumCalls: 2, failureRateThreshold: 0.25 }), ...options });
+        await failTimes(breaker, 2);
+        await clock.advance(500);
+        await breaker.execute(up); // a success since the trip: only the rate rule judges
+        for (const ok of script) await breaker.execute(ok ? up : down).catch(() => {});
+        return breaker.state;
+      };
+      expect(await run({}, [false])).toBe('open'); // 1 of 4 reaches 25 %
+      expect(await run({}, [true, true])).toBe('half-open'); // 3 successes: a 4th failure would still reach 25 %
+      expect(await run({}, [true, true, true])).toBe('closed');
+      expect(await run({ halfOpenFailureRateThreshold: 1 }, [])).toBe('closed'); // 1 success: 4 of 4 failed is out of reach
     });
   });
 
@@ -209,7 +290,7 @@ describe('circuitBreaker', () => {
     });
 
     it('counts the wait from the last probe that settled, not from entering half-open', async () => {
-      const { clock, breaker } = make({ halfOpenProbes: 2, halfOpenSuccessThreshold: 5, halfOpenMaxWaitMs: 100 });
+      const { clock, breaker } = make({ halfOpenProbes: 2, halfOpenWindow: 9, halfOpenMaxWaitMs: 100 });
       await failTimes(breaker, 2);
       await clock.advance(500);
       void breaker.execute(() => deferred().promise); // hangs
@@ -242,7 +323,7 @@ describe('circuitBreaker', () => {
     it('draws each open interval from the injected random, within [(1 - openJitter)·d, d], reproducibly', async () => {
       const intervals = async (seed: number): Promise<number[]> => {
         const clock = new ManualClock();
-        const b = circuitBreaker({ clock, random: seededRandom(seed), strategy: consecutiveFailures({ threshold: 1 }), openMs: 1000, maxOpenMs: 4000, openJitter: 0.5 });
+        const b = circuitBreaker({ clock, random: seededRandom(seed), strategy: consecutiveFailures({ threshold: 1 }), openMs: 1000, maxOpenMs: 4000, openJitter: 0.5, halfOpenDeadFailures: 1 });
         const out: number[] = [];
         await failTimes(b, 1);
         for (let i = 0; i < 5; i++) {
@@ -506,7 +587,7 @@ describe('circuitBreaker', () => {
         window: { kind: 'consecutiveFailures', consecutiveFailures: 2 },
       });
       const clock2 = new ManualClock(123_456); // a restarted process: another clock origin
-      const again = circuitBreaker({ clock: clock2, strategy: consecutiveFailures({ threshold: 2 }), openJitter: 0, openMs: 100, initialState: saved });
+      const again = circuitBreaker({ clock: clock2, strategy: consecutiveFailures({ threshold: 2 }), openJitter: 0, openMs: 100, halfOpenDeadFailures: 1, initialState: saved });
       expect(again.state).toBe('open');
       await expect(again.execute(up)).rejects.toMatchObject({ retryAfterMs: 150 });
       await clock2.advance(150);
@@ -585,7 +666,7 @@ describe('circuitBreaker', () => {
 
     it('follows the same state machine as an enforcing breaker: would-be-refused calls do not feed it', async () => {
       const run = async (dryRun: boolean) => {
-        const { clock, breaker } = make({ dryRun, halfOpenProbes: 1, halfOpenSuccessThreshold: 1 });
+        const { clock, breaker } = make({ dryRun, halfOpenProbes: 1, halfOpenWindow: 1 });
         const changes = collectEvents(breaker.events, ['stateChange']);
         const script: [number, boolean][] = [[0, false], [1, false], [10, true], [20, false], [600, true], [601, true], [700, false], [710, false]];
         for (const [at, ok] of script) {
@@ -609,7 +690,7 @@ describe('circuitBreaker', () => {
 
   describe('events and stats', () => {
     it('emits stateChange, open, halfOpen and close with stable payloads', async () => {
-      const { clock, breaker } = make({ halfOpenSuccessThreshold: 1 });
+      const { clock, breaker } = make({ halfOpenWindow: 1 });
       const events = collectEvents(breaker.events, ['stateChange', 'open', 'halfOpen', 'close', 'reject']);
       await failTimes(breaker, 2);
       await breaker.execute(up).catch(() => {});
@@ -693,7 +774,13 @@ describe('circuitBreaker', () => {
         [{ openMs: 1000, maxOpenMs: 999 }, /"maxOpenMs"/],
         [{ openJitter: 1.5 }, /"openJitter"/],
         [{ halfOpenProbes: 0 }, /"halfOpenProbes"/],
-        [{ halfOpenSuccessThreshold: 1.5 }, /"halfOpenSuccessThreshold"/],
+        [{ halfOpenWindow: 1.5 }, /"halfOpenWindow"/],
+        [{ halfOpenWindow: 0 }, /"halfOpenWindow"/],
+        [{ halfOpenWindow: 1e7 }, /"halfOpenWindow" must be an integer in \[1, 1000000\]/],
+        [{ halfOpenFailureRateThreshold: 0 }, /"halfOpenFailureRateThreshold"/],
+        [{ halfOpenFailureRateThreshold: 50 }, /"halfOpenFailureRateThreshold"/],
+        [{ halfOpenDeadFailures: 0 }, /"halfOpenDeadFailures"/],
+        [{ halfOpenSuccessThreshold: 3 } as never, /unknown option "halfOpenSuccessThreshold"/],
         [{ halfOpenMaxWaitMs: 0 }, /"halfOpenMaxWaitMs"/],
         [{ halfOpenMaxWaitMs: -1 }, /"halfOpenMaxWaitMs"/],
         [{ isFailure: true as never }, /"isFailure"/],

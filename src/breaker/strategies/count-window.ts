@@ -54,6 +54,7 @@ export class CountWindow implements BreakerStrategy {
   readonly kind = KIND;
   readonly usesTime = false;
   readonly slowCallDurationMs: number;
+  readonly rateThreshold: number;
   private readonly ring: Uint8Array;
   private next = 0;
   private calls = 0;
@@ -66,6 +67,7 @@ export class CountWindow implements BreakerStrategy {
   ) {
     this.ring = new Uint8Array(size);
     this.slowCallDurationMs = thresholds.slowCallDurationMs;
+    this.rateThreshold = Number.isFinite(thresholds.failureRateThreshold) ? thresholds.failureRateThreshold : thresholds.slowCallRateThreshold;
   }
 
   record(success: boolean, slow: boolean): BreakerTripReason | undefined {

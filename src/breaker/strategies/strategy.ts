@@ -60,6 +60,13 @@ export interface BreakerStrategy {
   /** True when `record` and `stats` need `at` (time windows). When false the breaker may pass `NaN`. */
   readonly usesTime: boolean;
   /**
+   * For a rate-based strategy, the rate at which it opens (a fraction in (0, 1]): `failureRateThreshold` for
+   * {@link countWindow} and {@link timeWindow}, `slowCallRateThreshold` for {@link slowCallRate}. The breaker judges
+   * half-open probes against the same rate, so both states apply one rule. Optional; absent (as for
+   * {@link consecutiveFailures}), the breaker uses 0.5.
+   */
+  readonly rateThreshold?: number;
+  /**
    * Adds one outcome to the window and says whether the breaker should open now.
    * @param success - the call succeeded (ignored outcomes, such as local rejections, are never recorded).
    * @param slow - the call took longer than {@link slowCallDurationMs}.
@@ -153,7 +160,8 @@ export function parseRateThresholds(owner: string, o: BreakerRateOptions, failur
   return { failureRateThreshold, slowCallRateThreshold, slowCallDurationMs, minimumCalls };
 }
 
-function fraction(owner: string, option: string, x: unknown): number {
+/** @internal a fraction in (0, 1]. */
+export function fraction(owner: string, option: string, x: unknown): number {
   const f = v.between(owner, option, x, 0, 1);
   if (f === 0) throw new RangeError(`${owner}: option "${option}" must be a fraction in (0, 1], got 0`);
   return f;

@@ -65,6 +65,7 @@ export class TimeWindow implements BreakerStrategy {
   readonly kind = KIND;
   readonly usesTime = true;
   readonly slowCallDurationMs: number;
+  readonly rateThreshold: number;
   readonly bucketMs: number;
   private readonly epochs: Float64Array;
   private readonly bucketCalls: Float64Array;
@@ -87,6 +88,7 @@ export class TimeWindow implements BreakerStrategy {
     this.bucketFailures = new Float64Array(buckets);
     this.bucketSlow = new Float64Array(buckets);
     this.slowCallDurationMs = thresholds.slowCallDurationMs;
+    this.rateThreshold = Number.isFinite(thresholds.failureRateThreshold) ? thresholds.failureRateThreshold : thresholds.slowCallRateThreshold;
   }
 
   private slot(epoch: number): number {
