@@ -8,8 +8,8 @@
  * - `maxAttempts`: the call made `maxAttempts` attempts.
  * - `budget`: the retry budget was empty (event `budgetExhausted`).
  * - `deadline`: the next attempt could not start before the call's deadline.
- * - `notRetryable`: `shouldRetry` declined the error, or classifying the failure threw (a throwing `shouldRetry`, or a
- *   getter such as `code` or `retryAfterMs` of the error that throws).
+ * - `notRetryable`: `shouldRetry` declined the error, or deciding about the failure threw (a throwing `shouldRetry` or
+ *   `backoff`, a backoff returning a bad delay, or a `retryAfterMs` of the error that cannot be read).
  * - `rejected`: an inner sluice policy refused the attempt locally (`isRejectedError`: rate limited, queue full,
  *   circuit open, ...) and `retryRejections` is off.
  * - `retryAfter`: the server or inner policy asked for a wait longer than `maxRetryAfterMs` (or `Infinity`).

@@ -13,6 +13,7 @@ import type { RandomSource } from '../core/random.js';
 import { Telemetry, type LimiterEvents } from '../core/telemetry.js';
 import * as v from '../core/validate.js';
 import { Alarm } from '../core/waiters.js';
+import { reportError, safeEmit } from '../core/safe-call.js';
 import { DeadlineHeap, type DeadlineEntry } from '../core/deadline-heap.js';
 import { fullJitter, type Backoff, type RetryOutcome } from './backoff.js';
 import { tokenBudget, type RetryBudget, type RetryBudgetStats } from './budget.js';
@@ -31,19 +32,20 @@ export interface RetryOptions extends CommonOptions {
   /**
    * Whether an error is worth retrying; `attempt` is the attempt that failed. Not consulted for local rejections
    * (see {@link RetryOptions.retryRejections}). If it throws, the error is not retried (give-up reason
-   * `notRetryable`) and a process warning names the fault once per policy. Default: every error.
+   * `notRetryable`, the call ends with fn's error) and the exception is re-raised asynchronously, as a throwing
+   * event listener's is. Default: every error.
    */
   shouldRetry?: (error: unknown, attempt: number) => boolean;
   /**
    * Whether a result is a failure worth retrying (e.g. an HTTP response with status 503). When retries run out, the
-   * call resolves with the last such result. If it throws, the result is returned as it is (a success) and a process
-   * warning names the fault once per policy. Default: no result is retried.
+   * call resolves with the last such result. If it throws, the result is returned as it is (a success) and the
+   * exception is re-raised asynchronously. Default: no result is retried.
    */
   shouldRetryResult?: (result: unknown, attempt: number) => boolean;
   /**
    * Delay before each retry. Default `fullJitter()`: `U(0, min(10 000, 100 · 2^(k−1)))` ms before retry `k`. A backoff
-   * that throws, or returns anything but a finite number ≥ 0, stops the retrying (give-up reason `notRetryable`) and
-   * a process warning names the fault once per policy.
+   * that throws, or returns anything but a finite number ≥ 0, stops the retrying (give-up reason `notRetryable`, the
+   * call ends with fn's error) and the exception (a RangeError for a bad value) is re-raised asynchronously.
    */
   backoff?: Backoff;
   /**
@@ -140,7 +142,8 @@ export interface NestedRetryEvent {
 
 /**
  * Events of a {@link Retry} policy; free when nobody listens. A listener that throws does not affect the call (nor the
- * policy's bookkeeping): its error is reported once per policy and event as a process warning.
+ * policy's bookkeeping): its error is re-raised asynchronously, in a microtask of its own (as an `EventTarget`
+ * listener's is: an `uncaughtException` in Node).
  */
 export interface RetryEvents extends LimiterEvents {
   retry: (event: RetryEvent) => void;
@@ -248,12 +251,15 @@ class Sleeper implements DeadlineEntry {
   }
 }
 
-/** 1: a local rejection from an inner sluice policy; 0: not; -1: inspecting it threw (a hostile getter). */
-function localness(e: unknown): 1 | 0 | -1 {
+/**
+ * Whether `e` is a local rejection from an inner sluice policy. Never throws: sluice's errors have plain fields, so a
+ * value whose getters throw (or a revoked Proxy) is not one (whatever copy of sluice's `isRejectedError` is loaded).
+ */
+function isLocal(e: unknown): boolean {
   try {
-    return isRejectedError(e) ? 1 : 0;
+    return isRejectedError(e);
   } catch {
-    return -1;
+    return false;
   }
 }
 
@@ -272,14 +278,6 @@ function zeroByReason(): Record<GiveUpReason, number> {
   const r = {} as Record<GiveUpReason, number>;
   for (const k of GIVE_UP_REASONS) r[k] = 0;
   return r;
-}
-
-function messageOf(e: unknown): string {
-  try {
-    return e instanceof Error ? e.message : String(e);
-  } catch {
-    return 'an error that cannot be printed';
-  }
 }
 
 const OWNER = 'retry';
@@ -313,8 +311,6 @@ class RetryImpl implements Retry, FastStage {
   private failures = 0;
   private nestedCalls = 0;
   private readonly giveUps = zeroByReason();
-  /** User callbacks that threw and were already reported (one warning per callback per policy). */
-  private warned: Set<string> | undefined = undefined;
 
   constructor(options: RetryOptions | undefined) {
     const o = v.optionsObject<RetryOptions>(OWNER, options, KNOWN);
@@ -450,7 +446,7 @@ class RetryImpl implements Retry, FastStage {
       try {
         budget.recordSuccess(this.clock, retryCost);
       } catch (e) {
-        this.warn('budget.recordSuccess()', e, 'the call still succeeded');
+        reportError(e);
       }
     }
     return result;
@@ -460,7 +456,7 @@ class RetryImpl implements Retry, FastStage {
     try {
       budget.recordRequest(this.clock);
     } catch (e) {
-      this.warn('budget.recordRequest()', e, 'the call went on');
+      reportError(e);
     }
   }
 
@@ -469,7 +465,7 @@ class RetryImpl implements Retry, FastStage {
     try {
       return Boolean(this.shouldRetryResult!(result, attempt));
     } catch (e) {
-      this.warn('shouldRetryResult', e, 'the result was returned as it is');
+      reportError(e);
       return false;
     }
   }
@@ -489,8 +485,8 @@ class RetryImpl implements Retry, FastStage {
     let cause: unknown = undefined;
     for (;;) {
       const failure = outcome.kind === 'error' ? outcome.error : outcome.result;
-      const local = outcome.kind === 'error' ? localness(failure) : 0;
-      if (local !== 1) cause = failure;
+      const local = outcome.kind === 'error' && isLocal(failure);
+      if (!local) cause = failure;
       const stop = this.stopReason(outcome, local, attempt, ctx);
       if (stop !== undefined) return this.giveUp(stop, attempt, outcome, cause, ctx);
       const retryAfterMs = retryAfterOf(failure);
@@ -556,18 +552,16 @@ class RetryImpl implements Retry, FastStage {
   }
 
   /** Why not to retry `outcome` at all (before asking the backoff or the budget), or undefined. */
-  private stopReason(outcome: RetryOutcome, local: 1 | 0 | -1, attempt: number, ctx: Context): GiveUpReason | undefined {
+  private stopReason(outcome: RetryOutcome, local: boolean, attempt: number, ctx: Context): GiveUpReason | undefined {
     if (ctx.signal.aborted) return 'aborted';
     if (outcome.kind === 'error') {
-      if (local === 1) {
+      if (local) {
         if (!this.retryRejections) return 'rejected';
-      } else if (local === -1) {
-        return 'notRetryable'; // a failure whose properties cannot be read is not understood, so not retried
       } else if (this.shouldRetry !== undefined) {
         try {
           if (!this.shouldRetry(outcome.error, attempt)) return 'notRetryable';
         } catch (e) {
-          this.warn('shouldRetry', e, 'the error was not retried');
+          reportError(e);
           return 'notRetryable';
         }
       }
@@ -583,11 +577,11 @@ class RetryImpl implements Retry, FastStage {
     try {
       d = this.backoff({ attempt, previousDelayMs, outcome, random: this.random });
     } catch (e) {
-      this.warn('backoff', e, 'the failure was not retried');
+      reportError(e);
       return undefined;
     }
     if (typeof d !== 'number' || !(d >= 0) || d === Infinity) {
-      this.warn('backoff', new RangeError(`backoff must return a finite number >= 0, got ${String(d)} for attempt ${attempt}`), 'the failure was not retried');
+      reportError(new RangeError(`${this.name}: backoff must return a finite number >= 0, got ${String(d)} for attempt ${attempt}`));
       return undefined;
     }
     return d;
@@ -599,7 +593,7 @@ class RetryImpl implements Retry, FastStage {
       const cost = budget.tryRetry(this.clock, failure);
       return typeof cost === 'number' ? cost : 0;
     } catch (e) {
-      this.warn('budget.tryRetry()', e, 'the retry was refused');
+      reportError(e);
       return 0;
     }
   }
@@ -611,7 +605,7 @@ class RetryImpl implements Retry, FastStage {
     try {
       budget.refundRetry(this.clock, cost);
     } catch (e) {
-      this.warn('budget.refundRetry()', e, 'the charge was not refunded');
+      reportError(e);
     }
   }
 
@@ -679,30 +673,18 @@ class RetryImpl implements Retry, FastStage {
     if (next !== undefined && (!this.alarm.armed || next.due < this.alarm.dueAt)) this.alarm.set(next.due);
   }
 
-  /** Emits `event` if a listener throws, the call and the other bookkeeping go on; the fault is reported once. */
+  /**
+   * Emits `event`; a listener that throws reaches neither the call nor the policy's bookkeeping (its error is
+   * re-raised asynchronously, see core/safe-call.ts). A payload given as a function is built only here, inside the guard.
+   */
   private emit<E extends 'retry' | 'giveUp' | 'budgetExhausted' | 'nestedRetry'>(
     event: E,
     payload: Parameters<RetryEvents[E]>[0] | (() => Parameters<RetryEvents[E]>[0]),
   ): void {
     try {
-      const p = typeof payload === 'function' ? payload() : payload;
-      (this.t.events.emit as (event: E, p: unknown) => boolean)(event, p);
+      safeEmit(this.t.events as never, event, typeof payload === 'function' ? payload() : payload);
     } catch (e) {
-      this.warn(`a "${event}" listener`, e, 'the call went on');
-    }
-  }
-
-  /** Reports a user callback that threw, once per callback per policy, as a process warning (code SLUICE_CALLBACK_ERROR). */
-  private warn(what: string, error: unknown, effect: string): void {
-    const seen = (this.warned ??= new Set());
-    if (seen.has(what)) return;
-    seen.add(what);
-    const proc = (globalThis as { process?: { emitWarning?: (message: string, options: object) => void } }).process;
-    if (typeof proc?.emitWarning !== 'function') return;
-    try {
-      proc.emitWarning(`${this.name}: ${what} threw (${messageOf(error)}); ${effect}`, { code: 'SLUICE_CALLBACK_ERROR', type: 'SluiceWarning' });
-    } catch {
-      // Reporting must not fail the call either.
+      reportError(e); // building the payload threw (a custom budget's stats())
     }
   }
 
@@ -770,9 +752,12 @@ class RetryImpl implements Retry, FastStage {
  *   policy that calls the same dependency. A retry is charged when scheduled and refunded if it never starts.
  * - Inside another retry of the same execution it makes a single attempt (`nested: 'single-attempt'`).
  *
- * A user callback that throws (`shouldRetry`, `shouldRetryResult`, `backoff`, a custom budget, an event listener, or
- * a getter of the error such as `code` or `retryAfterMs`) never replaces the call's outcome: the failure is simply not
- * retried (`notRetryable`) and the fault is reported once per policy as a process warning (`SLUICE_CALLBACK_ERROR`).
+ * A user callback that throws (`shouldRetry`, `shouldRetryResult`, `backoff`, a custom budget, an event listener)
+ * never replaces the call's outcome: the failure is simply not retried (`notRetryable`; a throwing budget refuses,
+ * `budget`), and the exception is re-raised asynchronously in a microtask of its own (never swallowed, the way an
+ * `EventTarget` listener's exception is reported: `uncaughtException` in Node). An error whose getters throw is not a
+ * sluice rejection (so, by default, retryable); one whose `retryAfterMs` cannot be read (a getter that throws, a
+ * revoked Proxy) is not retried, since its hint cannot be honoured, and is passed on as it is.
  *
  * Defaults: `maxAttempts` 3, `backoff` full jitter with base 100 ms and cap 10 s, `maxRetryAfterMs` 30 000,
  * `retryRejections` false, `nested` `'single-attempt'`, `throwLastError` false. Each attempt runs with a derived
