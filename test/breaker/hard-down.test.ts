@@ -1,5 +1,5 @@
 /**
- * Scenario S10 of ../shared/reference/overload-control.md §7 in virtual time, against target T12 (§8): with the
+ * Scenario S10 (docs/overload.md) in virtual time, against target T12: with the
  * breaker's defaults, a dependency that fails every call in 1 ms from t = 30 s to t = 60 s, under 800 calls/s, must be
  * detected within 0.5 s, receive at most 2 % of the offered calls after detection, and get ≥ 95 % of calls through
  * again within 2 s of the heal. Deterministic (seeded arrivals and service times, manual clock); no wall-clock timing.
