@@ -153,7 +153,7 @@ describe('retry accounting properties', () => {
           if (budget !== undefined) {
             const b = budget.stats(clock);
             expect(b.retriesGranted).toBe(retries);
-            if (config.budget === 'token') expect((b as { tokens: number }).tokens).toBe(1e6 - 5 * retries);
+            if (config.budget === 'token') expect((b as unknown as { tokens: number }).tokens).toBe(1e6 - 5 * retries);
           }
           expect(clock.pendingTimers()).toBe(0);
         },
