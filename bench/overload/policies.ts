@@ -170,24 +170,25 @@ export async function breakerConfigs(): Promise<BreakerConfig[]> {
   const consecutiveFailures = breaker.consecutiveFailures as (o: Record<string, unknown>) => unknown;
   const fixedOpen = (ms: number): Record<string, unknown> => ({ openMs: ms, maxOpenMs: ms, openBackoffFactor: 1, openJitter: 0 });
   return [
-    { id: 'sluice', label: 'sluice defaults (count 100, 50 %, min 20; open 0.5 → 1 → 1.5 s; 5 probes, 3 close)', options: () => ({}) },
+    { id: 'sluice', label: 'sluice defaults (count 100, 50 %, min 20; open 0.5 → 1 → 1.5 s; half-open: 5 in flight, judged at 50 % over 20, 3 failures while dead reopen)', options: () => ({}) },
     {
       id: 'r4j',
       label: 'Resilience4j defaults (count 100, 50 %, min 100; open 60 s; 10 half-open calls)',
-      // R4J closes when the 10 half-open calls fail below 50 %; sluice reopens on a failed probe, so "10 successes"
-      // is the nearest rule (identical here: probes either all fail, while down, or all succeed, once healed).
+      // R4J judges its 10 permitted half-open calls by the failure-rate threshold: sluice's halfOpenWindow rule, with
+      // the dead-dependency shortcut off (a value above the window's reopen count acts as that count).
       options: () => ({
         strategy: countWindow({ size: 100, minimumCalls: 100, failureRateThreshold: 0.5 }),
         ...fixedOpen(60_000),
         halfOpenProbes: 10,
-        halfOpenSuccessThreshold: 10,
+        halfOpenWindow: 10,
+        halfOpenDeadFailures: 10,
         halfOpenMaxWaitMs: Infinity,
       }),
     },
     {
       id: 'failsafe-go',
       label: 'failsafe-go defaults (1 failure opens; delay 60 s; 1 success closes)',
-      options: () => ({ strategy: consecutiveFailures({ threshold: 1 }), ...fixedOpen(60_000), halfOpenProbes: 1, halfOpenSuccessThreshold: 1, halfOpenMaxWaitMs: Infinity }),
+      options: () => ({ strategy: consecutiveFailures({ threshold: 1 }), ...fixedOpen(60_000), halfOpenProbes: 1, halfOpenWindow: 1, halfOpenMaxWaitMs: Infinity }),
     },
   ];
 }

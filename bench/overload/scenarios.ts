@@ -1084,8 +1084,8 @@ const S10: Scenario = {
       notes: [
         '"Calls to the dead dependency" counts attempts sent during the outage per first attempt offered during it; "after detection" counts only those the breaker let through after it first opened (its probes).',
         '"Time to open", "closed after heal" and "probe calls" (calls let through while half-open, over the whole run) come from the breaker\'s events; "—" for policies that are not breakers.',
-        'Resilience4j closes when the failure rate of its 10 half-open calls stays under 50 %; sluice reopens on the first failed probe, so the configuration uses 10 probes that must all succeed (the same outcome here: while down every probe fails, once healed every probe succeeds).',
-        "sluice's `halfOpenProbes` bounds the probes in flight, not their total: a probe that succeeds frees its slot for the next call, so closing after 10 successes lets about twice as many calls through as Resilience4j's 10 permitted calls.",
+        'Resilience4j closes when the failure rate of its 10 permitted half-open calls stays under 50 %: the configuration uses sluice\'s `halfOpenWindow: 10` rule, which judges a round the same way (reopen at 5 failures, close at 6 successes).',
+        "sluice's defaults judge a half-open round over 20 probes at the closed state's 50 % threshold, and reopen after 3 failed probes while no probe has succeeded since the trip, so a dead dependency sees about 3 calls per probing round (`npm run bench:breaker-recovery` measures the trade-off against a healed but flaky dependency).",
         'Not compared (no such policy in sluice yet): the SRE adaptive throttle (K = 2 and K = 1.1) and Envoy admission control.',
       ],
     };
