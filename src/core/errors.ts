@@ -170,28 +170,40 @@ export function rejectionError(code: RejectionCode, policy: string, retryAfterMs
 }
 
 function hasStringProps(e: unknown): e is { code: string; policy: string } {
-  return (
-    typeof e === 'object' &&
-    e !== null &&
-    typeof (e as { code?: unknown }).code === 'string' &&
-    typeof (e as { policy?: unknown }).policy === 'string'
-  );
+  if (typeof e !== 'object' || e === null) return false;
+  // A user's error may be hostile (a getter that throws, a revoked Proxy): classifying it must never throw.
+  try {
+    return typeof (e as { code?: unknown }).code === 'string' && typeof (e as { policy?: unknown }).policy === 'string';
+  } catch {
+    return false;
+  }
 }
 
 /**
  * True when `e` is a local rejection from any copy of sluice: matched on `code` and `policy`, not `instanceof`.
+ * Never throws, whatever `e` is (a getter that throws or a revoked Proxy is simply not a rejection).
  * @example
  * ```ts
  * if (isRejectedError(err)) return serveFromCache();
  * ```
  */
 export function isRejectedError(e: unknown): e is RejectedError {
-  return hasStringProps(e) && rejectionCodeSet.has(e.code) && typeof (e as { retryAfterMs?: unknown }).retryAfterMs === 'number';
+  if (!hasStringProps(e)) return false;
+  try {
+    return rejectionCodeSet.has(e.code) && typeof (e as { retryAfterMs?: unknown }).retryAfterMs === 'number';
+  } catch {
+    return false; // never throws, whatever `e` is
+  }
 }
 
-/** True when `e` is a {@link TimeoutError} from any copy of sluice. */
+/** True when `e` is a {@link TimeoutError} from any copy of sluice. Never throws, whatever `e` is. */
 export function isTimeoutError(e: unknown): e is TimeoutError {
-  return hasStringProps(e) && e.code === 'TIMEOUT';
+  if (!hasStringProps(e)) return false;
+  try {
+    return e.code === 'TIMEOUT';
+  } catch {
+    return false;
+  }
 }
 
 /** True when `e` is any error sluice raised on its own account. */

@@ -107,6 +107,21 @@ export function limiterContract(name: string, make: LimiterFactory): void {
       }
     });
 
+    it('regression: tryAcquire with an already-aborted signal throws signal.reason and takes nothing', async () => {
+      const h = make(new ManualClock());
+      const ac = new AbortController();
+      const reason = new Error('caller gave up');
+      ac.abort(reason);
+      const before = h.limiter.stats();
+      expect(() => h.limiter.tryAcquire({ signal: ac.signal })).toThrow(reason);
+      const after = h.limiter.stats();
+      expect([after.admitted, after.rejected, after.aborted]).toEqual([before.admitted, before.rejected, before.aborted]);
+      // Nothing was taken: the one call that fits still fits.
+      const r = h.limiter.tryAcquire();
+      expect(r.ok).toBe(true);
+      if (r.ok) r.permit.release();
+    });
+
     it('a deadline already passed is refused without calling fn', async () => {
       const h = make(new ManualClock(1000));
       let called = 0;

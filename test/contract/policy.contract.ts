@@ -1,10 +1,12 @@
 /**
  * The contract every Policy must pass, whatever it does: pass results and errors through, honour abort before
- * start, hand `fn` a context, reject malformed input clearly, and leave no timer behind.
+ * start, hand `fn` a context, reject malformed input (and unknown option names) clearly, never throw synchronously
+ * whatever `fn` returns, leave no timer behind, and dispose with the semantics of `Policy.dispose`.
  */
 import { describe, expect, it } from 'vitest';
 import type { Policy } from '../../src/core/policy.js';
-import { ManualClock } from '../../src/testing/index.js';
+import { isRejectedError } from '../../src/core/errors.js';
+import { ManualClock, flushMicrotasks } from '../../src/testing/index.js';
 
 export type PolicyFactory = (clock: ManualClock) => Policy;
 
@@ -58,6 +60,64 @@ export function policyContract(name: string, make: PolicyFactory): void {
       await expect(policy.execute(undefined as unknown as () => number)).rejects.toBeInstanceOf(TypeError);
       await expect(policy.execute(() => 1, { timeoutMs: -5 })).rejects.toBeInstanceOf(RangeError);
       await expect(policy.execute(() => 1, 'fast' as never)).rejects.toBeInstanceOf(TypeError);
+    });
+
+    it('dispose() refuses later calls with DISPOSED without calling fn, leaves no timer, is idempotent', async () => {
+      const clock = new ManualClock();
+      const policy = make(clock);
+      await expect(policy.execute(() => 'before')).resolves.toBe('before');
+      policy.dispose();
+      let called = 0;
+      const e = await policy.execute(() => ++called).catch((x: unknown) => x);
+      expect(isRejectedError(e) && e.code).toBe('DISPOSED');
+      expect(called).toBe(0);
+      expect(clock.pendingTimers()).toBe(0);
+      policy.dispose();
+      policy[Symbol.dispose]();
+    });
+
+    it('[Symbol.dispose] disposes, for `using`', async () => {
+      const policy = make(new ManualClock());
+      policy[Symbol.dispose]();
+      await expect(policy.execute(() => 1)).rejects.toMatchObject({ code: 'DISPOSED' });
+    });
+
+    it('dispose() while a call runs: the call still settles and no timer is left', async () => {
+      const clock = new ManualClock();
+      const policy = make(clock);
+      let finish: (v: string) => void = () => {};
+      const running = policy.execute(() => new Promise<string>((r) => (finish = r))).then(
+        (v) => `ok:${v}`,
+        (e: unknown) => `err:${(e as { code?: string }).code ?? String(e)}`,
+      );
+      await flushMicrotasks();
+      policy.dispose();
+      finish('late');
+      await clock.advance(60_000);
+      // Either the policy let it run to the end, or it rejected what waited on it with a DisposedError.
+      expect(['ok:late', 'err:DISPOSED']).toContain(await running);
+      expect(clock.pendingTimers()).toBe(0);
+    });
+
+    it('regression: an unknown per-call option is a TypeError naming it and the closest known one', async () => {
+      const policy = make(new ManualClock());
+      let called = 0;
+      const e = await policy.execute(() => ++called, { timeout: 1000 } as never).catch((x: unknown) => x);
+      expect(e).toBeInstanceOf(TypeError);
+      expect((e as Error).message).toMatch(/"timeout".*did you mean "timeoutMs"/);
+      expect(called).toBe(0);
+    });
+
+    it('never throws synchronously, whatever fn returns (a then getter that throws, a revoked Proxy)', async () => {
+      const policy = make(new ManualClock());
+      const { proxy, revoke } = Proxy.revocable({}, {});
+      revoke();
+      const getter = Object.defineProperty({}, 'then', { get: () => { throw new Error('then getter'); } });
+      for (const hostile of [getter, proxy]) {
+        let out: Promise<unknown> | undefined;
+        expect(() => (out = policy.execute(() => hostile as never))).not.toThrow();
+        await expect(out).rejects.toBeDefined();
+      }
     });
 
     it('leaves no timer armed after calls settle', async () => {
