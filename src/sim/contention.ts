@@ -58,7 +58,7 @@ const CONFLICT = { kind: 'error' as const, error: 'conflict' };
  * ```
  */
 export async function occContention(options: ContentionOptions): Promise<ContentionResult> {
-  const o = v.optionsObject<ContentionOptions>('occContention', options);
+  const o = v.optionsObject<ContentionOptions>('occContention', options, v.keys('clients', 'backoff', 'runs', 'seed', 'networkMeanMs', 'networkSdMs'));
   if (o.clients === undefined) throw new TypeError('occContention: option "clients" is required');
   const clients = v.integer('occContention', 'clients', o.clients, 1);
   const backoff = v.func<ContentionBackoff>('occContention', 'backoff', o.backoff);

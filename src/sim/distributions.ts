@@ -58,8 +58,9 @@ export function lognormal(meanMs: number, sigma = 1): ServiceTime {
 }
 
 /**
- * Bimodal service time: `fastMs` with probability `1 − slowFraction`, else `slowMs`. The §7 model uses 90 % at
- * 20 ms and 10 % at 220 ms (mean 40 ms).
+ * Bimodal service time: `fastMs` with probability `1 − slowFraction`, else `slowMs`. The defaults, 90 % at 20 ms
+ * and 10 % at 220 ms (mean 40 ms, like the default exponential), are the heavy-tailed variant of the scenarios in
+ * docs/overload.md.
  * @param options.fastMs - default 20. @param options.slowMs - default 220. @param options.slowFraction - default 0.1.
  * @throws {RangeError} on bad values.
  * @example
@@ -68,6 +69,7 @@ export function lognormal(meanMs: number, sigma = 1): ServiceTime {
  * ```
  */
 export function bimodal(options: { fastMs?: number; slowMs?: number; slowFraction?: number } = {}): ServiceTime {
+  v.optionsObject('bimodal', options, v.keys('fastMs', 'slowMs', 'slowFraction'));
   const fast = v.opt(options.fastMs, 20, (x) => v.nonNegative('bimodal', 'fastMs', x));
   const slow = v.opt(options.slowMs, 220, (x) => v.nonNegative('bimodal', 'slowMs', x));
   const p = v.opt(options.slowFraction, 0.1, (x) => v.between('bimodal', 'slowFraction', x, 0, 1));

@@ -39,7 +39,9 @@ export interface DownstreamOptions {
   cancelExpired?: boolean;
   /**
    * The thrashing (`usl`) variant: service time × (1 + thrashing · max(0, inflight − c)), with inflight counting
-   * queued calls too, evaluated when service starts. §7 uses 0.002. Default 0 (off).
+   * queued calls too, evaluated when service starts: a linear coherency penalty beyond saturation, after the
+   * crosstalk term of Gunther's Universal Scalability Law (N. J. Gunther, "Guerrilla Capacity Planning", Springer,
+   * 2007). The thrashing scenarios of docs/overload.md use 0.002. Default 0 (off).
    */
   thrashing?: number;
   /** Most calls that may wait in the server queue; beyond it a call is refused with `OVERLOADED`. Default Infinity. */
@@ -129,6 +131,10 @@ export interface DownstreamStats {
   wastedMs: number;
 }
 
+const DOWNSTREAM_KEYS = v.keys('workers', 'service', 'cancelExpired', 'thrashing', 'maxQueue', 'rejectCostMs', 'failFastMs', 'errorRate', 'changes', 'down');
+const CHANGE_KEYS = v.keys('atMs', 'workers', 'serviceScale');
+const DOWN_KEYS = v.keys('fromMs', 'toMs');
+
 /** @internal the downstream model; driven by {@link SimClock} events. */
 export class Downstream {
   readonly service: ServiceTime;
@@ -152,7 +158,7 @@ export class Downstream {
     private readonly random: RandomSource,
     private readonly observer: DownstreamObserver,
   ) {
-    const o = v.optionsObject<DownstreamOptions>('downstream', options);
+    const o = v.optionsObject<DownstreamOptions>('downstream', options, DOWNSTREAM_KEYS);
     this.workers = v.opt(o.workers, 40, (x) => v.integer('downstream', 'workers', x, 1));
     this.service = v.opt(o.service, exponential(40), (x) => v.shaped<ServiceTime>('downstream', 'service', x, ['sample']));
     this.cancelExpired = v.opt(o.cancelExpired, false, (x) => v.bool('downstream', 'cancelExpired', x));
@@ -162,6 +168,7 @@ export class Downstream {
     this.failFastMs = v.opt(o.failFastMs, 1, (x) => v.nonNegative('downstream', 'failFastMs', x));
     this.errorRate = v.opt(o.errorRate, 0, (x) => v.between('downstream', 'errorRate', x, 0, 1));
     this.down = (o.down ?? []).map((d, i) => {
+      v.optionsObject(`downstream: down[${i}]`, d, DOWN_KEYS);
       const from = v.nonNegative('downstream', `down[${i}].fromMs`, d.fromMs);
       const to = v.nonNegative('downstream', `down[${i}].toMs`, d.toMs);
       if (to < from) throw new RangeError(`downstream: option "down[${i}]" ends (${to}) before it starts (${from})`);
@@ -169,6 +176,7 @@ export class Downstream {
     });
     this.s = { workers: this.workers, serviceScale: 1, busy: 0, queued: 0, submitted: 0, completed: 0, dropped: 0, failed: 0, busyMs: 0, wastedMs: 0 };
     for (const [i, c] of (o.changes ?? []).entries()) {
+      v.optionsObject(`downstream: changes[${i}]`, c, CHANGE_KEYS);
       const at = v.nonNegative('downstream', `changes[${i}].atMs`, c.atMs);
       const workers = c.workers === undefined ? undefined : v.integer('downstream', `changes[${i}].workers`, c.workers, 0);
       const scale = c.serviceScale === undefined ? undefined : v.positive('downstream', `changes[${i}].serviceScale`, c.serviceScale);

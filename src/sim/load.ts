@@ -100,21 +100,29 @@ export interface ParsedSource {
   retry: { maxAttempts: number; backoffMs: ((attempt: number, random: RandomSource) => number) | undefined; retryRejected: boolean };
 }
 
+const SOURCE_KEYS = v.keys('name', 'tenant', 'priority', 'cost', 'perSecond', 'schedule', 'bursts', 'deadlineMs', 'retry');
+const STEP_KEYS = v.keys('atMs', 'perSecond');
+const BURST_KEYS = v.keys('lowPerSecond', 'highPerSecond', 'meanLowMs', 'meanHighMs', 'periodic');
+const RETRY_KEYS = v.keys('maxAttempts', 'backoffMs', 'retryRejected');
+
 /** @internal */
 export function parseSource(s: LoadSource, i: number, defaultDeadlineMs: number): ParsedSource {
-  const o = v.optionsObject<LoadSource>('simulate', s);
   const owner = `simulate: load[${i}]`;
+  const o = v.optionsObject<LoadSource>(owner, s, SOURCE_KEYS);
   const tenant = o.tenant === undefined ? undefined : v.name(owner, 'tenant', o.tenant);
-  const steps = (o.schedule ?? []).map((st, k) => ({
-    atMs: v.nonNegative(owner, `schedule[${k}].atMs`, st.atMs),
-    perSecond: v.nonNegative(owner, `schedule[${k}].perSecond`, st.perSecond),
-  }));
+  const steps = (o.schedule ?? []).map((st, k) => {
+    v.optionsObject<RateStep>(`${owner}: schedule[${k}]`, st, STEP_KEYS);
+    return {
+      atMs: v.nonNegative(owner, `schedule[${k}].atMs`, st.atMs),
+      perSecond: v.nonNegative(owner, `schedule[${k}].perSecond`, st.perSecond),
+    };
+  });
   for (let k = 1; k < steps.length; k++) {
     if (steps[k]!.atMs < steps[k - 1]!.atMs) throw new RangeError(`${owner}: option "schedule" must be sorted by atMs, got ${steps[k]!.atMs} after ${steps[k - 1]!.atMs}`);
   }
   let bursts: Required<BurstOptions> | undefined;
   if (o.bursts !== undefined) {
-    const b = v.optionsObject<BurstOptions>(owner, o.bursts);
+    const b = v.optionsObject<BurstOptions>(`${owner}: bursts`, o.bursts, BURST_KEYS);
     bursts = {
       lowPerSecond: v.nonNegative(owner, 'bursts.lowPerSecond', b.lowPerSecond),
       highPerSecond: v.nonNegative(owner, 'bursts.highPerSecond', b.highPerSecond),
@@ -123,7 +131,7 @@ export function parseSource(s: LoadSource, i: number, defaultDeadlineMs: number)
       periodic: v.opt(b.periodic, false, (x) => v.bool(owner, 'bursts.periodic', x)),
     };
   }
-  const r = o.retry === undefined ? undefined : v.optionsObject<ClientRetry>(owner, o.retry);
+  const r = o.retry === undefined ? undefined : v.optionsObject<ClientRetry>(`${owner}: retry`, o.retry, RETRY_KEYS);
   return {
     name: o.name ?? tenant ?? `source${i}`,
     tenant,

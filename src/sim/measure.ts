@@ -1,6 +1,8 @@
 /**
  * Measurements of a simulation run: per-bucket time series (250 ms by default), summaries over any window,
- * per-tenant and per-class figures, Jain's fairness index and the §7 convergence time.
+ * per-tenant and per-class figures, Jain's fairness index (R. Jain, D. Chiu, W. Hawe, "A Quantitative Measure of
+ * Fairness and Discrimination for Resource Allocation in Shared Computer Systems", DEC TR-301, 1984) and a
+ * convergence time after a load or capacity step ({@link convergenceTimeMs}).
  */
 import * as hdr from 'hdr-histogram-js';
 
@@ -15,7 +17,10 @@ export interface LatencySummary {
   max: number;
 }
 
-/** One time bucket of a run. Counts are events whose outcome fell in the bucket. */
+/**
+ * One time bucket of a run. Counts are events whose outcome fell in the bucket; rates are per second of the bucket's
+ * simulated time (the last bucket may be cut short by the run's end).
+ */
 export interface SimBucket {
   /** Bucket start, virtual ms. */
   tMs: number;
@@ -61,11 +66,14 @@ export interface SimBucket {
   capacityPerSecond: number;
 }
 
-/** Figures over a window of a run. Rates are per second of the window. */
+/**
+ * Figures over a window of a run. Rates are per second of the window's simulated time: a last bucket cut short by
+ * the run's end counts for the part that was simulated.
+ */
 export interface SimSummary {
   /** Window start, ms (aligned to a bucket). */
   fromMs: number;
-  /** Window end, ms (aligned to a bucket). */
+  /** Window end, ms (aligned to a bucket, or the run's end when that comes first). */
   toMs: number;
   /** First attempts per second. */
   offeredPerSecond: number;
@@ -91,7 +99,7 @@ export interface SimSummary {
   rejectionRate: number;
   /** Latency of successes (hdr-histogram-js, 3 significant digits). */
   latency: LatencySummary;
-  /** Median time from an attempt's start to its local rejection, ms (NaN when none). */
+  /** Median time from an attempt's start to its local rejection, over the rejections in the window, ms (NaN when none). */
   rejectLatencyP50Ms: number;
   /** Downstream service time spent (completions in the window), ms. busyMs / (c · window) is the utilisation. */
   busyMs: number;
@@ -99,7 +107,10 @@ export interface SimSummary {
   wastedMs: number;
   /** wastedMs / busyMs (0 when idle). */
   wastedFraction: number;
-  /** Attempts sent to the downstream / first attempts (§1: A). */
+  /**
+   * Retry amplification: attempts sent to the downstream / first attempts (1 when nobody retries; see "Addressing
+   * Cascading Failures" in Google's Site Reliability Engineering book, O'Reilly 2016).
+   */
   amplification: number;
   /** Mean of the sampled limit, in-flight and queue length (NaN when the policy reports none). */
   meanLimit: number;
@@ -159,7 +170,8 @@ export class Recorder {
   readonly wasted: Float64Array;
   readonly busy: Float64Array;
   readonly byCode = new Map<string, Float64Array>();
-  readonly rejectLatencies: number[] = [];
+  /** Per bucket: time from an attempt's start to its local rejection, ms. */
+  readonly rejectLatencies: number[][];
   readonly gauges: { limit: Float64Array; inflight: Float64Array; queued: Float64Array; dsInflight: Float64Array; dsQueued: Float64Array; capacity: Float64Array };
 
   constructor(
@@ -173,6 +185,7 @@ export class Recorder {
     this.completed = new Float64Array(n);
     this.wasted = new Float64Array(n);
     this.busy = new Float64Array(n);
+    this.rejectLatencies = Array.from({ length: n }, () => []);
     const nan = (): Float64Array => new Float64Array(n).fill(NaN);
     this.gauges = { limit: nan(), inflight: nan(), queued: nan(), dsInflight: nan(), dsQueued: nan(), capacity: nan() };
   }
@@ -181,6 +194,17 @@ export class Recorder {
   bucket(t: number): number {
     const i = Math.floor(t / this.bucketMs);
     return i < this.n ? i : -1;
+  }
+
+  /** End of bucket `i`, ms: the run's end for a last bucket that is only partly simulated. */
+  bucketEnd(i: number): number {
+    const end = (i + 1) * this.bucketMs;
+    return end < this.endMs ? end : this.endMs;
+  }
+
+  /** Simulated time covered by buckets [from, to), ms (a partly simulated last bucket counts for its part only). */
+  span(from: number, to: number): number {
+    return to > from ? this.bucketEnd(to - 1) - from * this.bucketMs : 0;
   }
 
   track(map: Map<string, Track>, key: string): Track {
@@ -268,7 +292,7 @@ export function bucketRange(r: Recorder, fromMs: number, toMs: number): [number,
 /** @internal */
 export function summarize(r: Recorder, fromMs: number, toMs: number): SimSummary {
   const [from, to] = bucketRange(r, fromMs, toMs);
-  const seconds = ((to - from) * r.bucketMs) / 1000;
+  const seconds = r.span(from, to) / 1000;
   const a = r.all;
   const arrivals = sum(a.arrivals, from, to);
   const attempts = sum(a.attempts, from, to);
@@ -282,11 +306,13 @@ export function summarize(r: Recorder, fromMs: number, toMs: number): SimSummary
   const busy = sum(r.busy, from, to);
   const wasted = sum(r.wasted, from, to);
   const sent = sum(r.sent, from, to);
-  const rl = r.rejectLatencies.slice().sort((x, y) => x - y);
+  const rl: number[] = [];
+  for (let i = from; i < to; i++) for (const x of r.rejectLatencies[i]!) rl.push(x);
+  rl.sort((x, y) => x - y);
   const rate = (x: number): number => (seconds > 0 ? x / seconds : NaN);
   return {
     fromMs: from * r.bucketMs,
-    toMs: to * r.bucketMs,
+    toMs: to > from ? r.bucketEnd(to - 1) : from * r.bucketMs,
     offeredPerSecond: rate(arrivals),
     goodputPerSecond: rate(successes),
     throughputPerSecond: rate(sum(r.completed, from, to)),
@@ -314,7 +340,7 @@ export function summarize(r: Recorder, fromMs: number, toMs: number): SimSummary
 /** @internal */
 export function summarizeGroup(r: Recorder, t: Track, fromMs: number, toMs: number): GroupSummary {
   const [from, to] = bucketRange(r, fromMs, toMs);
-  const seconds = ((to - from) * r.bucketMs) / 1000;
+  const seconds = r.span(from, to) / 1000;
   const offered = sum(t.arrivals, from, to);
   const good = sum(t.successes, from, to);
   return {
@@ -331,8 +357,8 @@ export function summarizeGroup(r: Recorder, t: Track, fromMs: number, toMs: numb
 /** @internal */
 export function buildSeries(r: Recorder): SimBucket[] {
   const out: SimBucket[] = [];
-  const perSecond = 1000 / r.bucketMs;
   for (let i = 0; i < r.n; i++) {
+    const perSecond = 1000 / r.span(i, i + 1);
     const lat = r.all.latencies[i]!.slice().sort((x, y) => x - y);
     const rejectedBy: Record<string, number> = {};
     for (const [code, arr] of r.byCode) if (arr[i]! > 0) rejectedBy[code] = arr[i]!;
@@ -434,7 +460,7 @@ export interface ConvergenceOptions {
 }
 
 /**
- * Convergence time after an event, as §7 defines it: the first t ≥ the event such that every bucket in
+ * Convergence time after an event (a load or capacity step): the first t ≥ the event such that every bucket in
  * [t, t + 1 s] has goodput ≥ 90 % of the ideal and p99 ≤ 1.5 × the ideal p99. A bucket with no success passes
  * only when its ideal goodput is 0.
  * @returns ms from the event, or Infinity when the series never converges.

@@ -206,7 +206,8 @@ class Simulation {
 
   async run(): Promise<void> {
     for (const s of this.sources) this.scheduleArrival(s, 0);
-    for (let i = 0; i < this.rec.n; i++) this.clock.schedule((i + 1) * this.o.bucketMs, () => this.sample(i), 'sample', true);
+    // Gauges are read at each bucket's end; the last bucket ends with the run, which may cut it short.
+    for (let i = 0; i < this.rec.n; i++) this.clock.schedule(this.rec.bucketEnd(i), () => this.sample(i), 'sample', true);
     await this.clock.run(this.o.durationMs);
   }
 
@@ -357,7 +358,7 @@ class Simulation {
       s.classTrack[t][i]!++;
       if (outcome === 'rejected') {
         this.rec.rejection(i, code!);
-        this.rec.rejectLatencies.push(now - req.attemptStart);
+        this.rec.rejectLatencies[i]!.push(now - req.attemptStart);
       }
     }
     const r = s.p.retry;
@@ -430,6 +431,8 @@ function defaultGauges(policy: Policy): (() => PolicyGauges) | undefined {
   };
 }
 
+const SIMULATE_KEYS = v.keys('seed', 'durationMs', 'warmupMs', 'bucketMs', 'deadlineMs', 'downstream', 'load', 'policy', 'observe', 'log');
+
 /**
  * Runs the user's policy against a simulated downstream under a simulated load, in virtual time, and measures
  * goodput, latency, rejections by reason, wasted work, retry amplification, the limit in force and fairness.
@@ -440,7 +443,11 @@ function defaultGauges(policy: Policy): (() => PolicyGauges) | undefined {
  * on it unless its `cancelExpired` variant is on. A completion after the caller left counts as wasted work.
  *
  * Same options and seed, same result: events are ordered by time then sequence number, every random stream is
- * seeded, and promise reactions settle between events (one `setImmediate` turn per event).
+ * seeded, and the promise reactions an event starts settle at its virtual time, before the next event fires (the
+ * {@link SimClock} run loop queues a microtask that schedules the next event with `process.nextTick`, which Node
+ * runs only once the microtask queue is empty; events that start no promise work skip that drain). The loop yields
+ * one `setImmediate` turn every 4096 events so the host's I/O keeps flowing. Gauges (limit, in-flight, queue) are
+ * read at each bucket's end; the last bucket ends with the run.
  *
  * @throws {TypeError | RangeError} on bad options, or when the policy does not use `env.clock`.
  * @example
@@ -454,7 +461,7 @@ function defaultGauges(policy: Policy): (() => PolicyGauges) | undefined {
  * ```
  */
 export async function simulate(options: SimulateOptions): Promise<SimResult> {
-  const o = v.optionsObject<SimulateOptions>('simulate', options);
+  const o = v.optionsObject<SimulateOptions>('simulate', options, SIMULATE_KEYS);
   if (o.durationMs === undefined) throw new TypeError('simulate: option "durationMs" is required');
   if (o.load === undefined) throw new TypeError('simulate: option "load" is required');
   const seed = v.opt(o.seed, 1, (x) => v.between('simulate', 'seed', x, -Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER));

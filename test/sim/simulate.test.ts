@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { tokenBucket } from '../../src/rate/index.js';
-import { seededRandom, systemClock } from '../../src/core/index.js';
+import { RateLimitedError, seededRandom, systemClock, type Policy } from '../../src/core/index.js';
+import { occContention } from '../../src/sim/contention.js';
 import {
   SimClock,
   bimodal,
@@ -215,6 +216,66 @@ describe('simulate', () => {
     await expect(simulate({ durationMs: 10, load: { perSecond: -1 } })).rejects.toThrow(/perSecond/);
     await expect(simulate({ durationMs: 10, load: [] })).rejects.toThrow(/load/);
     await expect(simulate({ durationMs: 10, load: { perSecond: 1 }, downstream: { workers: 0 } })).rejects.toThrow(/workers/);
+  });
+});
+
+describe('simulate (measurement windows)', () => {
+  it('regression: rejectLatencyP50Ms is the median over the window, not over the whole run (a window whose median is 50 ms reported 0)', async () => {
+    // Refuses at once until 2 s, then 50 ms after the call starts.
+    const policy = ({ clock }: { clock: SimClock }): Policy =>
+      ({
+        name: 'slowRefusal',
+        clock,
+        execute: () =>
+          clock.now() < 2_000
+            ? Promise.reject(new RateLimitedError('slowRefusal', 0))
+            : new Promise((_, reject) => clock.setTimeout(() => reject(new RateLimitedError('slowRefusal', 0)), 50)),
+      }) as unknown as Policy;
+    const r = await simulate({ durationMs: 3_000, warmupMs: 2_000, load: { perSecond: 200 }, policy });
+    expect(r.window(0, 2_000).rejectLatencyP50Ms).toBe(0);
+    expect(r.window(2_000, 3_000).rejectLatencyP50Ms).toBe(50);
+    expect(r.summary.rejectLatencyP50Ms).toBe(50);
+    expect(r.window(0, 3_000).rejectLatencyP50Ms).toBe(0); // two thirds of the refusals are instant
+  });
+
+  it('regression: rates are not biased low when durationMs is not a multiple of bucketMs (the partly simulated last bucket counted as a full one)', async () => {
+    for (const durationMs of [1_100, 10_100]) {
+      const r = await simulate({ durationMs, load: { perSecond: 5_000 }, downstream: { workers: 1_000, service: deterministic(1) } });
+      const s = r.summary;
+      expect(s.toMs).toBe(durationMs);
+      expect(s.offeredPerSecond).toBeCloseTo(s.arrivals / (durationMs / 1000), 9);
+      expect(s.goodputPerSecond).toBeCloseTo(s.successes / (durationMs / 1000), 9);
+      expect(s.offeredPerSecond / 5_000).toBeGreaterThan(0.96);
+      expect(s.offeredPerSecond / 5_000).toBeLessThan(1.04);
+      // The last bucket (100 ms of 250) reports per second of its 100 ms, and its gauges were sampled at the run's end.
+      const last = r.series.at(-1)!;
+      expect(last.tMs).toBe(durationMs - 100);
+      expect(last.goodputPerSecond).toBeCloseTo(last.successes * 10, 9);
+      expect(last.goodputPerSecond / 5_000).toBeGreaterThan(0.8);
+      expect(Number.isFinite(last.downstreamInflight)).toBe(true);
+      // A window inside the last bucket is per second of its simulated part too.
+      expect(r.window(durationMs - 100, durationMs + 1_000).offeredPerSecond).toBeCloseTo(last.arrivals * 10, 9);
+    }
+  });
+});
+
+describe('sim options', () => {
+  it('regression: a misspelt option name is a TypeError naming it and the closest known one, in every sim factory and nested option', async () => {
+    const base = { durationMs: 100, load: { perSecond: 1 } };
+    await expect(simulate({ ...base, warmupMS: 10 } as never)).rejects.toThrow(/simulate: unknown option "warmupMS" \(did you mean "warmupMs"\?\)/);
+    await expect(simulate({ durationMs: 100, load: { perSecnd: 1 } } as never)).rejects.toThrow(/simulate: load\[0\]: unknown option "perSecnd" \(did you mean "perSecond"\?\)/);
+    await expect(simulate({ durationMs: 100, load: { schedule: [{ atMs: 0, perSec: 1 }] } } as never)).rejects.toThrow(/load\[0\]: schedule\[0\]: unknown option "perSec"/);
+    await expect(
+      simulate({ durationMs: 100, load: { bursts: { lowPerSecond: 1, highPerSecond: 2, meanLowMs: 1, meanHighMs: 1, periodical: true } } } as never),
+    ).rejects.toThrow(/load\[0\]: bursts: unknown option "periodical" \(did you mean "periodic"\?\)/);
+    await expect(simulate({ durationMs: 100, load: { perSecond: 1, retry: { maxAttemps: 3 } } } as never)).rejects.toThrow(
+      /load\[0\]: retry: unknown option "maxAttemps" \(did you mean "maxAttempts"\?\)/,
+    );
+    await expect(simulate({ ...base, downstream: { worker: 4 } } as never)).rejects.toThrow(/downstream: unknown option "worker" \(did you mean "workers"\?\)/);
+    await expect(simulate({ ...base, downstream: { down: [{ fromMs: 0, toMS: 1 }] } } as never)).rejects.toThrow(/downstream: down\[0\]: unknown option "toMS"/);
+    await expect(simulate({ ...base, downstream: { changes: [{ atMs: 0, worker: 1 }] } } as never)).rejects.toThrow(/downstream: changes\[0\]: unknown option "worker"/);
+    expect(() => bimodal({ slowFrac: 0.2 } as never)).toThrow(/bimodal: unknown option "slowFrac" \(did you mean "slowFraction"\?\)/);
+    await expect(occContention({ clients: 2, backoff: () => 0, run: 3 } as never)).rejects.toThrow(/occContention: unknown option "run" \(did you mean "runs"\?\)/);
   });
 });
 
