@@ -112,6 +112,7 @@ export interface RatioBudgetStats extends RetryBudgetStats {
 /** A ratio budget. */
 export interface RatioBudget extends RetryBudget {
   readonly kind: 'ratio';
+  refundRetry(clock: BudgetClock, cost: number): void;
   stats(clock: BudgetClock): RatioBudgetStats;
 }
 
@@ -301,6 +302,7 @@ export interface TokenBudgetStats extends RetryBudgetStats {
 /** A token budget. */
 export interface TokenBudget extends RetryBudget {
   readonly kind: 'token';
+  refundRetry(clock: BudgetClock, cost: number): void;
   stats(clock: BudgetClock): TokenBudgetStats;
 }
 

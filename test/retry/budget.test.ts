@@ -156,3 +156,37 @@ describe('tokenBudget', () => {
     expect(() => tokenBudget({ isTimeout: 'yes' as never })).toThrow(/option "isTimeout"/);
   });
 });
+
+describe('refundRetry (a retry granted but never started)', () => {
+  it('a token budget gets the cost back, never above capacity, and the grant is undone', () => {
+    const b = tokenBudget({ capacity: 20, initialTokens: 12 });
+    expect(b.tryRetry(at(0), new Error('x'))).toBe(5);
+    b.refundRetry(at(0), 5);
+    expect(b.stats(at(0))).toMatchObject({ tokens: 12, retriesGranted: 0 });
+    const full = tokenBudget({ capacity: 10 });
+    full.tryRetry(at(0), new Error('x'));
+    full.recordSuccess(at(0), 0);
+    full.refundRetry(at(0), 5);
+    expect(full.stats(at(0)).tokens).toBe(10);
+    b.refundRetry(at(0), 0); // nothing was withdrawn
+    expect(b.stats(at(0))).toMatchObject({ tokens: 12, retriesGranted: 0 });
+  });
+
+  it('a ratio budget gets the retry back (reserve first, then the oldest live slice), so the same retry can be granted again', () => {
+    const b = ratioBudget({ ratio: 0.5, minPerSecond: 1, windowMs: 1_000 }); // reserve 1
+    b.recordRequest(at(0));
+    b.recordRequest(at(0)); // one retry deposited
+    expect(drain(b, 0)).toBe(2);
+    b.refundRetry(at(0), 1);
+    b.refundRetry(at(0), 1);
+    expect(b.stats(at(0))).toMatchObject({ retriesGranted: 0, available: 2, reserve: 1 });
+    expect(drain(b, 0)).toBe(2);
+    // With no reserve at all, the refund goes into the window and expires with it.
+    const noFloor = ratioBudget({ ratio: 1, minPerSecond: 0, windowMs: 1_000 });
+    noFloor.recordRequest(at(0));
+    expect(drain(noFloor, 0)).toBe(1);
+    noFloor.refundRetry(at(0), 1);
+    expect(noFloor.stats(at(0))).toMatchObject({ retriesGranted: 0, available: 1 });
+    expect(noFloor.stats(at(1_000)).available).toBe(0);
+  });
+});
