@@ -72,7 +72,7 @@ export interface Bulkhead extends Limiter {
    * Changes the limit at run time. Raising it admits waiters at once, in queue order. Lowering it never revokes a
    * running call: permits already held stay valid, and new calls are admitted only once `inflight` has drained
    * below the new limit.
-   * @throws {RangeError | TypeError} on an invalid value.
+   * @throws {RangeError | TypeError} on an invalid value or an unknown setting name (the message suggests the closest).
    * @example
    * ```ts
    * pool.configure({ limit: 20 });
@@ -299,7 +299,8 @@ class BulkheadImpl extends QueueingLimiter<LimiterEvents> implements Bulkhead {
  * `wouldRejectBy` (`CONCURRENCY_LIMITED`, or `QUEUE_FULL` once more than `maxQueue` calls run beyond the limit).
  * Waits that enforcement would have evicted are not estimated.
  *
- * @throws {TypeError | RangeError} when an option is missing or invalid (the message names it).
+ * @throws {TypeError | RangeError} when an option is missing or invalid, or an option name is unknown (the message
+ * names it and suggests the closest known one).
  * @example
  * ```ts
  * const db = bulkhead({ limit: 10, maxQueue: 50, maxWaitMs: 500 });

@@ -277,7 +277,8 @@ class FallbackImpl<T> implements Fallback<T>, FastStage {
  * the pipeline's `Promise<R>`, so pick `T` compatible with what `fn` returns.
  *
  * @throws {TypeError} when neither or both of `value` and `handler` are given, or `handler`, `when`, `whenResult`
- * is not a function, or another option is invalid (the message names it).
+ * is not a function, another option is invalid, or an option name is unknown (the message names it and suggests the
+ * closest known one).
  * @example
  * ```ts
  * const cached = fallback({ handler: (err) => cache.get(key) ?? Promise.reject(err), when: isRejectedError });

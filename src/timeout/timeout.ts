@@ -449,7 +449,7 @@ class TimeoutImpl implements Timeout, Racer, FastStage {
  * (`pipeline(..., bucket, timeout)`) so that no limiter inside it reads the signal.
  *
  * @throws {TypeError | RangeError} when `timeoutMs` is missing or not a number > 0 (or `Infinity`), or another
- * option is invalid (the message names it).
+ * option is invalid, or an option name is unknown (the message names it and suggests the closest known one).
  * @example
  * ```ts
  * const perAttempt = timeout({ timeoutMs: 2_000 });
