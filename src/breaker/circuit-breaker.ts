@@ -6,7 +6,7 @@ import type { EventEmitter } from 'eventemitter3';
 import { Context, DEFAULT_CONTEXT, NEVER_ABORTED, executeContext, type ExecuteOptions, type Task } from '../core/context.js';
 import { DisposedError, isRejectedError, isTimeoutError, type RejectionCode } from '../core/errors.js';
 import { COMMON_KEYS, callTask, parseCommon, type CommonOptions } from '../core/limiter-base.js';
-import { RUN, type Policy } from '../core/policy.js';
+import { KIND as POLICY_KIND, RUN, type Policy } from '../core/policy.js';
 import { SLOW, STAGE, type FastStage } from '../core/stage.js';
 import type { Call } from '../core/call.js';
 import { Telemetry, type LimiterCounts, type LimiterEvents } from '../core/telemetry.js';
@@ -288,6 +288,7 @@ const KNOWN = v.keys(
 const strategiesInUse = new WeakSet<BreakerStrategy>();
 
 class CircuitBreakerImpl implements CircuitBreaker, FastStage {
+  readonly [POLICY_KIND] = KIND;
   readonly name: string;
   readonly clock: CircuitBreaker['clock'];
   readonly dryRun: boolean;

@@ -6,7 +6,7 @@
 import { Context, DEFAULT_CONTEXT, NEVER_ABORTED, executeContext, type ExecuteOptions, type Task } from '../core/context.js';
 import { DisposedError, isRejectedError } from '../core/errors.js';
 import { COMMON_KEYS, callTask, parseCommon, type CommonOptions } from '../core/limiter-base.js';
-import { RUN, type Policy } from '../core/policy.js';
+import { KIND, RUN, type Policy } from '../core/policy.js';
 import { SLOW, STAGE, type FastStage } from '../core/stage.js';
 import type { Call } from '../core/call.js';
 import type { RandomSource } from '../core/random.js';
@@ -286,6 +286,7 @@ const OWNER = 'retry';
 const FIRST_ATTEMPT: Context = Object.freeze(new Context(NEVER_ABORTED, undefined, 0, undefined, 1, 1, 1)) as Context;
 
 class RetryImpl implements Retry, FastStage {
+  readonly [KIND] = 'retry';
   readonly name: string;
   readonly clock: Retry['clock'];
   readonly budget: RetryBudget | undefined;
