@@ -6,6 +6,7 @@ import { createHash } from 'node:crypto';
 import { getEventListeners } from 'node:events';
 import { NEVER_ABORTED, type Task } from '../core/context.js';
 import { isRejectedError, isTimeoutError } from '../core/errors.js';
+import { isRetryExhaustedError } from '../retry/errors.js';
 import type { Policy } from '../core/policy.js';
 import { seededRandom, type RandomSource } from '../core/random.js';
 import * as v from '../core/validate.js';
@@ -317,6 +318,8 @@ class Simulation {
 
   private onFailure(req: Request, attempt: number, e: unknown): void {
     if (req.attemptDone || req.attempt !== attempt) return;
+    // A retry that gave up explains why; the outcome is what its last attempt ended with.
+    if (isRetryExhaustedError(e)) e = e.lastError;
     if (e === CLIENT_DEADLINE || isTimeoutError(e)) this.finishAttempt(req, 'timeout', undefined);
     else if (isRejectedError(e)) this.finishAttempt(req, 'rejected', e.code);
     else this.finishAttempt(req, 'error', e instanceof DownstreamError ? e.kind : 'ERROR');

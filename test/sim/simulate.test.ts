@@ -1,6 +1,9 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { tokenBucket } from '../../src/rate/index.js';
+import { retry } from '../../src/retry/index.js';
+import { timeout } from '../../src/timeout/index.js';
+import { pipeline } from '../../src/core/index.js';
 import { RateLimitedError, seededRandom, systemClock, type Policy } from '../../src/core/index.js';
 import { occContention } from '../../src/sim/contention.js';
 import {
@@ -125,6 +128,17 @@ describe('simulate', () => {
     expect(during.successes).toBe(0);
     expect(during.errors).toBeGreaterThan(600);
     expect(r.window(3_250, 4_000).goodputPerSecond).toBeGreaterThan(400);
+  });
+
+  it('regression: a retry that gave up is filed under what its last attempt ended with, not as an error', async () => {
+    const r = await simulate({
+      durationMs: 2_000,
+      load: { perSecond: 200 },
+      downstream: { service: deterministic(50) },
+      policy: ({ clock, random }) => pipeline(retry({ maxAttempts: 2, budget: false, clock, random }), timeout({ timeoutMs: 10, clock })),
+    });
+    expect(r.summary.timeouts).toBeGreaterThan(300);
+    expect(r.summary.errors).toBe(0);
   });
 
   it('lets a client retry loop amplify the attempts sent to the downstream', async () => {
