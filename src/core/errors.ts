@@ -43,8 +43,12 @@ export const REJECTION_CODES: readonly RejectionCode[] = Object.freeze([
 
 const rejectionCodeSet: ReadonlySet<string> = new Set(REJECTION_CODES);
 
-/** Codes of {@link SluiceError}s that are not local rejections. */
-export type FailureCode = 'TIMEOUT';
+/**
+ * Codes of {@link SluiceError}s that are not local rejections: the dependency was called. `TIMEOUT`: it ran past its
+ * timeout or deadline; `RETRY_EXHAUSTED`: a retry policy gave up (`RetryExhaustedError`, carrying the dependency's
+ * last error as `cause`).
+ */
+export type FailureCode = 'TIMEOUT' | 'RETRY_EXHAUSTED';
 
 /**
  * Base of every error sluice raises on its own account.
@@ -206,7 +210,16 @@ export function isTimeoutError(e: unknown): e is TimeoutError {
   }
 }
 
-/** True when `e` is any error sluice raised on its own account. */
+/**
+ * True when `e` is any error sluice raised on its own account (a rejection, a timeout, a retry that gave up), from
+ * any copy of sluice. Never throws, whatever `e` is.
+ */
 export function isSluiceError(e: unknown): e is SluiceError {
-  return isRejectedError(e) || isTimeoutError(e);
+  if (isRejectedError(e) || isTimeoutError(e)) return true;
+  if (!hasStringProps(e)) return false;
+  try {
+    return e.code === 'RETRY_EXHAUSTED';
+  } catch {
+    return false;
+  }
 }

@@ -2,6 +2,7 @@
  * The error a retry policy ends a call with when it retried (or meant to) and then stopped: it says how many attempts
  * were made, why the policy stopped, and keeps the dependency's own last error as `cause`.
  */
+import { SluiceError } from '../core/errors.js';
 
 /**
  * Why a retry policy stopped retrying a call:
@@ -31,7 +32,7 @@ export const GIVE_UP_REASONS: readonly GiveUpReason[] = Object.freeze([
 ]);
 
 /** The `code` of a {@link RetryExhaustedError}. */
-export const RETRY_EXHAUSTED = 'RETRY_EXHAUSTED';
+export const RETRY_EXHAUSTED = 'RETRY_EXHAUSTED' as const;
 
 /** Reads `error.message` for a message, whatever `error` is (a getter that throws gives a placeholder). */
 function describe(error: unknown): string {
@@ -59,7 +60,8 @@ const WHY: Record<GiveUpReason, string> = {
 
 /**
  * A retry policy gave up on a call it had retried, or meant to retry: the dependency was called (it is not a local
- * rejection, so it is **not** a `RejectedError` and `isRejectedError` is false for it).
+ * rejection, so it is **not** a `RejectedError` and `isRejectedError` is false for it; it is a `SluiceError`, and
+ * `isSluiceError` is true for it).
  *
  * - `attempts`: attempts the call made (first included).
  * - `reason`: why the policy stopped ({@link GiveUpReason}; never `aborted`: an abort rejects with `signal.reason`).
@@ -80,11 +82,9 @@ const WHY: Record<GiveUpReason, string> = {
  * }
  * ```
  */
-export class RetryExhaustedError extends Error {
+export class RetryExhaustedError extends SluiceError {
   /** Always `'RETRY_EXHAUSTED'`. */
-  readonly code: typeof RETRY_EXHAUSTED = RETRY_EXHAUSTED;
-  /** Name of the retry policy that gave up. */
-  readonly policy: string;
+  declare readonly code: typeof RETRY_EXHAUSTED;
   /** Attempts the call made, the first included. */
   readonly attempts: number;
   /** Why it stopped retrying. */
@@ -96,9 +96,7 @@ export class RetryExhaustedError extends Error {
 
   constructor(policy: string, reason: Exclude<GiveUpReason, 'aborted'>, attempts: number, cause: unknown, lastError: unknown) {
     const what = cause === undefined ? describe(lastError) : describe(cause);
-    super(`${policy}: gave up after ${attempts} attempt${attempts === 1 ? '' : 's'} (${WHY[reason]}): ${what}`, { cause });
-    this.name = 'RetryExhaustedError';
-    this.policy = policy;
+    super(RETRY_EXHAUSTED, policy, `${policy}: gave up after ${attempts} attempt${attempts === 1 ? '' : 's'} (${WHY[reason]}): ${what}`, { cause });
     this.attempts = attempts;
     this.reason = reason;
     this.lastError = lastError;

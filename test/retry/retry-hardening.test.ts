@@ -8,7 +8,7 @@ import { retry, type GiveUpEvent, type RetryEvent } from '../../src/retry/retry.
 import { RetryExhaustedError, isRetryExhaustedError } from '../../src/retry/errors.js';
 import { constantBackoff, decorrelatedJitter, equalJitter, exponentialBackoff, fullJitter } from '../../src/retry/backoff.js';
 import { ratioBudget, tokenBudget, type RetryBudget } from '../../src/retry/budget.js';
-import { DisposedError, RateLimitedError, TimeoutError, isRejectedError } from '../../src/core/errors.js';
+import { DisposedError, RateLimitedError, SluiceError, TimeoutError, isRejectedError, isSluiceError } from '../../src/core/errors.js';
 import { pipeline } from '../../src/core/pipeline.js';
 import { tokenBucket } from '../../src/rate/token-bucket.js';
 import { circuitBreaker } from '../../src/breaker/index.js';
@@ -217,6 +217,16 @@ describe('retry: the final error says why it gave up', () => {
     const revoked = Proxy.revocable({}, {});
     revoked.revoke();
     expect(isRetryExhaustedError(revoked.proxy)).toBe(false);
+  });
+
+  it('is a SluiceError (isSluiceError) but not a local rejection (isRejectedError)', () => {
+    const e = new RetryExhaustedError('p', 'maxAttempts', 3, new Error('x'), new Error('x'));
+    expect(e).toBeInstanceOf(SluiceError);
+    expect(e.name).toBe('RetryExhaustedError');
+    expect(e.policy).toBe('p');
+    expect(isSluiceError(e)).toBe(true);
+    expect(isSluiceError({ code: 'RETRY_EXHAUSTED', policy: 'other copy' })).toBe(true);
+    expect(isRejectedError(e)).toBe(false);
   });
 
   it('builds its message even when the cause cannot be printed', () => {
