@@ -8,6 +8,7 @@ import { DisposedError, isRejectedError, isTimeoutError, type RejectionCode } fr
 import { COMMON_KEYS, callTask, parseCommon, type CommonOptions } from '../core/limiter-base.js';
 import { KIND as POLICY_KIND, RUN, type Policy } from '../core/policy.js';
 import { SLOW, STAGE, type FastStage } from '../core/stage.js';
+import { settle } from '../core/safe-call.js';
 import type { Call } from '../core/call.js';
 import { Telemetry, type LimiterCounts, type LimiterEvents } from '../core/telemetry.js';
 import * as v from '../core/validate.js';
@@ -431,7 +432,7 @@ class CircuitBreakerImpl implements CircuitBreaker, FastStage {
       const start = this.startTime();
       // Fast path: nothing needs the call's duration and no caller signal can abort it, so the outcome handlers of
       // the current closed generation serve: one promise reaction, no per-call closure, no clock read.
-      if (start !== start && signal === NEVER_ABORTED) return callTask(next, ctx).then(this.onClosedResult as (r: T) => T, this.onClosedError);
+      if (start !== start && signal === NEVER_ABORTED) return settle(callTask(next, ctx), this.onClosedResult as (r: unknown) => T, this.onClosedError);
       return this.observe(next, ctx, this.generation, false, start);
     }
     return this.admit(next, ctx);
@@ -610,11 +611,11 @@ class CircuitBreakerImpl implements CircuitBreaker, FastStage {
     if (outcome === SUCCESS) {
       this.succeeded++;
       d?.success.record(durationMs);
-      if (this.listening('success')) this.emitter.emit('success', { policy: this.name, durationMs, slow });
+      if (this.listening('success')) this.t.emit('success', { policy: this.name, durationMs, slow });
     } else if (outcome === FAILURE) {
       this.failed++;
       d?.failure.record(durationMs);
-      if (this.listening('failure')) this.emitter.emit('failure', { policy: this.name, durationMs, slow, error, isResult });
+      if (this.listening('failure')) this.t.emit('failure', { policy: this.name, durationMs, slow, error, isResult });
     } else {
       this.ignored++;
       d?.failure.record(durationMs);
@@ -665,15 +666,15 @@ class CircuitBreakerImpl implements CircuitBreaker, FastStage {
     const t = this.t;
     const dryRun = this.dryRun;
     if (t.listening('stateChange')) {
-      t.events.emit('stateChange', { policy: this.name, from: CIRCUIT_STATES[from]!, to: CIRCUIT_STATES[to]!, reason, at, dryRun });
+      t.emit('stateChange', { policy: this.name, from: CIRCUIT_STATES[from]!, to: CIRCUIT_STATES[to]!, reason, at, dryRun });
     }
     if (to === OPEN && t.listening('open')) {
       const window = this.strategy.stats(at);
-      t.events.emit('open', { policy: this.name, reason, at, openMs, consecutiveOpens: this.consecutiveOpens, window, dryRun });
+      t.emit('open', { policy: this.name, reason, at, openMs, consecutiveOpens: this.consecutiveOpens, window, dryRun });
     } else if (to === HALF_OPEN && t.listening('halfOpen')) {
-      t.events.emit('halfOpen', { policy: this.name, reason, at, dryRun });
+      t.emit('halfOpen', { policy: this.name, reason, at, dryRun });
     } else if (to === CLOSED && t.listening('close')) {
-      t.events.emit('close', { policy: this.name, reason, at, dryRun });
+      t.emit('close', { policy: this.name, reason, at, dryRun });
     }
   }
 

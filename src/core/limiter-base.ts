@@ -9,7 +9,7 @@ import { Context, DEFAULT_CONTEXT, NEVER_ABORTED, createContext, executeContext,
 import { DisposedError, rejectionError, type RejectionCode } from './errors.js';
 import { NOOP_PERMIT, type Permit } from './permit.js';
 import { KIND, RUN, type AcquireResult, type Limiter } from './policy.js';
-import { reportError } from './safe-call.js';
+import { promiseOf, reportError } from './safe-call.js';
 import { SLOW, STAGE, type FastStage } from './stage.js';
 import type { Call } from './call.js';
 import { systemRandom, type RandomSource } from './random.js';
@@ -93,10 +93,13 @@ export interface QueueingStats extends LimiterCounts {
   disposed: boolean;
 }
 
-/** Runs a task, turning a synchronous throw into a rejection. */
+/**
+ * Runs a task, turning a synchronous throw into a rejection. The result may be the user's own (hostile) promise:
+ * subscribe to it with `settle()` from safe-call.ts, never with its own `.then`.
+ */
 export function callTask<T>(next: Task<T>, ctx: Context): Promise<T> {
   try {
-    return Promise.resolve(next(ctx));
+    return promiseOf(next(ctx));
   } catch (e) {
     return Promise.reject(e);
   }

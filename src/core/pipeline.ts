@@ -5,8 +5,9 @@ import { Call, plainCall, type CallRunner } from './call.js';
 import { createContext, type Context, type ExecuteOptions, type Task } from './context.js';
 import { DisposedError } from './errors.js';
 import { KIND, RUN, kindOf, type Policy } from './policy.js';
-import { isThenable, promiseOf, settle } from './safe-call.js';
+import { isThenable, settle } from './safe-call.js';
 import { SLOW, fastStageOf, type FastStage } from './stage.js';
+import { callTask as runTask } from './limiter-base.js';
 
 type Stage = (ctx: Context) => Promise<unknown>;
 
@@ -210,11 +211,7 @@ class Pipeline implements Policy, CallRunner {
 }
 
 function callTask(ctx: Context): Promise<unknown> {
-  try {
-    return promiseOf(ctx.task!(ctx));
-  } catch (e) {
-    return Promise.reject(e);
-  }
+  return runTask(ctx.task!, ctx);
 }
 
 /** Kinds of the limiters that can make a call wait in a queue. */

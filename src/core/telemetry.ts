@@ -3,6 +3,7 @@
  * nobody listens, and the standard metric series registered once with the sink.
  */
 import { EventEmitter } from 'eventemitter3';
+import { safeEmit } from './safe-call.js';
 import { REJECTION_CODES, type RejectionCode } from './errors.js';
 import { METRIC, noopMetrics, type Histogram, type Labels, type Metrics, type Unregister } from '../metrics/metrics.js';
 
@@ -193,6 +194,15 @@ export class Telemetry<Events extends EventEmitter.ValidEventTypes> {
     return this.events as unknown as EventEmitter;
   }
 
+  /**
+   * Emits `event` with `payload`. A listener that throws never reaches the policy or its caller: its error is
+   * re-raised asynchronously (`reportError` in safe-call.ts), so one faulty listener cannot break a policy's
+   * bookkeeping, make `execute()` throw, or stop a shared timer from serving other callers.
+   */
+  emit(event: EventEmitter.EventNames<Events> & string, payload: unknown): void {
+    safeEmit(this.untyped, event, payload);
+  }
+
   /** Whether anyone listens to `event` (check before building an event object). */
   listening(event: EventEmitter.EventNames<Events>): boolean {
     return this.events.listenerCount(event) > 0;
@@ -203,7 +213,7 @@ export class Telemetry<Events extends EventEmitter.ValidEventTypes> {
     this.counts.rejected++;
     this.counts.rejectedBy[reason]++;
     if (this.untyped.listenerCount('reject') > 0) {
-      this.untyped.emit('reject', { policy: this.policy, reason, retryAfterMs, cost } satisfies RejectEvent);
+      safeEmit(this.untyped, 'reject', { policy: this.policy, reason, retryAfterMs, cost } satisfies RejectEvent);
     }
   }
 
@@ -211,17 +221,14 @@ export class Telemetry<Events extends EventEmitter.ValidEventTypes> {
   wouldReject(reason: RejectionCode, retryAfterMs: number, cost: number): void {
     this.counts.wouldRejectBy[reason]++;
     if (this.untyped.listenerCount('wouldReject') > 0) {
-      this.untyped.emit('wouldReject', { policy: this.policy, reason, retryAfterMs, cost } satisfies RejectEvent);
+      safeEmit(this.untyped, 'wouldReject', { policy: this.policy, reason, retryAfterMs, cost } satisfies RejectEvent);
     }
   }
 
   /** Emits `dispose`, drops every metric registration (histograms included) and frees the name on the sink. */
   disposed(rejectedWaiters: number): void {
-    try {
-      this.untyped.emit('dispose', { policy: this.policy, rejectedWaiters } satisfies DisposeEvent);
-    } finally {
-      this.release(); // even when a listener throws
-    }
+    this.release();
+    safeEmit(this.untyped, 'dispose', { policy: this.policy, rejectedWaiters } satisfies DisposeEvent);
   }
 
   /** A copy of the counters for `stats()`. */

@@ -13,7 +13,7 @@ import type { RandomSource } from '../core/random.js';
 import { Telemetry, type LimiterEvents } from '../core/telemetry.js';
 import * as v from '../core/validate.js';
 import { Alarm } from '../core/waiters.js';
-import { reportError, safeEmit } from '../core/safe-call.js';
+import { reportError, safeEmit, settle } from '../core/safe-call.js';
 import { DeadlineHeap, type DeadlineEntry } from '../core/deadline-heap.js';
 import { fullJitter, type Backoff, type RetryOutcome } from './backoff.js';
 import { tokenBudget, type RetryBudget, type RetryBudgetStats } from './budget.js';
@@ -397,11 +397,12 @@ class RetryImpl implements Retry, FastStage {
   private first<T>(next: Task<T>, ctx: Context): Promise<T> {
     // Each attempt gets its own context, so inner policies admit it afresh, see its number and see the nesting.
     const c = ctx === DEFAULT_CONTEXT ? FIRST_ATTEMPT : ctx.derive(ctx.signal, ctx.deadline, 1, ctx.retryDepth + 1);
-    return callTask(next, c).then(
+    return settle<T>(
+      callTask(next, c),
       this.shouldRetryResult === undefined
-        ? (this.firstSucceeded as (result: T) => T)
-        : (result) => (this.flagged(result, 1) ? this.retryLoop(next, ctx, { kind: 'result', result }) : this.succeeded(result, 0)),
-      (error: unknown) => this.retryLoop(next, ctx, { kind: 'error', error }),
+        ? (this.firstSucceeded as (result: unknown) => T)
+        : (result: unknown) => (this.flagged(result as T, 1) ? (this.retryLoop(next, ctx, { kind: 'result', result }) as Promise<T>) : this.succeeded(result as T, 0)),
+      (error: unknown) => this.retryLoop(next, ctx, { kind: 'error', error }) as Promise<T>,
     );
   }
 
