@@ -13,6 +13,7 @@ import {
   bulkhead,
   circuitBreaker,
   isRejectedError,
+  isRetryExhaustedError,
   isTimeoutError,
   pipeline,
   retry,
@@ -67,7 +68,16 @@ await Promise.all(
       )
       .then(
         () => count('ok'),
-        (e: unknown) => count(isRejectedError(e) ? `refused: ${e.code}` : isTimeoutError(e) ? 'timed out' : `failed: ${(e as Error).message}`),
+        (e: unknown) =>
+          count(
+            isRejectedError(e)
+              ? `refused: ${e.code}`
+              : isTimeoutError(e)
+                ? 'timed out'
+                : isRetryExhaustedError(e)
+                  ? `gave up after ${e.attempts} attempts (${e.reason}), last: ${(e.lastError as Error).message}`
+                  : `failed: ${(e as Error).message}`,
+          ),
       ),
   ),
 );

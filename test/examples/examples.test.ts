@@ -90,8 +90,12 @@ describe('examples/', () => {
     expect(r.stdout).toMatch(/^60 calls in \d+ ms, \d+ requests reached the server$/m);
     const outcomes = [...r.stdout.matchAll(/^\s+(\d+) {2}(.+)$/gm)].map((m) => [m[2]!, Number(m[1])] as const);
     expect(outcomes.reduce((s, [, n]) => s + n, 0)).toBe(60);
-    // One request in five is a 503 and one in ten hangs: retries inside the 1.5 s deadline recover nearly all.
-    expect(Object.fromEntries(outcomes).ok).toBeGreaterThanOrEqual(50);
+    // One request in five is a 503 and one in ten hangs (30 % of single attempts fail, so about 42 of 60 would be
+    // answered without retries): retries inside the 1.5 s deadline recover nearly all (59 on an idle machine; the
+    // bound leaves room for a loaded CI machine, where attempts run closer to their 300 ms timeout).
+    expect(Object.fromEntries(outcomes).ok).toBeGreaterThanOrEqual(46);
+    // Whatever failed says why: a retry that gave up names its reason and the last error.
+    for (const [outcome] of outcomes) expect(outcome).toMatch(/^(ok|refused: [A-Z_]+|timed out|gave up after \d attempts \(\w+\), last: .+)$/);
     // More requests than calls reached the server: the retries.
     expect(num(r.stdout, /(\d+) requests reached the server/)).toBeGreaterThan(60);
   });
