@@ -323,7 +323,9 @@ export function pipeline(...policies: Policy[]): Policy {
   const clock = policies[0]!.clock;
   const other = policies.findIndex((p) => p.clock !== clock);
   if (other !== -1) {
-    throw new TypeError(`pipeline: every policy must share one clock; "${policies[other]!.name}" uses another clock than "${policies[0]!.name}"`);
+    throw new TypeError(
+      `pipeline: every policy must share one clock; "${policies[other]!.name}" uses another clock than "${policies[0]!.name}": pass the same \`clock\` option to every policy of the pipeline (or none, for the shared systemClock)`,
+    );
   }
   const flat: Policy[] = [];
   for (const p of policies) flatten(p, flat);

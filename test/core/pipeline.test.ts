@@ -152,7 +152,7 @@ describe('pipeline', () => {
     const a = recorder('a', [], new ManualClock());
     const b = recorder('b', [], new ManualClock());
     expect(() => pipeline(a, b)).toThrow(TypeError);
-    expect(() => pipeline(a, b)).toThrow(/"b" uses another clock than "a"/);
+    expect(() => pipeline(a, b)).toThrow(/"b" uses another clock than "a": pass the same `clock` option to every policy/);
   });
 
   it('refuses no policies, and anything that is not a policy', () => {
