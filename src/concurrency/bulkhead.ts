@@ -130,9 +130,10 @@ class BulkheadImpl extends QueueingLimiter<LimiterEvents> implements Bulkhead {
 
   constructor(options: BulkheadOptions) {
     const o = v.optionsObject<BulkheadOptions>('bulkhead', options, BULKHEAD_KEYS);
-    super('bulkhead', parseCommon('bulkhead', o), o, { maxQueue: 0, maxWaitMs: Infinity });
     if (o.limit === undefined) throw new TypeError('bulkhead: option "limit" is required');
-    this.limit = v.integer('bulkhead', 'limit', o.limit, 1);
+    const limit = v.integer('bulkhead', 'limit', o.limit, 1); // before super(), which registers with the sink
+    super('bulkhead', parseCommon('bulkhead', o), o, { maxQueue: 0, maxWaitMs: Infinity });
+    this.limit = limit;
     this.t.gauge(METRIC.inflight, 'Calls holding a permit', {}, () => this.inflight);
     this.t.gauge(METRIC.limit, 'Concurrency limit', {}, () => this.limit);
   }

@@ -131,12 +131,14 @@ export abstract class QueueingLimiter<Events extends LimiterEvents> implements L
     this.name = common.name;
     this.clock = common.clock;
     this.random = common.random;
-    this.t = new Telemetry<Events>(kind, common.name, common.metrics);
     this.maxWaitMs = v.opt(queue.maxWaitMs, defaults.maxWaitMs, (x) => v.nonNegativeOrInfinity(kind, 'maxWaitMs', x));
     // A finite maxWaitMs without maxQueue asks to wait: a default of "never wait" would silently ignore it.
     const queueDefault = queue.maxWaitMs !== undefined && this.maxWaitMs !== Infinity ? Infinity : defaults.maxQueue;
     this.maxQueue = v.opt(queue.maxQueue, queueDefault, (x) => v.integer(kind, 'maxQueue', x, 0, true));
     this.dryRun = v.opt(queue.dryRun, false, (x) => v.bool(kind, 'dryRun', x));
+    // Registered (the name claimed on the sink) only once every option is valid: a constructor that throws leaves
+    // nothing behind. Subclasses validate their own options before calling super() for the same reason.
+    this.t = new Telemetry<Events>(kind, common.name, common.metrics);
     this.t.gauge(METRIC.queued, 'Callers waiting', {}, () => this.queue.length);
   }
 

@@ -77,11 +77,14 @@ class LeakyBucketImpl extends QueueingLimiter<LimiterEvents> implements LeakyBuc
 
   constructor(options: LeakyBucketOptions) {
     const o = v.optionsObject<LeakyBucketOptions>('leakyBucket', options, KNOWN);
-    super('leakyBucket', parseCommon('leakyBucket', o), o, { maxQueue: 100, maxWaitMs: Infinity });
     if (o.ratePerSecond === undefined) throw new TypeError('leakyBucket: option "ratePerSecond" is required');
-    this.ratePerMs = checkRate('leakyBucket', 'ratePerSecond', o.ratePerSecond) / 1000;
-    this.burst = v.opt(o.burst, 1, (x) => checkBurst('leakyBucket', x));
-    this.tol = TOLERANCE * this.burst;
+    // Validated before super(), which registers the bucket with its metrics sink.
+    const ratePerMs = checkRate('leakyBucket', 'ratePerSecond', o.ratePerSecond) / 1000;
+    const burst = v.opt(o.burst, 1, (x) => checkBurst('leakyBucket', x));
+    super('leakyBucket', parseCommon('leakyBucket', o), o, { maxQueue: 100, maxWaitMs: Infinity });
+    this.ratePerMs = ratePerMs;
+    this.burst = burst;
+    this.tol = TOLERANCE * burst;
     this.last = this.clock.now();
   }
 

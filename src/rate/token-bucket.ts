@@ -79,13 +79,17 @@ class TokenBucketImpl extends QueueingLimiter<LimiterEvents> implements TokenBuc
 
   constructor(options: TokenBucketOptions) {
     const o = v.optionsObject<TokenBucketOptions>('tokenBucket', options, KNOWN);
-    super('tokenBucket', parseCommon('tokenBucket', o), o, { maxQueue: 0, maxWaitMs: Infinity });
     if (o.capacity === undefined) throw new TypeError('tokenBucket: option "capacity" is required');
     if (o.refillPerSecond === undefined) throw new TypeError('tokenBucket: option "refillPerSecond" is required');
-    this.capacity = checkCapacity('tokenBucket', o.capacity);
-    this.ratePerMs = checkRate('tokenBucket', 'refillPerSecond', o.refillPerSecond) / 1000;
-    this.tol = TOLERANCE * this.capacity;
-    this.tokens = v.opt(o.initialTokens, this.capacity, (x) => v.between('tokenBucket', 'initialTokens', x, 0, this.capacity));
+    // Validated before super(), which registers the bucket with its metrics sink.
+    const capacity = checkCapacity('tokenBucket', o.capacity);
+    const ratePerMs = checkRate('tokenBucket', 'refillPerSecond', o.refillPerSecond) / 1000;
+    const tokens = v.opt(o.initialTokens, capacity, (x) => v.between('tokenBucket', 'initialTokens', x, 0, capacity));
+    super('tokenBucket', parseCommon('tokenBucket', o), o, { maxQueue: 0, maxWaitMs: Infinity });
+    this.capacity = capacity;
+    this.ratePerMs = ratePerMs;
+    this.tol = TOLERANCE * capacity;
+    this.tokens = tokens;
     this.last = this.clock.now();
     this.t.gauge(METRIC.tokens, 'Tokens available', {}, () => this.currentTokens());
   }
