@@ -12,7 +12,12 @@ import * as v from './validate.js';
  * fields than these, and is accepted as it is.
  */
 export interface ExecuteOptions {
-  /** Aborting it rejects the call with `signal.reason`, wherever it is: queued, backing off or running. */
+  /**
+   * Aborting it rejects the call with `signal.reason`. A call waiting in a queue or in a retry's backoff leaves at
+   * once and frees its place. A running call rejects at once only under a `timeout()` policy (which races `fn`);
+   * elsewhere `fn` receives the signal and the call ends when `fn` does, so pass it on (`fetch(url, { signal })`).
+   * Must be an AbortSignal (or an object with `aborted`, `addEventListener` and `removeEventListener`).
+   */
   signal?: AbortSignal;
   /** Importance; higher is more important. Default 0. Used by priority queues and shedding. */
   priority?: number;
