@@ -4,7 +4,7 @@ import { consecutiveFailures } from '../../src/breaker/strategies/consecutive-fa
 import { pipeline } from '../../src/core/pipeline.js';
 import { tokenBucket } from '../../src/rate/token-bucket.js';
 import { ManualClock, flushMicrotasks } from '../../src/testing/index.js';
-import { captureReported, type Reported } from '../core/reported.js';
+import { captureReported, type Reported } from '../support/reported.js';
 
 describe('circuitBreaker event listeners', () => {
   let reported: Reported | undefined;

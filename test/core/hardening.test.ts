@@ -10,7 +10,7 @@ import { resetOrderWarnings } from '../../src/core/pipeline.js';
 import { isThenable, settle } from '../../src/core/safe-call.js';
 import { Alarm } from '../../src/core/waiters.js';
 import { ManualClock, flushMicrotasks } from '../../src/testing/index.js';
-import { captureReported, type Reported } from './reported.js';
+import { captureReported, type Reported } from '../support/reported.js';
 
 function throwingThen(): object {
   return Object.defineProperty({}, 'then', {

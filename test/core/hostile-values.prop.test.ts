@@ -25,7 +25,7 @@ import {
 import { resetOrderWarnings } from '../../src/core/pipeline.js';
 import { fcParams } from '../rate/prop-driver.js';
 import { ManualClock, flushMicrotasks, seededRandom } from '../../src/testing/index.js';
-import { captureReported, type Reported } from './reported.js';
+import { captureReported, type Reported } from '../support/reported.js';
 
 const { seed, numRuns } = fcParams('hostile-values.prop', 150);
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { fallback, pipeline, tokenBucket } from '../../src/index.js';
 import { ManualClock, flushMicrotasks } from '../../src/testing/index.js';
-import { captureReported } from '../core/reported.js';
+import { captureReported } from '../support/reported.js';
 
 describe('fallback hardening', () => {
   it('regression: fallback({ vaule }) is a TypeError naming the key and suggesting "value"', () => {

@@ -16,6 +16,7 @@ import { timeout } from '../../src/timeout/index.js';
 import { createMetricsRegistry } from '../../src/metrics/registry.js';
 import { METRIC } from '../../src/metrics/metrics.js';
 import { ManualClock, collectEvents, flushMicrotasks } from '../../src/testing/index.js';
+import { collectReported } from '../support/reported.js';
 
 function settle<T>(p: Promise<T>): Promise<{ ok: true; value: T } | { ok: false; error: unknown }> {
   return p.then(
@@ -24,29 +25,6 @@ function settle<T>(p: Promise<T>): Promise<{ ok: true; value: T } | { ok: false;
   );
 }
 
-/**
- * Runs `body` and returns the messages of the errors sluice re-raised asynchronously meanwhile (core/safe-call.ts
- * reportError throws them in a microtask of their own); caught here so they do not fail the run.
- */
-async function collectReported(body: () => Promise<void>): Promise<string[]> {
-  const seen: string[] = [];
-  const original = globalThis.queueMicrotask;
-  globalThis.queueMicrotask = (cb: () => void) =>
-    original(() => {
-      try {
-        cb();
-      } catch (e) {
-        seen.push(e instanceof Error ? e.message : String(e));
-      }
-    });
-  try {
-    await body();
-    await new Promise<void>((resolve) => setImmediate(resolve));
-  } finally {
-    globalThis.queueMicrotask = original;
-  }
-  return seen;
-}
 
 const fail = () => Promise.reject(new Error('down'));
 

@@ -11,6 +11,7 @@ import { tokenBucket } from '../../src/rate/token-bucket.js';
 import { timeout } from '../../src/timeout/index.js';
 import { ManualClock, collectEvents, flushMicrotasks, seededRandom } from '../../src/testing/index.js';
 import { METRIC } from '../../src/metrics/metrics.js';
+import { collectReported } from '../support/reported.js';
 
 /** A task that fails `failures` times (with fresh errors made by `make`) and then returns 'ok'; records each attempt. */
 function flaky(clock: ManualClock, failures: number, make: (i: number) => unknown = (i) => new Error(`fail ${i}`)) {
@@ -28,29 +29,6 @@ function flaky(clock: ManualClock, failures: number, make: (i: number) => unknow
   return { fn, calls, errors };
 }
 
-/**
- * Runs `body` and returns the messages of the errors sluice re-raised asynchronously meanwhile (core/safe-call.ts
- * reportError throws them in a microtask of their own); caught here so they do not fail the run.
- */
-async function collectReported(body: () => Promise<void>): Promise<string[]> {
-  const seen: string[] = [];
-  const original = globalThis.queueMicrotask;
-  globalThis.queueMicrotask = (cb: () => void) =>
-    original(() => {
-      try {
-        cb();
-      } catch (e) {
-        seen.push(e instanceof Error ? e.message : String(e));
-      }
-    });
-  try {
-    await body();
-    await new Promise<void>((resolve) => setImmediate(resolve));
-  } finally {
-    globalThis.queueMicrotask = original;
-  }
-  return seen;
-}
 
 /** Settles a promise into a value without letting its rejection go unhandled. */
 function settle<T>(p: Promise<T>): Promise<{ ok: true; value: T } | { ok: false; error: unknown }> {

@@ -25,3 +25,18 @@ export function captureReported(): Reported {
   );
   return { errors, restore: () => spy.mockRestore() };
 }
+
+/**
+ * Runs `body` and returns the messages of the errors sluice re-raised asynchronously meanwhile (until one macrotask
+ * after `body` settled); caught here so they do not fail the run.
+ */
+export async function collectReported(body: () => Promise<void>): Promise<string[]> {
+  const r = captureReported();
+  try {
+    await body();
+    await new Promise<void>((resolve) => setImmediate(resolve));
+  } finally {
+    r.restore();
+  }
+  return r.errors.map((e) => (e instanceof Error ? e.message : String(e)));
+}
