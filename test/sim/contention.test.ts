@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { constantBackoff, decorrelatedJitter, equalJitter, exponentialBackoff, fullJitter } from '../../src/retry/index.js';
 import { occContention, type ContentionBackoff } from '../../src/sim/index.js';
 
-// sluice's own backoff functions, set up as the AWS simulator defines its variants (reference §3.7):
+// sluice's own backoff functions, set up as the AWS simulator defines its variants (aws-samples/aws-arch-backoff-simulator,
+// the model behind Marc Brooker's "Exponential Backoff And Jitter", AWS Architecture Blog, 2015):
 // v = min(cap, base · 2^n) with n = 1 on the first retry, base 5 ms, cap 2 s. The retry family counts the first retry
 // as base · 2^0, so its baseMs is 2 × 5 ms; decorrelated jitter starts from base itself.
 const variants: Record<string, ContentionBackoff> = {
@@ -13,7 +14,8 @@ const variants: Record<string, ContentionBackoff> = {
   decorrelated: decorrelatedJitter({ baseMs: 5, capMs: 2000 }),
 };
 
-// Reference §4, "a reproduction of the AWS OCC backoff model": calls / completion ms, mean of 100 runs.
+// A reproduction of that OCC backoff model (aws-samples/aws-arch-backoff-simulator): calls / completion ms, mean of
+// 100 runs.
 const TABLE: Record<number, Record<string, [number, number]>> = {
   10: { none: [50, 377], expo: [50, 3433], equal: [43, 730], full: [39, 459], decorrelated: [37, 422] },
   20: { none: [151, 599], expo: [149, 14186], equal: [109, 1667], full: [100, 967], decorrelated: [101, 817] },
@@ -23,7 +25,7 @@ const TABLE: Record<number, Record<string, [number, number]>> = {
 
 describe('occContention', () => {
   for (const n of [10, 20, 50, 100]) {
-    it(`reproduces the §4 backoff table within ±10 % at N = ${n}`, async () => {
+    it(`reproduces the AWS backoff simulator's table within ±10 % at N = ${n}`, async () => {
       const lines: string[] = [];
       for (const [name, backoff] of Object.entries(variants)) {
         const r = await occContention({ clients: n, backoff, runs: 100, seed: 7 });

@@ -3,7 +3,7 @@ import { bulkhead } from '../../src/concurrency/index.js';
 import { exponential, simulate } from '../../src/sim/index.js';
 import { mmcl, rel } from './theory.js';
 
-// Behind a static concurrency limit the simulator must reproduce the M/M/c/L system of reference §2.3: open Poisson
+// Behind a static concurrency limit the simulator must reproduce the M/M/c/L loss-and-delay system of queueing theory: open Poisson
 // arrivals, rejection when L calls are in flight, c = 40 exponential workers of mean 40 ms.
 describe('simulate (theory: M/M/c/L behind a static bulkhead)', () => {
   const cases: [limit: number, load: number][] = [

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { simulate, exponential } from '../../src/sim/index.js';
 import { mmc, rel } from './theory.js';
 
-// The simulator must reproduce queueing theory before anyone trusts it (reference §2.2, issue 4).
+// The simulator must reproduce queueing theory before anyone trusts it (Erlang C: the M/M/c queue's waiting time).
 describe('simulate (theory: M/M/c without a limiter)', () => {
   for (const rho of [0.5, 0.9]) {
     it(`reproduces the M/M/40 mean, p50 and p99 at ρ = ${rho} within a few percent`, async () => {
