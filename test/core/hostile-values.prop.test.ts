@@ -216,10 +216,13 @@ describe('hostile values', () => {
             for (const [i, s] of specs.entries()) {
               if (s.kind !== 'bulkhead') continue;
               const inflight = (policies[i]!.stats() as { inflight: number }).inflight;
-              // A call that never settles is ended by a timeout inside the bulkhead; one outside leaves fn running.
+              // A call that never settles is ended by a timeout inside the bulkhead; one outside leaves fn running, holding
+              // its permit, once per attempt: a retry outside the bulkhead re-runs the timed-out call (regression: the
+              // bound was one permit per never-settling call, seed 941981598).
               const timeoutInside = specs.slice(i + 1).some((x) => x.kind === 'timeout');
+              const attemptsPerCall = specs.slice(0, i).reduce((n, x) => (x.kind === 'retry' ? n * x.maxAttempts : n), 1);
               if (timeoutInside || nevers === 0) expect(inflight).toBe(0);
-              else expect(inflight).toBeLessThanOrEqual(nevers);
+              else expect(inflight).toBeLessThanOrEqual(nevers * attemptsPerCall);
             }
             expect(clock.pendingTimers()).toBe(0);
             for (const e of reported.errors) expect(String((e as Error).message)).toMatch(/listener/);
