@@ -6,7 +6,7 @@ import { Context, DEFAULT_CONTEXT, NEVER_ABORTED, executeContext, type ExecuteOp
 import { DisposedError } from '../core/errors.js';
 import { COMMON_KEYS, parseCommon, type CommonOptions } from '../core/limiter-base.js';
 import { KIND, RUN, type Policy } from '../core/policy.js';
-import { safeEmit, settle } from '../core/safe-call.js';
+import { settle } from '../core/safe-call.js';
 import { SLOW, STAGE, type FastStage } from '../core/stage.js';
 import type { Call } from '../core/call.js';
 import { Telemetry, type DisposeEvent, type RejectEvent } from '../core/telemetry.js';
@@ -219,7 +219,7 @@ class FallbackImpl<T> implements Fallback<T>, FastStage {
     this.fallbacks++;
     if (this.t.listening('fallback')) {
       // A listener's throw is reported, not made the call's outcome: the caller still gets the replacement.
-      safeEmit(this.t.events as never, 'fallback', {
+      this.t.emit('fallback', {
         policy: this.name,
         kind,
         error: kind === 'error' ? failure : undefined,

@@ -13,7 +13,7 @@ import type { RandomSource } from '../core/random.js';
 import { Telemetry, type LimiterEvents } from '../core/telemetry.js';
 import * as v from '../core/validate.js';
 import { Alarm } from '../core/waiters.js';
-import { reportError, safeEmit, settle } from '../core/safe-call.js';
+import { reportError, settle } from '../core/safe-call.js';
 import { DeadlineHeap, type DeadlineEntry } from '../core/deadline-heap.js';
 import { fullJitter, type Backoff, type RetryOutcome } from './backoff.js';
 import { tokenBudget, type RetryBudget, type RetryBudgetStats } from './budget.js';
@@ -684,7 +684,7 @@ class RetryImpl implements Retry, FastStage {
     payload: Parameters<RetryEvents[E]>[0] | (() => Parameters<RetryEvents[E]>[0]),
   ): void {
     try {
-      safeEmit(this.t.events as never, event, typeof payload === 'function' ? payload() : payload);
+      this.t.emit(event, typeof payload === 'function' ? payload() : payload);
     } catch (e) {
       reportError(e); // building the payload threw (a custom budget's stats())
     }

@@ -10,7 +10,7 @@ import { Context, DEFAULT_CONTEXT, NEVER_ABORTED, executeContext, type ExecuteOp
 import { DisposedError, TimeoutError, rejectionError } from '../core/errors.js';
 import { COMMON_KEYS, callTask, parseCommon, type CommonOptions } from '../core/limiter-base.js';
 import { KIND, RUN, type Policy } from '../core/policy.js';
-import { isThenable, reportError, safeEmit, settle } from '../core/safe-call.js';
+import { isThenable, reportError, settle } from '../core/safe-call.js';
 import { Telemetry, type DisposeEvent, type RejectEvent } from '../core/telemetry.js';
 import * as v from '../core/validate.js';
 import { Alarm } from '../core/waiters.js';
@@ -332,7 +332,7 @@ class TimeoutImpl implements Timeout, Racer, FastStage {
     this.timedOut++;
     if (this.t.listening('timeout')) {
       // Emitted from the shared timer: a listener that throws must not stop the other calls' timeouts.
-      safeEmit(this.t.events as never, 'timeout', { policy: this.name, timeoutMs: allowedMs, deadline: call.due, limitedBy: byDeadline ? 'deadline' : 'timeoutMs' });
+      this.t.emit('timeout', { policy: this.name, timeoutMs: allowedMs, deadline: call.due, limitedBy: byDeadline ? 'deadline' : 'timeoutMs' });
     }
     call.controller?.abort(error);
     return error;
