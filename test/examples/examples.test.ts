@@ -53,6 +53,11 @@ function num(text: string, re: RegExp): number {
   return Number(m![1]!.replaceAll(',', ''));
 }
 
+/** The times (ms since the burst) at which buckets.ts printed "call N runs". */
+function runTimes(text: string): number[] {
+  return [...text.matchAll(/^\s+(\d+) ms {2}call +\d+ runs$/gm)].map((m) => Number(m[1]));
+}
+
 const TESTED = ['buckets.ts', 'demo-sim-guide.ts', 'demo.ts', 'protected-fetch.ts', 'virtual-time.ts'];
 
 describe('examples/', () => {
@@ -72,7 +77,8 @@ describe('examples/', () => {
     expect(tAdmitted + tRejected).toBe(20);
     expect(tAdmitted).toBeGreaterThanOrEqual(16);
     expect(tAdmitted).toBeLessThanOrEqual(18);
-    expect(token!.match(/^\s+0 ms {2}call +\d+ runs$/gm)?.length).toBe(5);
+    // The burst runs at once (within a few ms on a loaded machine), the next call a refill later (about 100 ms).
+    expect(runTimes(token!).filter((ms) => ms < 50)).toHaveLength(5);
     expect(token).toMatch(/refused: MAX_WAIT_EXCEEDED, retry after \d+ ms/);
     // One every 100 ms for at most 1.2 s: about 13 admitted.
     const lAdmitted = num(leaky!, /"admitted":(\d+)/);
@@ -80,7 +86,7 @@ describe('examples/', () => {
     expect(lAdmitted + lRejected).toBe(20);
     expect(lAdmitted).toBeGreaterThanOrEqual(12);
     expect(lAdmitted).toBeLessThanOrEqual(14);
-    expect(leaky!.match(/^\s+0 ms {2}call +\d+ runs$/gm)?.length).toBe(1);
+    expect(runTimes(leaky!).filter((ms) => ms < 50)).toHaveLength(1);
     expect(leaky).toMatch(/refused: MAX_WAIT_EXCEEDED, retry after \d+ ms/);
   });
 
