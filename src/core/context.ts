@@ -3,6 +3,7 @@
  * policy of a pipeline to the innermost.
  */
 import type { Clock } from './clock.js';
+import { PRIORITY, type PriorityClass } from './queue.js';
 import * as v from './validate.js';
 
 /**
@@ -19,14 +20,18 @@ export interface ExecuteOptions {
    * Must be an AbortSignal (or an object with `aborted`, `addEventListener` and `removeEventListener`).
    */
   signal?: AbortSignal;
-  /** Importance; higher is more important. Default 0. Used by priority queues and shedding. */
-  priority?: number;
+  /**
+   * Importance, higher first: a finite number or a named class (`'critical'` 200, `'high'` 100, `'default'` 0,
+   * `'low'` -100, `'sheddable'` -200; see `PRIORITY`). Default 0. Read by priority queues (admission order, whom to
+   * shed when full) and reported per class in metrics.
+   */
+  priority?: number | PriorityClass;
   /** Tenant key for fairness and per-tenant limits. Default: none. */
   tenant?: string;
   /**
-   * Units of capacity the call consumes in a rate limiter (tokens, pacing slots). Finite, > 0. Default 1. A
-   * bulkhead counts calls, not units, and ignores it: one call holds one permit whatever its cost (so one `cost`
-   * can travel through `pipeline(tokenBucket, bulkhead)` and mean tokens to the bucket).
+   * Units of capacity the call consumes: tokens or pacing slots in a rate limiter, units of the limit in a bulkhead
+   * (a call of cost 3 holds 3 of a bulkhead's `limit` while it runs), work in a fair queue's shares. Finite, > 0.
+   * Default 1. One `cost` travels through a whole pipeline and means the same call's weight to every layer.
    */
   cost?: number;
   /**
@@ -146,7 +151,7 @@ export function createContext(owner: string, clock: Clock, options: ExecuteOptio
       `${owner}: option "signal" must be an AbortSignal (a boolean "aborted", addEventListener() and removeEventListener()), got ${describeValue(o.signal)}`,
     );
   }
-  const priority = o.priority === undefined ? 0 : v.between(owner, 'priority', o.priority, -Number.MAX_VALUE, Number.MAX_VALUE);
+  const priority = o.priority === undefined ? 0 : parsePriority(owner, o.priority);
   const tenant = o.tenant === undefined ? undefined : v.name(owner, 'tenant', o.tenant);
   const cost = o.cost === undefined ? 1 : v.positive(owner, 'cost', o.cost);
   let deadline = o.deadline === undefined ? undefined : v.between(owner, 'deadline', o.deadline, -Number.MAX_VALUE, Number.MAX_VALUE);
@@ -160,6 +165,15 @@ export function createContext(owner: string, clock: Clock, options: ExecuteOptio
   const depth = (o as { retryDepth?: unknown }).retryDepth;
   if (typeof depth === 'number' && depth > 0) c.retryDepth = depth;
   return c;
+}
+
+/** A per-call `priority`: a finite number or a named class. */
+export function parsePriority(owner: string, p: unknown): number {
+  if (typeof p === 'string') {
+    if (Object.prototype.hasOwnProperty.call(PRIORITY, p)) return PRIORITY[p as PriorityClass];
+    throw new RangeError(`${owner}: option "priority" must be a finite number or one of ${Object.keys(PRIORITY).map((k) => `"${k}"`).join(', ')}, got "${p}"`);
+  }
+  return v.between(owner, 'priority', p, -Number.MAX_VALUE, Number.MAX_VALUE);
 }
 
 /**

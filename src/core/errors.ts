@@ -133,6 +133,44 @@ export class ConcurrencyLimitedError extends RejectedError {
   }
 }
 
+/** Why a queued call was shed: displaced by an arriving call, or queued too long while the queue was overloaded. */
+export type ShedTrigger = 'displaced' | 'queue-delay';
+
+/**
+ * A queued call was shed (code `SHED`): the queue was full and its discipline chose this waiter to make room for a
+ * call it ranks higher (`trigger: 'displaced'`, with `displacedBy` naming that call's priority and tenant), or a
+ * CoDel queue sloughed it because it had waited too long while the queue stayed overloaded (`'queue-delay'`).
+ * @example
+ * ```ts
+ * catch (e) { if (isRejectedError(e) && e.code === 'SHED') metrics.increment('shed'); }
+ * ```
+ */
+export class ShedError extends RejectedError {
+  declare readonly code: 'SHED';
+  readonly trigger: ShedTrigger;
+  /** With `trigger: 'displaced'`: the priority and tenant of the call that took this one's place. */
+  readonly displacedBy: { readonly priority: number; readonly tenant: string | undefined } | undefined;
+
+  constructor(
+    policy: string,
+    retryAfterMs: number,
+    trigger: ShedTrigger,
+    displacedBy?: { readonly priority: number; readonly tenant: string | undefined },
+    message?: string,
+  ) {
+    super('SHED', policy, retryAfterMs, message ?? shedMessage(policy, retryAfterMs, trigger, displacedBy));
+    this.trigger = trigger;
+    this.displacedBy = displacedBy === undefined ? undefined : Object.freeze({ priority: displacedBy.priority, tenant: displacedBy.tenant });
+  }
+}
+
+function shedMessage(policy: string, retryAfterMs: number, trigger: ShedTrigger, by: { priority: number; tenant: string | undefined } | undefined): string {
+  const hint = retryAfterMs > 0 && Number.isFinite(retryAfterMs) ? `; retry after ${Math.ceil(retryAfterMs)} ms` : '';
+  if (trigger === 'queue-delay') return `${policy}: shed: queued too long while the queue was overloaded${hint}`;
+  const who = by === undefined ? 'a newer call' : `a call of priority ${by.priority}${by.tenant === undefined ? '' : ` from tenant "${by.tenant}"`}`;
+  return `${policy}: shed: displaced from a full queue by ${who}${hint}`;
+}
+
 /** The primitive was disposed; waiters are rejected with this and new calls fail fast. */
 export class DisposedError extends RejectedError {
   constructor(policy: string, message?: string) {

@@ -16,6 +16,7 @@ export {
   DeadlineExceededError,
   ConcurrencyLimitedError,
   DisposedError,
+  ShedError,
   TimeoutError,
   REJECTION_CODES,
   isRejectedError,
@@ -23,7 +24,9 @@ export {
   isSluiceError,
   type RejectionCode,
   type FailureCode,
+  type ShedTrigger,
 } from './errors.js';
+export { fifoQueue, PRIORITY, priorityClassOf, type PriorityClass, type QueueDiscipline, type QueuedCall } from './queue.js';
 export { NOOP_PERMIT, type Permit, type PermitOutcome } from './permit.js';
 export type { Policy, Limiter, AcquireOptions, AcquireResult, Refusal } from './policy.js';
 export { pipeline } from './pipeline.js';

@@ -6,7 +6,7 @@
  */
 import { systemClock, type Clock } from './clock.js';
 import { Context, DEFAULT_CONTEXT, NEVER_ABORTED, createContext, executeContext, type ExecuteOptions, type Task } from './context.js';
-import { DisposedError, rejectionError, type RejectionCode } from './errors.js';
+import { DisposedError, ShedError, rejectionError, type RejectionCode } from './errors.js';
 import { NOOP_PERMIT, type Permit } from './permit.js';
 import { KIND, RUN, type AcquireResult, type Limiter } from './policy.js';
 import { promiseOf, reportError } from './safe-call.js';
@@ -15,7 +15,8 @@ import type { Call } from './call.js';
 import { systemRandom, type RandomSource } from './random.js';
 import { Telemetry, defaultPolicyName, type LimiterCounts, type LimiterEvents } from './telemetry.js';
 import * as v from './validate.js';
-import { Waiter, WaiterQueue } from './waiters.js';
+import { FifoQueue, type QueueDiscipline } from './queue.js';
+import { Waiter } from './waiters.js';
 import { METRIC, type Metrics } from '../metrics/metrics.js';
 
 /** Options every primitive accepts. */
@@ -105,12 +106,21 @@ export function callTask<T>(next: Task<T>, ctx: Context): Promise<T> {
   }
 }
 
-export abstract class QueueingLimiter<Events extends LimiterEvents> implements Limiter, FastStage {
+/** The queue of a limiter: a discipline over its waiters. */
+export type WaiterDiscipline = QueueDiscipline<Waiter<Permit>>;
+
+export abstract class QueueingLimiter<Events extends LimiterEvents, Q extends WaiterDiscipline = WaiterDiscipline> implements Limiter, FastStage {
   readonly name: string;
   readonly clock: Clock;
   protected readonly random: RandomSource;
   protected readonly t: Telemetry<Events>;
-  protected readonly queue = new WaiterQueue<Permit>();
+  /** The waiters, in the discipline's order (FIFO unless the subclass hands over another). */
+  protected readonly queue: Q;
+  /**
+   * Waiters in `queue`, counted here rather than read from `queue.size`: every discipline is another class, and the
+   * hot paths' "is anyone waiting?" must stay one monomorphic field load whatever discipline a process uses.
+   */
+  protected waiting = 0;
   protected maxQueue: number;
   protected maxWaitMs: number;
   protected readonly dryRun: boolean;
@@ -127,7 +137,9 @@ export abstract class QueueingLimiter<Events extends LimiterEvents> implements L
     common: ParsedCommon,
     queue: QueueOptions,
     defaults: { maxQueue: number; maxWaitMs: number },
+    queueDiscipline?: Q,
   ) {
+    this.queue = queueDiscipline ?? (new FifoQueue<Waiter<Permit>>() as unknown as Q);
     this.name = common.name;
     this.clock = common.clock;
     this.random = common.random;
@@ -139,7 +151,7 @@ export abstract class QueueingLimiter<Events extends LimiterEvents> implements L
     // Registered (the name claimed on the sink) only once every option is valid: a constructor that throws leaves
     // nothing behind. Subclasses validate their own options before calling super() for the same reason.
     this.t = new Telemetry<Events>(kind, common.name, common.metrics);
-    this.t.gauge(METRIC.queued, 'Callers waiting', {}, () => this.queue.length);
+    this.t.gauge(METRIC.queued, 'Callers waiting', {}, () => this.waiting);
   }
 
   /** @internal the policy's kind, for `pipeline()`'s checks. */
@@ -158,8 +170,11 @@ export abstract class QueueingLimiter<Events extends LimiterEvents> implements L
   protected abstract readonly busyReason: RejectionCode;
   /** Admits `cost` now if it fits (called only when nobody waits). Returns the permit, or undefined. */
   protected abstract take(cost: number, now: number): Permit | undefined;
-  /** Ms from `now` until a call of `cost` queued behind every current waiter would be admitted; NaN if unknown. */
-  protected abstract estimateWaitMs(cost: number, now: number): number;
+  /**
+   * Ms from `now` until a call of `cost` (and `priority`) queued now would be admitted, behind the waiters its
+   * discipline ranks ahead of it; NaN if unknown.
+   */
+  protected abstract estimateWaitMs(cost: number, now: number, priority: number): number;
   /** Admits whatever waiters fit now and arms (or clears) the wake-up for the rest. */
   protected abstract reschedule(): void;
   /** Throws a RangeError when `cost` could never be admitted (e.g. above capacity). */
@@ -174,10 +189,6 @@ export abstract class QueueingLimiter<Events extends LimiterEvents> implements L
   protected onDequeued(_w: Waiter<Permit>): void {}
   /** Hook: release timers on dispose. */
   protected onDispose(): void {}
-  /** Inserts a waiter; FIFO by default (priority queues override). */
-  protected enqueue(w: Waiter<Permit>): void {
-    this.queue.push(w);
-  }
 
   // ---- shared flow ------------------------------------------------------------------------------------------------
 
@@ -193,14 +204,14 @@ export abstract class QueueingLimiter<Events extends LimiterEvents> implements L
     this.checkCost(cost);
     const now = this.clock.now();
     if (ctx?.deadline !== undefined && now >= ctx.deadline) return this.refuseNow('DEADLINE_EXCEEDED', cost, 0);
-    if (this.queue.length === 0) {
+    if (this.waiting === 0) {
       const permit = this.take(cost, now);
       if (permit !== undefined) {
         this.t.counts.admitted++;
         return permit === NOOP_PERMIT ? OK_NOOP : { ok: true, permit };
       }
     }
-    const wait = this.estimateWaitMs(cost, now);
+    const wait = this.estimateWaitMs(cost, now, ctx === undefined ? 0 : ctx.priority);
     return this.refuseNow(this.busyReason, cost, this.retryAfterFor(this.busyReason, cost, now, wait));
   }
 
@@ -253,7 +264,7 @@ export abstract class QueueingLimiter<Events extends LimiterEvents> implements L
 
   [RUN]<T>(next: Task<T>, ctx: Context): Promise<T> {
     // Uncontended path: nobody waits, the call fits, no deadline has passed. No timer, no closure, no waiter.
-    if (!this.isDisposed && this.queue.length === 0 && !ctx.signal.aborted) {
+    if (!this.isDisposed && this.waiting === 0 && !ctx.signal.aborted) {
       const now = this.clock.now();
       if (ctx.deadline === undefined || now < ctx.deadline) {
         const permit = this.take(ctx.cost, now);
@@ -283,7 +294,7 @@ export abstract class QueueingLimiter<Events extends LimiterEvents> implements L
    * no call durations to record). Returns the permit to release, or undefined for the shared no-op permit.
    */
   enter(call: Call): unknown {
-    if (this.isDisposed || this.queue.length !== 0 || this.t.duration !== undefined) return SLOW;
+    if (this.isDisposed || this.waiting !== 0 || this.t.duration !== undefined) return SLOW;
     const signal = call.callerSignal;
     if (signal !== NEVER_ABORTED && signal.aborted) return SLOW;
     const now = call.time(this.clock);
@@ -332,18 +343,24 @@ export abstract class QueueingLimiter<Events extends LimiterEvents> implements L
     }
     const now = this.clock.now();
     if (ctx.deadline !== undefined && now >= ctx.deadline) return this.refuse('DEADLINE_EXCEEDED', cost, now, 0);
-    if (this.queue.length === 0) {
+    if (this.waiting === 0) {
       const permit = this.take(cost, now);
       if (permit !== undefined) {
         this.t.counts.admitted++;
         return Promise.resolve(permit);
       }
     }
-    const wait = this.estimateWaitMs(cost, now);
+    const wait = this.estimateWaitMs(cost, now, ctx.priority);
     let reason: RejectionCode | undefined;
+    let victim: Waiter<Permit> | undefined;
     if (this.maxQueue === 0) reason = this.busyReason;
-    else if (this.queue.length >= this.maxQueue) reason = 'QUEUE_FULL';
-    else if (wait > this.maxWaitMs) reason = 'MAX_WAIT_EXCEEDED';
+    else if (
+      this.waiting >= this.maxQueue &&
+      // Full: the discipline may shed a waiter it ranks below the newcomer (not in dry-run, where nobody queues).
+      (this.dryRun || (victim = this.queue.victim({ cost, priority: ctx.priority, tenant: ctx.tenant, enqueuedAt: now, deadline: ctx.deadline }, now)) === undefined)
+    ) {
+      reason = 'QUEUE_FULL';
+    } else if (wait > this.maxWaitMs) reason = 'MAX_WAIT_EXCEEDED';
     else if (ctx.deadline !== undefined && now + wait >= ctx.deadline) reason = 'DEADLINE_EXCEEDED';
     if (reason !== undefined) return this.refuse(reason, cost, now, wait);
     if (this.dryRun) {
@@ -351,8 +368,12 @@ export abstract class QueueingLimiter<Events extends LimiterEvents> implements L
       this.t.counts.admitted++;
       return Promise.resolve(NOOP_PERMIT);
     }
+    if (victim !== undefined && this.removeWaiter(victim)) {
+      this.shedWaiter(victim, new ShedError(this.name, this.shedRetryAfterMs(victim, now), 'displaced', { priority: ctx.priority, tenant: ctx.tenant }));
+    }
     const w = new Waiter<Permit>(cost, ctx.signal, now, ctx.deadline, ctx.priority, ctx.tenant);
-    this.enqueue(w);
+    this.queue.enqueue(w, now);
+    this.waiting++;
     this.onEnqueued(w);
     const unwatchable = w.watchAbort(this.onAbort);
     if (unwatchable !== undefined) {
@@ -377,9 +398,11 @@ export abstract class QueueingLimiter<Events extends LimiterEvents> implements L
     return Promise.reject(rejectionError(reason, this.name, retryAfterMs));
   }
 
-  /** Admits a queued waiter. */
+  /** Admits a queued waiter: `w` must be what `this.queue.peek(now)` just returned (the discipline dequeues it). */
   protected grant(w: Waiter<Permit>, permit: Permit, now: number): void {
-    this.removeWaiter(w);
+    this.queue.dequeue(now);
+    this.waiting--;
+    this.onDequeued(w);
     this.t.counts.admitted++;
     this.t.queueWait?.record(now - w.enqueuedAt);
     w.resolve(permit);
@@ -392,8 +415,35 @@ export abstract class QueueingLimiter<Events extends LimiterEvents> implements L
     this.rejected(reason, retryAfterMs, w.cost);
   }
 
+  /**
+   * Rejects a waiter the discipline shed (already out of the queue: removed by the caller or returned by the
+   * discipline's `shed`), counted under `SHED`.
+   */
+  protected shedWaiter(w: Waiter<Permit>, error: ShedError): void {
+    w.reject(error);
+    this.rejected('SHED', error.retryAfterMs, w.cost);
+  }
+
+  /** Runs the discipline's time-driven shedding (CoDel) at `now`: every waiter it sheds is rejected with `SHED`. */
+  protected shedDue(now: number): void {
+    const q = this.queue;
+    if (q.shed === undefined) return;
+    for (let w = q.shed(now); w !== undefined; w = q.shed(now)) {
+      this.waiting--;
+      this.onDequeued(w);
+      this.shedWaiter(w, new ShedError(this.name, this.shedRetryAfterMs(w, now), 'queue-delay'));
+    }
+  }
+
+  /** The retry hint of a shed waiter; by default the wait a call of its cost would face now. */
+  protected shedRetryAfterMs(w: Waiter<Permit>, now: number): number {
+    const wait = this.estimateWaitMs(w.cost, now, w.priority);
+    return wait > 0 ? wait : 0;
+  }
+
   private removeWaiter(w: Waiter<Permit>): boolean {
     if (!this.queue.remove(w)) return false;
+    this.waiting--;
     this.onDequeued(w);
     return true;
   }
@@ -402,6 +452,7 @@ export abstract class QueueingLimiter<Events extends LimiterEvents> implements L
     if (this.isDisposed) return;
     this.isDisposed = true;
     const waiters = this.queue.drain();
+    this.waiting = 0;
     this.onDispose();
     for (const w of waiters) {
       this.onDequeued(w);
@@ -421,7 +472,7 @@ export abstract class QueueingLimiter<Events extends LimiterEvents> implements L
     return {
       name: this.name,
       ...this.t.snapshotCounts(),
-      queued: this.queue.length,
+      queued: this.waiting,
       maxQueue: this.maxQueue,
       maxWaitMs: this.maxWaitMs,
       dryRun: this.dryRun,

@@ -77,6 +77,13 @@ export interface QueueDiscipline<W extends QueuedCall = QueuedCall> {
    */
   evictable?(now: number): W | undefined;
   /**
+   * Optional: the cost queued now that this discipline would admit before a newcomer of `priority` (if nothing else
+   * arrived). The limiter multiplies it by its measured service time to estimate a newcomer's wait, refuse at once a
+   * call that cannot start within its `maxWaitMs` or deadline, and give refusals a `retryAfterMs`. Without it, the
+   * limiter assumes nobody is ahead (an optimistic estimate: it never refuses a call that could have made it).
+   */
+  costAhead?(priority: number): number;
+  /**
    * Optional, for time-driven shedding (CoDel): a waiter to shed at `now`, already removed, or undefined. The limiter
    * calls it until it returns undefined, before it admits anyone.
    */
@@ -209,6 +216,11 @@ export class FifoQueue<W extends QueueNode> extends Lane<W> implements QueueDisc
   /** The newest waiter: the one tail drop would have refused. */
   evictable(): W | undefined {
     return this.tail;
+  }
+
+  /** Everyone queued is ahead of a newcomer. */
+  costAhead(): number {
+    return this.cost;
   }
 }
 

@@ -102,6 +102,8 @@ export class Telemetry<Events extends EventEmitter.ValidEventTypes> {
   private readonly unregister: Unregister[] = [];
   private readonly labels: Labels;
   private claimed = false;
+  /** True when a metrics sink (not the no-op one) receives this policy's series. */
+  readonly observed: boolean;
 
   /**
    * @throws {TypeError} naming option "name" when a live primitive of the same `kind` and name already reports to
@@ -113,6 +115,7 @@ export class Telemetry<Events extends EventEmitter.ValidEventTypes> {
     private readonly metrics: Metrics = noopMetrics,
   ) {
     this.labels = { policy, kind };
+    this.observed = tracked(metrics);
     this.claim();
     try {
       const c = this.counts;

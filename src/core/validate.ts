@@ -3,7 +3,8 @@
  * `tokenBucket: option "refillPerSecond" must be a finite number > 0, got NaN`.
  */
 
-function show(value: unknown): string {
+/** A value as an error message shows it (`"abc"`, `NaN`, `{"a":1}`, `a function`). */
+export function describeValue(value: unknown): string {
   if (typeof value === 'string') return JSON.stringify(value);
   if (typeof value === 'bigint') return `${value}n`;
   if (typeof value === 'function') return 'a function';
@@ -16,7 +17,7 @@ function show(value: unknown): string {
 }
 
 function fail(owner: string, option: string, rule: string, value: unknown, Kind: typeof RangeError | typeof TypeError): never {
-  throw new Kind(`${owner}: option "${option}" must be ${rule}, got ${show(value)}`);
+  throw new Kind(`${owner}: option "${option}" must be ${rule}, got ${describeValue(value)}`);
 }
 
 /** Throws a TypeError unless `value` is a number; a RangeError if it is NaN or infinite (unless allowed). */
@@ -111,7 +112,7 @@ export function shaped<T>(owner: string, option: string, value: unknown, methods
 export function optionsObject<T extends object>(owner: string, value: unknown, known?: ReadonlySet<string>): Partial<T> {
   if (value === undefined) return {};
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    throw new TypeError(`${owner}: options must be an object, got ${show(value)}`);
+    throw new TypeError(`${owner}: options must be an object, got ${describeValue(value)}`);
   }
   if (known !== undefined) knownKeys(owner, value, known);
   return value as Partial<T>;

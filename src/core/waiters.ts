@@ -1,19 +1,22 @@
 /**
- * Mechanics shared by every primitive that makes callers wait: an intrusive FIFO of waiters with O(1) removal on
- * abort, and an {@link Alarm} that keeps at most one timer armed for a whole primitive.
+ * Mechanics shared by every primitive that makes callers wait: the {@link Waiter} a queue discipline holds (see
+ * queue.ts), and an {@link Alarm} that keeps at most one timer armed for a whole primitive.
  */
 import type { Clock, TimerHandle } from './clock.js';
 import { NEVER_ABORTED } from './context.js';
+import type { Lane, QueueNode } from './queue.js';
 import { reportError } from './safe-call.js';
 
 /**
- * One caller waiting for admission. `T` is what it resolves with (usually a Permit).
+ * One caller waiting for admission. `T` is what it resolves with (usually a Permit). Carries the link fields of the
+ * built-in queue disciplines ({@link QueueNode}), so queueing allocates nothing beyond the waiter.
  */
-export class Waiter<T> {
-  prev: Waiter<T> | undefined = undefined;
-  next: Waiter<T> | undefined = undefined;
-  /** Set while linked into a queue. */
-  queued = false;
+export class Waiter<T> implements QueueNode {
+  prev: QueueNode | undefined = undefined;
+  next: QueueNode | undefined = undefined;
+  lane: Lane<QueueNode> | undefined = undefined;
+  olderArrival: QueueNode | undefined = undefined;
+  newerArrival: QueueNode | undefined = undefined;
   settled = false;
   readonly promise: Promise<T>;
   private resolveFn!: (value: T) => void;
@@ -81,70 +84,6 @@ export class Waiter<T> {
       } catch (e) {
         reportError(e);
       }
-    }
-  }
-}
-
-/** Doubly linked FIFO of waiters. */
-export class WaiterQueue<T> {
-  head: Waiter<T> | undefined = undefined;
-  tail: Waiter<T> | undefined = undefined;
-  length = 0;
-
-  push(w: Waiter<T>): void {
-    w.prev = this.tail;
-    w.next = undefined;
-    if (this.tail === undefined) this.head = w;
-    else this.tail.next = w;
-    this.tail = w;
-    w.queued = true;
-    this.length++;
-  }
-
-  /** Inserts `w` before `before` (at the tail when `before` is undefined). */
-  insertBefore(w: Waiter<T>, before: Waiter<T> | undefined): void {
-    if (before === undefined) return this.push(w);
-    w.next = before;
-    w.prev = before.prev;
-    if (before.prev === undefined) this.head = w;
-    else before.prev.next = w;
-    before.prev = w;
-    w.queued = true;
-    this.length++;
-  }
-
-  shift(): Waiter<T> | undefined {
-    const w = this.head;
-    if (w !== undefined) this.remove(w);
-    return w;
-  }
-
-  /** Unlinks `w`; a no-op if it is not queued. */
-  remove(w: Waiter<T>): boolean {
-    if (!w.queued) return false;
-    if (w.prev === undefined) this.head = w.next;
-    else w.prev.next = w.next;
-    if (w.next === undefined) this.tail = w.prev;
-    else w.next.prev = w.prev;
-    w.prev = w.next = undefined;
-    w.queued = false;
-    this.length--;
-    return true;
-  }
-
-  /** Removes and returns every waiter, head first. */
-  drain(): Waiter<T>[] {
-    const all: Waiter<T>[] = [];
-    for (let w = this.head; w !== undefined; w = w.next) all.push(w);
-    for (const w of all) this.remove(w);
-    return all;
-  }
-
-  *[Symbol.iterator](): Iterator<Waiter<T>> {
-    for (let w = this.head; w !== undefined; ) {
-      const next = w.next;
-      yield w;
-      w = next;
     }
   }
 }

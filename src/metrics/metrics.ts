@@ -76,6 +76,12 @@ export const METRIC = Object.freeze({
   aborted: 'sluice_aborted_total',
   /** Calls waiting in the primitive's queue. Gauge. */
   queued: 'sluice_queue_length',
+  /** Calls waiting per priority class; label `priority` = critical, high, default, low or sheddable. Gauge (bulkhead). */
+  queuedByPriority: 'sluice_queue_length_by_priority',
+  /** Calls waiting per tenant; label `tenant`: the first 32 tenants seen, the rest summed under `(other)`. Gauge (bulkhead). */
+  queuedByTenant: 'sluice_queue_length_by_tenant',
+  /** Queued calls shed; label `trigger` = `displaced` (a newcomer took its place) or `queue-delay` (CoDel). Counter. */
+  shed: 'sluice_shed_total',
   /** Calls currently holding a permit. Gauge. */
   inflight: 'sluice_inflight',
   /** Current concurrency limit. Gauge. */

@@ -10,6 +10,7 @@ import type { RejectionCode } from '../core/errors.js';
 import { COMMON_KEYS, QUEUE_KEYS, QueueingLimiter, parseCommon, type CommonOptions, type QueueOptions, type QueueingStats } from '../core/limiter-base.js';
 import type { LimiterEvents } from '../core/telemetry.js';
 import * as v from '../core/validate.js';
+import { FifoQueue } from '../core/queue.js';
 import { Alarm, type Waiter } from '../core/waiters.js';
 import { TOLERANCE, checkBurst, checkRate, readyAt } from './float-time.js';
 
@@ -57,7 +58,7 @@ export interface LeakyBucket extends Limiter {
 const KNOWN = v.keys(...COMMON_KEYS, ...QUEUE_KEYS, 'ratePerSecond', 'burst');
 const CONFIG_KNOWN = v.keys('ratePerSecond', 'burst');
 
-class LeakyBucketImpl extends QueueingLimiter<LimiterEvents> implements LeakyBucket {
+class LeakyBucketImpl extends QueueingLimiter<LimiterEvents, FifoQueue<Waiter<Permit>>> implements LeakyBucket {
   protected readonly busyReason = 'RATE_LIMITED' as const;
   // Numeric state starts as a number, not as the class-field default `undefined`, so V8 keeps it unboxed and the
   // hot path's writes allocate nothing (see token-bucket.ts). The constructor sets the real values.
@@ -72,7 +73,6 @@ class LeakyBucketImpl extends QueueingLimiter<LimiterEvents> implements LeakyBuc
   private last = 0;
   /** Rounding tolerance in units: TOLERANCE · burst. */
   private tol = 0;
-  private queuedCost = 0;
   private readonly alarm = new Alarm(this.clock, () => this.reschedule());
 
   constructor(options: LeakyBucketOptions) {
@@ -81,7 +81,7 @@ class LeakyBucketImpl extends QueueingLimiter<LimiterEvents> implements LeakyBuc
     // Validated before super(), which registers the bucket with its metrics sink.
     const ratePerMs = checkRate('leakyBucket', 'ratePerSecond', o.ratePerSecond) / 1000;
     const burst = v.opt(o.burst, 1, (x) => checkBurst('leakyBucket', x));
-    super('leakyBucket', parseCommon('leakyBucket', o), o, { maxQueue: 100, maxWaitMs: Infinity });
+    super('leakyBucket', parseCommon('leakyBucket', o), o, { maxQueue: 100, maxWaitMs: Infinity }, new FifoQueue<Waiter<Permit>>());
     this.ratePerMs = ratePerMs;
     this.burst = burst;
     this.tol = TOLERANCE * burst;
@@ -112,7 +112,7 @@ class LeakyBucketImpl extends QueueingLimiter<LimiterEvents> implements LeakyBuc
 
   protected estimateWaitMs(cost: number, now: number): number {
     this.drain(now);
-    const units = this.queuedCost + cost;
+    const units = this.queue.cost + cost;
     if (this.level + units - this.burst <= this.tol) return 0;
     const wait = this.readyAt(units) - now;
     return wait > 0 ? wait : 0;
@@ -133,15 +133,6 @@ class LeakyBucketImpl extends QueueingLimiter<LimiterEvents> implements LeakyBuc
     if (cost > this.burst) {
       throw new RangeError(`${this.name}: cost ${cost} exceeds burst ${this.burst}; such a call could never leave`);
     }
-  }
-
-  protected override onEnqueued(w: Waiter<Permit>): void {
-    this.queuedCost += w.cost;
-  }
-
-  protected override onDequeued(w: Waiter<Permit>): void {
-    this.queuedCost -= w.cost;
-    if (this.queue.length === 0) this.queuedCost = 0;
   }
 
   protected override onDispose(): void {

@@ -6,6 +6,7 @@ import type { Limiter } from '../core/policy.js';
 import { COMMON_KEYS, QUEUE_KEYS, QueueingLimiter, parseCommon, type CommonOptions, type QueueOptions, type QueueingStats } from '../core/limiter-base.js';
 import type { LimiterEvents } from '../core/telemetry.js';
 import * as v from '../core/validate.js';
+import { FifoQueue } from '../core/queue.js';
 import { Alarm, type Waiter } from '../core/waiters.js';
 import { METRIC } from '../metrics/metrics.js';
 import { TOLERANCE, checkCapacity, checkRate, readyAt } from './float-time.js';
@@ -61,7 +62,7 @@ export interface TokenBucket extends Limiter {
 const KNOWN = v.keys(...COMMON_KEYS, ...QUEUE_KEYS, 'capacity', 'refillPerSecond', 'initialTokens');
 const CONFIG_KNOWN = v.keys('capacity', 'refillPerSecond');
 
-class TokenBucketImpl extends QueueingLimiter<LimiterEvents> implements TokenBucket {
+class TokenBucketImpl extends QueueingLimiter<LimiterEvents, FifoQueue<Waiter<Permit>>> implements TokenBucket {
   protected readonly busyReason = 'RATE_LIMITED' as const;
   // Numeric state starts as a number, not as the class-field default `undefined`: a field that first holds
   // `undefined` gets V8's tagged representation, and then every write of a fraction allocates a heap number
@@ -74,7 +75,6 @@ class TokenBucketImpl extends QueueingLimiter<LimiterEvents> implements TokenBuc
   private last = 0;
   /** Rounding tolerance in tokens: TOLERANCE · capacity. */
   private tol = 0;
-  private queuedCost = 0;
   private readonly alarm = new Alarm(this.clock, () => this.reschedule());
 
   constructor(options: TokenBucketOptions) {
@@ -85,7 +85,7 @@ class TokenBucketImpl extends QueueingLimiter<LimiterEvents> implements TokenBuc
     const capacity = checkCapacity('tokenBucket', o.capacity);
     const ratePerMs = checkRate('tokenBucket', 'refillPerSecond', o.refillPerSecond) / 1000;
     const tokens = v.opt(o.initialTokens, capacity, (x) => v.between('tokenBucket', 'initialTokens', x, 0, capacity));
-    super('tokenBucket', parseCommon('tokenBucket', o), o, { maxQueue: 0, maxWaitMs: Infinity });
+    super('tokenBucket', parseCommon('tokenBucket', o), o, { maxQueue: 0, maxWaitMs: Infinity }, new FifoQueue<Waiter<Permit>>());
     this.capacity = capacity;
     this.ratePerMs = ratePerMs;
     this.tol = TOLERANCE * capacity;
@@ -132,7 +132,7 @@ class TokenBucketImpl extends QueueingLimiter<LimiterEvents> implements TokenBuc
 
   protected estimateWaitMs(cost: number, now: number): number {
     this.refill(now);
-    const need = this.queuedCost + cost;
+    const need = this.queue.cost + cost;
     if (need - this.tokens <= this.tol) return 0;
     const wait = this.readyAt(need) - now;
     return wait > 0 ? wait : 0;
@@ -142,15 +142,6 @@ class TokenBucketImpl extends QueueingLimiter<LimiterEvents> implements TokenBuc
     if (cost > this.capacity) {
       throw new RangeError(`${this.name}: cost ${cost} exceeds capacity ${this.capacity}; such a call could never be admitted`);
     }
-  }
-
-  protected override onEnqueued(w: Waiter<Permit>): void {
-    this.queuedCost += w.cost;
-  }
-
-  protected override onDequeued(w: Waiter<Permit>): void {
-    this.queuedCost -= w.cost;
-    if (this.queue.length === 0) this.queuedCost = 0; // no float residue once empty
   }
 
   protected override onDispose(): void {
@@ -202,7 +193,7 @@ class TokenBucketImpl extends QueueingLimiter<LimiterEvents> implements TokenBuc
       tokens: this.currentTokens(),
       capacity: this.capacity,
       refillPerSecond: this.ratePerMs * 1000,
-      queuedCost: this.queuedCost,
+      queuedCost: this.queue.cost,
     };
   }
 }

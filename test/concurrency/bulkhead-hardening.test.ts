@@ -17,15 +17,19 @@ describe('bulkhead option names', () => {
 });
 
 describe('bulkhead and cost', () => {
-  it('counts calls, not units: a call of any cost holds one permit (the cost is meant for a rate limiter beside it)', async () => {
+  it('one cost means the same call to every layer: tokens to a bucket, units of the limit to a bulkhead', async () => {
     const clock = new ManualClock();
-    const pool = bulkhead({ limit: 2, clock });
-    const r = pool.tryAcquire({ cost: 50 });
-    expect(r.ok).toBe(true);
-    expect(pool.stats().inflight).toBe(1);
+    const pool = bulkhead({ limit: 4, clock });
     const bucket = tokenBucket({ capacity: 10, refillPerSecond: 1, clock });
-    await expect(pipeline(bucket, pool).execute(() => 'ok', { cost: 10 })).resolves.toBe('ok');
-    expect(bucket.stats().tokens).toBe(0);
-    if (r.ok) r.permit.release();
+    let inflightInside = -1;
+    await expect(
+      pipeline(bucket, pool).execute(() => {
+        inflightInside = pool.stats().inflight;
+        return 'ok';
+      }, { cost: 3 }),
+    ).resolves.toBe('ok');
+    expect(inflightInside).toBe(3);
+    expect(bucket.stats().tokens).toBe(7);
+    expect(pool.stats().inflight).toBe(0);
   });
 });

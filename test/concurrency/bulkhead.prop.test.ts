@@ -1,11 +1,13 @@
 /**
- * Bulkhead properties over random schedules of execute / acquire / tryAcquire calls with random hold times, aborts,
- * deadlines, queue bounds, `maxWaitMs` and a dispose at a random point, on a manual clock:
- * - in-flight ≤ limit at every instant (checked at every admission and after every step);
+ * Bulkhead properties over random schedules of execute / acquire / tryAcquire calls with random hold times, costs,
+ * priorities, tenants, aborts, deadlines, queue bounds, `maxWaitMs`, limit changes and a dispose at a random point,
+ * with every queue discipline, on a manual clock:
+ * - in-flight units (counting cost) ≤ the limit in force at every admission;
  * - every permit is released exactly once (the bulkhead's in-flight count always equals the permits held);
  * - every call ends exactly once, as admitted, refused or aborted, and the stats agree with what callers saw;
- * - a waiter evicted for its wait or deadline leaves at exactly that virtual time;
- * - waiters are admitted in FIFO order;
+ * - a waiter evicted for its wait or deadline leaves at exactly that virtual time (or is refused at once, when the
+ *   measured service rate says it could not start in time);
+ * - with the FIFO discipline, waiters are admitted in FIFO order; only disciplines that shed ever shed;
  * - the bulkhead never has more than one timer armed, and none is left at the end.
  * Reproduce a failure with FC_SEED=<seed printed below>.
  */
@@ -21,10 +23,16 @@ const seed = Number(process.env.FC_SEED ?? Date.now() % 2 ** 31);
 const numRuns = Number(process.env.FC_RUNS ?? 150);
 console.log(`bulkhead.prop: FC_SEED=${seed} (runs: ${numRuns})`);
 
+type QueueName = 'fifo' | 'lifo' | 'priority' | 'codel' | 'fair';
+
 interface Op {
   /** Virtual time between the previous call and this one, ms. */
   gapMs: number;
-  kind: 'execute' | 'acquire' | 'tryAcquire';
+  kind: 'execute' | 'acquire' | 'tryAcquire' | 'configure';
+  /** Units of the limit the call holds (capped at the limit in force); for `configure`, the new limit. */
+  cost: number;
+  priority: number;
+  tenant: string | undefined;
   /** How long the call holds its permit once admitted, ms. */
   holdMs: number;
   /** The caller aborts this long after the call, ms (0 = synchronously right after it). */
@@ -38,6 +46,7 @@ interface Op {
 }
 
 interface Scenario {
+  queue: QueueName;
   limit: number;
   maxQueue: number;
   maxWaitMs: number;
@@ -52,7 +61,10 @@ const sometimes = (x: fc.Arbitrary<number>): fc.Arbitrary<number | undefined> =>
 
 const arbOp: fc.Arbitrary<Op> = fc.record({
   gapMs: fc.oneof({ weight: 3, arbitrary: fc.constant(0) }, { weight: 2, arbitrary: fc.integer({ min: 0, max: 30 }) }),
-  kind: fc.constantFrom('execute', 'acquire', 'tryAcquire'),
+  kind: fc.oneof({ weight: 12, arbitrary: fc.constantFrom('execute', 'acquire', 'tryAcquire') }, { weight: 1, arbitrary: fc.constant('configure') }) as fc.Arbitrary<Op['kind']>,
+  cost: fc.oneof({ weight: 3, arbitrary: fc.constant(1) }, { weight: 1, arbitrary: fc.integer({ min: 1, max: 4 }) }),
+  priority: fc.constantFrom(-200, 0, 0, 100, 200),
+  tenant: fc.constantFrom(undefined, 'a', 'b', 'c'),
   holdMs: fc.integer({ min: 0, max: 150 }),
   abortAfterMs: sometimes(fc.integer({ min: 0, max: 100 })),
   deadlineInMs: sometimes(fc.integer({ min: 0, max: 150 })),
@@ -61,6 +73,7 @@ const arbOp: fc.Arbitrary<Op> = fc.record({
 });
 
 const arbScenario: fc.Arbitrary<Scenario> = fc.record({
+  queue: fc.constantFrom<QueueName>('fifo', 'lifo', 'priority', 'codel', 'fair'),
   limit: fc.integer({ min: 1, max: 4 }),
   maxQueue: fc.oneof(fc.constant(0), fc.integer({ min: 1, max: 3 }), fc.constant(Infinity)),
   maxWaitMs: fc.oneof(fc.constant(Infinity), fc.integer({ min: 0, max: 100 })),
@@ -101,19 +114,24 @@ async function check(s: Scenario): Promise<Set<string>> {
       manual.clearTimeout(handle);
     },
   };
-  const b = bulkhead({ limit: s.limit, maxQueue: s.maxQueue, maxWaitMs: s.maxWaitMs, clock });
+  const b = bulkhead({ limit: s.limit, maxQueue: s.maxQueue, maxWaitMs: s.maxWaitMs, queue: s.queue, clock });
+  let limit = s.limit;
   const violations: string[] = [];
-  let running = 0; // fns running under execute
-  let held = 0; // permits held by acquire / tryAcquire callers
+  let running = 0; // units of fns running under execute
+  let held = 0; // units of permits held by acquire / tryAcquire callers
   const enqueueOrder: number[] = [];
   const admitOrder: number[] = [];
   const calls: Call[] = [];
 
   const expiryOf = (c: Call): number => Math.min(c.issuedAt + s.maxWaitMs, c.deadline ?? Infinity);
-  const invariant = (where: string): void => {
+  /** At an admission: the units in flight fit the limit in force (a lowered limit never revokes running calls). */
+  const admission = (where: string): void => {
     const st = b.stats();
-    if (st.inflight > s.limit) violations.push(`${where}: inflight ${st.inflight} > limit ${s.limit}`);
-    if (running + held > s.limit) violations.push(`${where}: ${running} running + ${held} held > limit ${s.limit}`);
+    if (st.inflight > limit) violations.push(`${where}: inflight ${st.inflight} > limit ${limit}`);
+    if (running + held > limit) violations.push(`${where}: ${running} running + ${held} held > limit ${limit}`);
+    invariant(where);
+  };
+  const invariant = (where: string): void => {
     if (own.size > 1) violations.push(`${where}: ${own.size} timers armed by the bulkhead`);
   };
   /** At a quiet point (microtasks flushed) the bulkhead's count equals the permits actually held. */
@@ -122,13 +140,15 @@ async function check(s: Scenario): Promise<Set<string>> {
     const st = b.stats();
     if (st.inflight !== running + held) violations.push(`${where}: inflight ${st.inflight} != ${running} running + ${held} held`);
     const expiring = calls.filter((c) => c.queued && c.outcomes.length === 0 && c.admittedAt === undefined && expiryOf(c) < Infinity);
-    if (expiring.length === 0 && own.size > 0) violations.push(`${where}: a timer is armed but no waiter can expire`);
+    // CoDel's own wake-ups (interval ends, sloughing) also arm the one timer while anyone waits.
+    const waiting = s.queue === 'codel' && st.queued > 0;
+    if (expiring.length === 0 && !waiting && own.size > 0) violations.push(`${where}: a timer is armed but no waiter can expire`);
   };
-  const hold = (ms: number, permitRelease: () => void): void => {
-    held++;
-    invariant('admit');
+  const hold = (ms: number, units: number, permitRelease: () => void): void => {
+    held += units;
+    admission('admit');
     manual.setTimeout(() => {
-      held--;
+      held -= units;
       permitRelease();
       invariant('release');
     }, ms);
@@ -140,6 +160,13 @@ async function check(s: Scenario): Promise<Set<string>> {
     const op = s.ops[i]!;
     await manual.advance(op.gapMs);
     quiet(`before op ${i}`);
+    if (op.kind === 'configure') {
+      limit = op.cost;
+      b.configure({ limit });
+      invariant(`configure ${i}`);
+      continue;
+    }
+    const cost = Math.min(op.cost, limit);
     const call: Call = { issuedAt: manual.now(), deadline: undefined, queued: false, admittedAt: undefined, outcomes: [] };
     calls.push(call);
     const settle = (kind: string): void => {
@@ -152,11 +179,12 @@ async function check(s: Scenario): Promise<Set<string>> {
       else settle(`unexpected:${String(e)}`);
     };
 
+    const perCall: ExecuteOptions = { cost, priority: op.priority, ...(op.tenant === undefined ? {} : { tenant: op.tenant }) };
     if (op.kind === 'tryAcquire') {
-      const r = b.tryAcquire();
+      const r = b.tryAcquire(perCall);
       if (r.ok) {
         settle('ok');
-        hold(op.holdMs, () => {
+        hold(op.holdMs, cost, () => {
           r.permit.release();
           if (op.doubleRelease) r.permit.release();
         });
@@ -165,32 +193,34 @@ async function check(s: Scenario): Promise<Set<string>> {
     }
 
     const ac = op.abortAfterMs === undefined ? undefined : new AbortController();
-    const options: ExecuteOptions = {};
+    const options: ExecuteOptions = { ...perCall };
     if (ac !== undefined) options.signal = ac.signal;
     if (op.deadlineInMs !== undefined) options.deadline = call.deadline = manual.now() + op.deadlineInMs;
-    const queuedBefore = b.stats().queued;
+    const before = b.stats();
+    const queuedBefore = before.queued + before.shedBy.displaced;
     const p =
       op.kind === 'execute'
         ? b.execute(async () => {
             admitOrder.push(i);
             call.admittedAt = manual.now();
-            running++;
-            invariant('fn start');
+            running += cost;
+            admission('fn start');
             await new Promise<void>((resolve) => manual.setTimeout(resolve, op.holdMs));
-            running--;
+            running -= cost;
             if (op.throws) throw FN_FAILED;
             return 'done';
           }, options)
         : b.acquire(options).then((permit) => {
             admitOrder.push(i);
             call.admittedAt = manual.now();
-            hold(op.holdMs, () => {
+            hold(op.holdMs, cost, () => {
               permit.release();
               if (op.doubleRelease) permit.release();
             });
           });
     p.then(() => settle('ok'), classify);
-    if (b.stats().queued > queuedBefore) {
+    const after = b.stats();
+    if (after.queued + after.shedBy.displaced > queuedBefore) {
       call.queued = true;
       enqueueOrder.push(i);
     }
@@ -221,14 +251,19 @@ async function check(s: Scenario): Promise<Set<string>> {
     if (c.queued && c.admittedAt !== undefined && c.admittedAt >= expiry) {
       violations.push(`call issued at ${c.issuedAt} admitted at ${c.admittedAt}, after its expiry ${expiry}`);
     }
-    if (o.kind === 'refused:MAX_WAIT_EXCEEDED') expect(o.at).toBe(c.issuedAt + s.maxWaitMs);
-    if (o.kind === 'refused:DEADLINE_EXCEEDED') expect(o.at).toBe(c.deadline);
+    // Refused at once (never queued: the estimated wait did not fit), or evicted at exactly its expiry.
+    if (o.kind === 'refused:MAX_WAIT_EXCEEDED') expect(o.at).toBe(c.queued ? c.issuedAt + s.maxWaitMs : c.issuedAt);
+    if (o.kind === 'refused:DEADLINE_EXCEEDED') expect(o.at).toBe(c.queued ? c.deadline : c.issuedAt);
+    if (o.kind === 'refused:SHED') expect(c.queued).toBe(true);
   }
   expect(violations).toEqual([]);
-  // FIFO: waiters that were admitted were admitted in the order they queued.
-  const queued = new Set(enqueueOrder);
-  const admitted = new Set(admitOrder);
-  expect(admitOrder.filter((i) => queued.has(i))).toEqual(enqueueOrder.filter((i) => admitted.has(i)));
+  if (s.queue === 'fifo') {
+    // FIFO: waiters that were admitted were admitted in the order they queued, and nobody is ever shed.
+    const queued = new Set(enqueueOrder);
+    const admitted = new Set(admitOrder);
+    expect(admitOrder.filter((i) => queued.has(i))).toEqual(enqueueOrder.filter((i) => admitted.has(i)));
+    expect(st.rejectedBy.SHED).toBe(0);
+  }
   // No timer left, the bulkhead's or anyone's.
   expect(own.size).toBe(0);
   expect(manual.pendingTimers()).toBe(0);
@@ -255,8 +290,9 @@ describe('bulkhead', () => {
   });
 
   it('holds on a fixed schedule that queues, expires, aborts, fails and disposes', async () => {
-    const op = (o: Partial<Op>): Op => ({ gapMs: 0, kind: 'execute', holdMs: 50, abortAfterMs: undefined, deadlineInMs: undefined, doubleRelease: true, throws: false, ...o });
+    const op = (o: Partial<Op>): Op => ({ gapMs: 0, kind: 'execute', cost: 1, priority: 0, tenant: undefined, holdMs: 50, abortAfterMs: undefined, deadlineInMs: undefined, doubleRelease: true, throws: false, ...o });
     const kinds = await check({
+      queue: 'fifo',
       limit: 1,
       maxQueue: 3,
       maxWaitMs: 40,

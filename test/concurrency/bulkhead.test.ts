@@ -148,12 +148,21 @@ describe('bulkhead', () => {
       expect(b.stats().inflight).toBe(0);
     });
 
-    it('counts calls, not cost: a call of any cost takes one slot', async () => {
-      const b = bulkhead({ limit: 2, clock: new ManualClock() });
-      const p = await b.acquire({ cost: 50 });
-      expect(b.stats().inflight).toBe(1);
-      expect(b.tryAcquire({ cost: 7 }).ok).toBe(true);
+    it('honours cost: a call of cost 3 holds 3 units of the limit; a cost above the limit is a RangeError', async () => {
+      const b = bulkhead({ limit: 4, clock: new ManualClock() });
+      const p = await b.acquire({ cost: 3 });
+      expect(b.stats().inflight).toBe(3);
+      expect(b.tryAcquire({ cost: 2 }).ok).toBe(false);
+      const one = b.tryAcquire({ cost: 1 });
+      expect(one.ok).toBe(true);
+      expect(b.stats().inflight).toBe(4);
       p.release();
+      p.release(); // a second release frees nothing more
+      expect(b.stats().inflight).toBe(1);
+      expect(() => b.tryAcquire({ cost: 5 })).toThrow(/cost 5 exceeds limit 4/);
+      await expect(b.acquire({ cost: 5 })).rejects.toThrow(RangeError);
+      if (one.ok) one.permit.release();
+      expect(b.stats().inflight).toBe(0);
     });
 
     it('never lets more than limit calls run at once under a burst of 200 calls', async () => {

@@ -1,3 +1,4 @@
+import { PRIORITY } from '../../src/core/queue.js';
 import { describe, expect, it } from 'vitest';
 import { Context, DEFAULT_CONTEXT, NEVER_ABORTED, createContext, executeContext } from '../../src/core/context.js';
 import { ManualClock } from '../../src/testing/index.js';
@@ -8,6 +9,14 @@ describe('createContext', () => {
     expect(ctx).toBeInstanceOf(Context);
     expect(ctx).toMatchObject({ signal: NEVER_ABORTED, attempt: 1, deadline: undefined, priority: 0, tenant: undefined, cost: 1, task: undefined, retryDepth: 0 });
     expect(createContext('p', new ManualClock(), undefined)).not.toBe(ctx);
+  });
+
+  it('maps the named priority classes to their numbers', () => {
+    for (const [name, n] of Object.entries(PRIORITY)) {
+      expect(createContext('p', new ManualClock(), { priority: name as keyof typeof PRIORITY }).priority).toBe(n);
+    }
+    expect(PRIORITY).toEqual({ critical: 200, high: 100, default: 0, low: -100, sheddable: -200 });
+    expect(() => createContext('p', new ManualClock(), { priority: 'toString' as never })).toThrow(/must be a finite number or one of "critical"/);
   });
 
   it('carries signal, priority, tenant, cost and deadline through', () => {
@@ -29,7 +38,9 @@ describe('createContext', () => {
     ['signal', 'stop', TypeError],
     ['priority', Number.NaN, RangeError],
     ['priority', Infinity, RangeError],
-    ['priority', '1', TypeError],
+    ['priority', '1', RangeError],
+    ['priority', 'urgent', RangeError],
+    ['priority', true, TypeError],
     ['tenant', '', TypeError],
     ['tenant', 5, TypeError],
     ['cost', 0, RangeError],

@@ -1,28 +1,32 @@
 import { describe, expect, it } from 'vitest';
-import { Alarm, Waiter, WaiterQueue } from '../../src/core/waiters.js';
+import { FifoQueue } from '../../src/core/queue.js';
+import { Alarm, Waiter } from '../../src/core/waiters.js';
 import { NEVER_ABORTED } from '../../src/core/context.js';
 import { ManualClock, flushMicrotasks } from '../../src/testing/index.js';
 
 const waiter = (cost = 1, signal: AbortSignal = NEVER_ABORTED) => new Waiter<string>(cost, signal, 0, undefined);
-const costs = (q: WaiterQueue<string>) => [...q].map((w) => w.cost);
+const costs = (q: FifoQueue<Waiter<string>>) => [...q].map((w) => w.cost);
 
-describe('WaiterQueue', () => {
-  it('is FIFO: push at the tail, shift from the head', () => {
-    const q = new WaiterQueue<string>();
-    for (const c of [1, 2, 3]) q.push(waiter(c));
-    expect(q.length).toBe(3);
-    expect(q.shift()?.cost).toBe(1);
+describe('Lane and FifoQueue (core/queue.ts)', () => {
+  it('is FIFO: push at the tail, shift from the head; the cost sum follows', () => {
+    const q = new FifoQueue<Waiter<string>>();
+    for (const c of [1, 2, 3]) q.enqueue(waiter(c));
+    expect([q.size, q.cost]).toEqual([3, 6]);
+    expect(q.peek()?.cost).toBe(1);
+    expect(q.dequeue()?.cost).toBe(1);
     expect(costs(q)).toEqual([2, 3]);
-    expect(q.shift()?.cost).toBe(2);
-    expect(q.shift()?.cost).toBe(3);
-    expect(q.shift()).toBeUndefined();
-    expect([q.head, q.tail, q.length]).toEqual([undefined, undefined, 0]);
+    expect(q.dequeue()?.cost).toBe(2);
+    expect(q.dequeue()?.cost).toBe(3);
+    expect(q.dequeue()).toBeUndefined();
+    expect([q.head, q.tail, q.size, q.cost]).toEqual([undefined, undefined, 0, 0]);
   });
 
-  it('removes any waiter in O(1); removing one that is not queued is a no-op', () => {
-    const q = new WaiterQueue<string>();
+  it('removes any waiter in O(1); removing one that is not queued there is a no-op', () => {
+    const q = new FifoQueue<Waiter<string>>();
+    const other = new FifoQueue<Waiter<string>>();
     const ws = [1, 2, 3, 4].map((c) => waiter(c));
-    for (const w of ws) q.push(w);
+    for (const w of ws) q.enqueue(w);
+    expect(other.remove(ws[0]!)).toBe(false);
     expect(q.remove(ws[1]!)).toBe(true);
     expect(q.remove(ws[1]!)).toBe(false);
     expect(q.remove(ws[3]!)).toBe(true);
@@ -30,35 +34,41 @@ describe('WaiterQueue', () => {
     expect(costs(q)).toEqual([3]);
     expect(q.head).toBe(ws[2]);
     expect(q.tail).toBe(ws[2]);
-    expect(q.length).toBe(1);
+    expect([q.size, q.cost, q.costAhead()]).toEqual([1, 3, 3]);
   });
 
-  it('inserts before a given waiter, or at the tail', () => {
-    const q = new WaiterQueue<string>();
-    const a = waiter(1);
-    const c = waiter(3);
-    q.push(a);
-    q.push(c);
-    q.insertBefore(waiter(2), c);
-    q.insertBefore(waiter(0), a);
-    q.insertBefore(waiter(4), undefined);
-    expect(costs(q)).toEqual([0, 1, 2, 3, 4]);
-    expect(q.length).toBe(5);
+  it('tail drop: a full FIFO sheds nobody for a newcomer; its evictable waiter is the newest', () => {
+    const q = new FifoQueue<Waiter<string>>();
+    const ws = [1, 2].map((c) => waiter(c));
+    for (const w of ws) q.enqueue(w);
+    expect(q.victim()).toBeUndefined();
+    expect(q.evictable()).toBe(ws[1]);
+    expect(q.pop()).toBe(ws[1]);
+    expect(q.size).toBe(1);
   });
 
   it('drain() empties the queue, head first; iteration survives removal of the current waiter', () => {
-    const q = new WaiterQueue<string>();
-    for (const c of [1, 2, 3]) q.push(waiter(c));
+    const q = new FifoQueue<Waiter<string>>();
+    for (const c of [1, 2, 3]) q.enqueue(waiter(c));
     const seen: number[] = [];
     for (const w of q) {
       seen.push(w.cost);
       q.remove(w);
     }
     expect(seen).toEqual([1, 2, 3]);
-    for (const c of [4, 5]) q.push(waiter(c));
+    for (const c of [4, 5]) q.enqueue(waiter(c));
     expect(q.drain().map((w) => w.cost)).toEqual([4, 5]);
-    expect(q.length).toBe(0);
+    expect([q.size, q.cost]).toEqual([0, 0]);
     expect(q.head).toBeUndefined();
+  });
+
+  it('leaves no float residue in the cost sum once empty', () => {
+    const q = new FifoQueue<Waiter<string>>();
+    for (const c of [0.1, 0.2, 0.3]) q.enqueue(waiter(c));
+    q.dequeue();
+    q.dequeue();
+    q.dequeue();
+    expect(q.cost).toBe(0);
   });
 });
 
