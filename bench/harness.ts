@@ -21,6 +21,8 @@ export interface BenchTask {
   readonly batch: number;
   /** Free text shown under the table (what exactly is measured, which peer API). */
   readonly note?: string;
+  /** Calls each operation makes (a burst of `calls` calls is one operation); figures are per call. Default 1. */
+  readonly calls: number;
   /** Runs `n` operations back to back (sequentially awaited when async); returns the last result. */
   readonly loop: (n: number) => unknown;
 }
@@ -42,6 +44,11 @@ export interface Suite {
   readonly dispose?: () => void;
   /** `false`: skip the allocation probe (it runs each task thousands of times; for tasks that spawn processes). */
   readonly allocations?: boolean;
+  /**
+   * Measurements that are not a time per operation (memory held per waiting call, a one-shot drain time), run once
+   * after the tasks. Returns markdown lines (a table, target lines) shown under the suite's table.
+   */
+  readonly extra?: () => Promise<readonly string[]>;
 }
 
 /** A performance target for one task: a bound on its ratio to the floor and/or on its ns per operation. */
@@ -55,6 +62,8 @@ export interface TaskOptions {
   role?: Role;
   /** Operations per iteration. Default {@link DEFAULT_BATCH}. */
   batch?: number;
+  /** Calls each operation makes; ns/op, ops/s and B/op are then per call. Default 1. */
+  calls?: number;
   note?: string;
 }
 
@@ -84,6 +93,7 @@ export function syncTask(name: string, op: () => unknown, options: TaskOptions =
     role: options.role ?? 'sluice',
     kind: 'sync',
     batch: options.batch ?? DEFAULT_BATCH,
+    calls: options.calls ?? 1,
     note: options.note,
     loop: compileLoop(SYNC_LOOP_SOURCE, op),
   };
@@ -96,6 +106,7 @@ export function asyncTask(name: string, op: () => PromiseLike<unknown>, options:
     role: options.role ?? 'sluice',
     kind: 'async',
     batch: options.batch ?? DEFAULT_BATCH,
+    calls: options.calls ?? 1,
     note: options.note,
     loop: compileLoop(ASYNC_LOOP_SOURCE, op),
   };
@@ -125,6 +136,8 @@ export interface ResultRow {
   role: Role;
   kind: 'sync' | 'async';
   batch: number;
+  /** Calls per operation (figures are per call). */
+  calls: number;
   /** Mean ns per operation. */
   nsPerOp: number;
   /** Median ns per operation (median over iterations of the per-iteration mean). */
@@ -149,6 +162,8 @@ export interface SuiteResult {
   startedAt: Date;
   loadBefore: number[];
   loadAfter: number[];
+  /** Lines from {@link Suite.extra}. */
+  extra: readonly string[];
 }
 
 const gc: (() => void) | undefined = (globalThis as { gc?: () => void }).gc;
@@ -172,7 +187,9 @@ export async function runSuite(suite: Suite, options: RunOptions = {}): Promise<
     throws: true,
   });
   for (const task of suite.tasks) {
-    const { loop, batch } = task;
+    const { loop } = task;
+    const batch = task.batch;
+    const per = batch * task.calls;
     const beforeAll = (): void => gc?.();
     if (task.kind === 'sync') {
       bench.add(
@@ -181,7 +198,7 @@ export async function runSuite(suite: Suite, options: RunOptions = {}): Promise<
           const t0 = performance.now();
           loop(batch);
           const dt = performance.now() - t0;
-          return { overriddenDuration: dt / batch, overriddenIterationCost: dt };
+          return { overriddenDuration: dt / per, overriddenIterationCost: dt };
         },
         { async: false, beforeAll },
       );
@@ -192,7 +209,7 @@ export async function runSuite(suite: Suite, options: RunOptions = {}): Promise<
           const t0 = performance.now();
           await loop(batch);
           const dt = performance.now() - t0;
-          return { overriddenDuration: dt / batch, overriddenIterationCost: dt };
+          return { overriddenDuration: dt / per, overriddenIterationCost: dt };
         },
         { async: true, beforeAll },
       );
@@ -211,6 +228,7 @@ export async function runSuite(suite: Suite, options: RunOptions = {}): Promise<
       role: task.role,
       kind: task.kind,
       batch: task.batch,
+      calls: task.calls,
       nsPerOp,
       p50Ns: lat.p50 * 1e6,
       opsPerSecond: 1e9 / (lat.p50 * 1e6),
@@ -226,11 +244,15 @@ export async function runSuite(suite: Suite, options: RunOptions = {}): Promise<
   for (const r of rows) r.ratioToFloor = r.p50Ns / floor.p50Ns;
 
   if ((options.allocations ?? true) && suite.allocations !== false && gc !== undefined) {
-    for (let i = 0; i < rows.length; i++) rows[i]!.bytesPerOp = await bytesPerOp(suite.tasks[i]!);
+    for (let i = 0; i < rows.length; i++) {
+      const b = await bytesPerOp(suite.tasks[i]!);
+      rows[i]!.bytesPerOp = b === undefined ? undefined : b / suite.tasks[i]!.calls;
+    }
   }
   for (const r of rows) options.onTask?.(r);
+  const extra = options.filter === undefined && suite.extra !== undefined ? await suite.extra() : [];
   suite.dispose?.();
-  return { suite, rows, startedAt, loadBefore, loadAfter: os.loadavg() };
+  return { suite, rows, startedAt, loadBefore, loadAfter: os.loadavg(), extra };
 }
 
 // ---- allocation probe --------------------------------------------------------------------------------------------
@@ -256,8 +278,11 @@ export async function bytesPerOp(task: BenchTask): Promise<number | undefined> {
     });
     observer.observe({ entryTypes: ['gc'] });
   }
-  await task.loop(1000); // warm: feedback, inline caches, lazy fields
-  for (let n = 20_000; n >= 500; n = Math.floor(n / 4)) {
+  // Sized in calls: an operation that is a burst of many calls runs proportionally fewer times.
+  const ops = (calls: number): number => Math.max(1, Math.round(calls / task.calls));
+  await task.loop(ops(1000)); // warm: feedback, inline caches, lazy fields
+  for (let calls = 20_000; calls >= 500; calls = Math.floor(calls / 4)) {
+    const n = ops(calls);
     // Subtract the probe's own cost (a zero-op loop) so only the operations are charged.
     const sample = async (count: number): Promise<number | undefined> => {
       gc!();
@@ -333,7 +358,7 @@ function cells(r: ResultRow): string[] {
     fmt(r.nsPerOp),
     `${r.rmePercent.toFixed(1)} %`,
     fmtBytes(r.bytesPerOp),
-    `${r.samples} × ${r.batch}`,
+    r.calls === 1 ? `${r.samples} × ${r.batch}` : `${r.samples} × ${r.batch} × ${r.calls} calls`,
   ];
 }
 
@@ -380,6 +405,7 @@ export function markdownSection(result: SuiteResult, facts: MachineFacts, comman
   out.push(`| ${HEADERS.join(' | ')} |`);
   out.push(`|${HEADERS.map((_, i) => (i < 2 ? ' --- ' : ' ---: ')).join('|')}|`);
   for (const r of result.rows) out.push(`| ${cells(r).map((c, i) => (i === 0 ? `\`${c}\`` : c)).join(' | ')} |`);
+  if (result.extra.length > 0) out.push('', ...result.extra);
   const targets = targetLines(result);
   if (targets.length > 0) {
     out.push('', 'Targets:', '');

@@ -63,6 +63,7 @@ for (const suite of all.filter((s) => wanted.includes(s.name))) {
   const filter = values.filter === undefined ? undefined : new RegExp(values.filter);
   const result = await runSuite(suite, { timeMs, filter, allocations: !values['no-alloc'] });
   console.log(textTable(result));
+  if (result.extra.length > 0) console.log(result.extra.join('\n').replaceAll('`', ''));
   for (const line of targetLines(result)) console.log(line.replaceAll('`', ''));
   console.log(`load average (1 min) before / after: ${result.loadBefore[0]!.toFixed(2)} / ${result.loadAfter[0]!.toFixed(2)}`);
   if (values.write) {

@@ -2,9 +2,12 @@
  * The policies the overload suite compares. Adding one is one entry in `candidates`. Families that have not landed
  * yet are loaded optionally, so the suite runs with whatever sluice has at the time.
  */
+import type { ExecuteOptions, Task } from '../../src/core/context.js';
 import type { Policy } from '../../src/core/index.js';
+import { bulkhead, type BulkheadOptions } from '../../src/concurrency/index.js';
 import { leakyBucket, tokenBucket } from '../../src/rate/index.js';
 import type { SimEnvironment } from '../../src/sim/index.js';
+import { runThrough, wrapPolicy } from './wrap.js';
 
 /** One policy under test. `build` runs once per simulation, on the simulation's clock. */
 export interface PolicyEntry {
@@ -271,4 +274,62 @@ export async function nestedRetryPipelines(): Promise<PolicyEntry[]> {
       build: (env) => layers(env, () => ({ backoff: constantBackoff({ delayMs: 0 }), budget: false, nested: 'multiply' })),
     },
   ];
+}
+
+/** A bulkhead with a queue, for the queue-aware scenarios (S7–S9): `options` are `bulkhead` options other than `clock`. */
+export function queued(id: string, label: string, options: Omit<BulkheadOptions, 'clock'>): PolicyEntry {
+  return { id, label, build: ({ clock }) => bulkhead({ ...options, clock }) };
+}
+
+/** Priority inversions of one simulation (see {@link countInversions}). */
+export interface InversionLog {
+  /** Calls that ended without starting (refused, shed, or given up) while a call of lower priority was waiting. */
+  refusedOverLower: number;
+  /** Calls that started while a call of higher priority was waiting. */
+  startedOverHigher: number;
+}
+
+/**
+ * Wraps a policy to count priority inversions. A call *waits* from the moment it enters `execute` until its
+ * protected function starts or its promise settles, whichever comes first. An inversion is a call that ends without
+ * starting while a call of strictly lower priority waits, or a call that starts while a call of strictly higher
+ * priority waits. `log()` returns the counts of the latest simulation built.
+ */
+export function countInversions(entry: PolicyEntry): PolicyEntry & { log: () => InversionLog } {
+  let current: InversionLog = { refusedOverLower: 0, startedOverHigher: 0 };
+  const build: PolicyEntry['build'] = (env) => {
+    const inner = entry.build(env);
+    const log: InversionLog = { refusedOverLower: 0, startedOverHigher: 0 };
+    current = log;
+    // Waiting calls per priority; there are few priorities, so a scan is cheap.
+    const waiting = new Map<number, number>();
+    const any = (test: (q: number) => boolean): boolean => {
+      for (const [q, n] of waiting) if (n > 0 && test(q)) return true;
+      return false;
+    };
+    return wrapPolicy(env, inner, 'inversions', <T>(fn: Task<T>, options?: ExecuteOptions): Promise<T> => {
+      const p = typeof options?.priority === 'number' ? options.priority : 0;
+      waiting.set(p, (waiting.get(p) ?? 0) + 1);
+      let waits = true;
+      const leave = (): void => {
+        waits = false;
+        waiting.set(p, waiting.get(p)! - 1);
+      };
+      const promise = runThrough(inner, (ctx) => {
+        if (waits) {
+          leave();
+          if (any((q) => q > p)) log.startedOverHigher++;
+        }
+        return fn(ctx);
+      }, options);
+      const settle = (): void => {
+        if (!waits) return;
+        leave();
+        if (any((q) => q < p)) log.refusedOverLower++;
+      };
+      promise.then(settle, settle);
+      return promise;
+    });
+  };
+  return { ...entry, build, log: () => current };
 }

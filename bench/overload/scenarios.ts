@@ -22,7 +22,7 @@ import {
 } from '../../src/sim/index.js';
 import { constantBackoff, decorrelatedJitter, equalJitter, exponentialBackoff, fullJitter } from '../../src/retry/index.js';
 import { heavierTenant } from './heavier.js';
-import { breakerConfigs, instrumentedBreaker, nestedRetryPipelines, retryPipelines, type BreakerLog, type PolicyEntry } from './policies.js';
+import { breakerConfigs, countInversions, instrumentedBreaker, nestedRetryPipelines, queued, retryPipelines, type BreakerLog, type PolicyEntry } from './policies.js';
 
 export const C = 1000;
 
@@ -655,7 +655,17 @@ const S6: Scenario = {
 const S7: Scenario = {
   id: 'S7',
   title: 'Two tenants, noisy neighbour',
-  async run(ctx) {
+  async run(outer) {
+    // The FIFO rows are the baseline; the fair queue (per-tenant deficit round robin) is the policy under test.
+    const waitQ = { limit: 40, maxQueue: 200, maxWaitMs: 500 } as const;
+    const ctx: RunContext = {
+      ...outer,
+      policies: [
+        ...outer.policies,
+        queued('fifo-queue', 'bulkhead L=40, FIFO queue ≤ 200, wait ≤ 500 ms', waitQ),
+        queued('fair-queue', "bulkhead L=40, queue: 'fair' ≤ 200, wait ≤ 500 ms", { ...waitQ, queue: 'fair' }),
+      ],
+    };
     const [rampAt, rampMs, holdMs, tailMs] = ctx.quick ? [5_000, 10_000, 25_000, 5_000] : [10_000, 20_000, 60_000, 10_000];
     const holdFrom = rampAt + rampMs;
     const holdTo = holdFrom + holdMs;
@@ -762,11 +772,12 @@ const S7: Scenario = {
       title: this.title,
       setup: `Tenant A at 0.4 C steady; tenant B ramps 0.2 C → 3 C over ${rampMs / 1000} s from ${rampAt / 1000} s and holds ${holdMs / 1000} s. Same priority; exp(40 ms), D = 1 s. Measured over the hold (after 5 s).`,
       explain:
-        `No tenant-aware policy exists in sluice yet, so every row is a FIFO baseline: a shared limit admits calls in arrival order, so each tenant gets its share of arrivals, not its fair share. The victim A gets about ${aShare(rows, 'static-40')} % of its demand behind a bulkhead L = 40 (ideal 100 %), and Jain's index stays near the FIFO baseline 0.69. ` +
-        "The same holds when A's requests are twice as heavy (the fair share is then in units of work), with one exception worth knowing: the token bucket charges A's calls their cost of 2 tokens, and under contention B's calls take each token as it arrives, so a 2-token call rarely finds 2 (A gets " +
-        `${medianOf(ctx, costRows, 'token-bucket', 'a')} % of its demand). ` +
-        'Across 10 Zipf-distributed tenants the small tenants, which ask for less than their fair share, lose the same fraction of their demand as the large ones. ' +
-        'Unprotected, every tenant collapses together (the total demand is above capacity). These rows are the baseline that fair queueing, due with the priority/fairness issue, must beat (target T9).',
+        `A shared FIFO limit admits calls in arrival order, so each tenant gets its share of arrivals, not its fair share: the victim A gets ${aShare(rows, 'static-40')} % of its demand behind a bulkhead L = 40 and ${aShare(rows, 'fifo-queue')} % behind the same bulkhead with a FIFO queue, and Jain's index stays near the FIFO baseline 0.69. ` +
+        `sluice's fair queue (\`queue: 'fair'\`, deficit round robin over per-tenant lanes) gives A ${aShare(rows, 'fair-queue')} % of its demand at a p99 of ${medianOf(ctx, rows, 'fair-queue', 'aP99', 0)} ms with Jain's index ${medianOf(ctx, rows, 'fair-queue', 'jain', 3)} and ${medianOf(ctx, rows, 'fair-queue', 'total', 1)} % of C served (T9: ≥ 95 %, ≥ 0.95, ≤ 230 ms, ≥ 97 %). B, the tenant that floods, is the one whose calls wait and are shed: when the queue is full a newcomer of a lighter tenant displaces the newest call of the heaviest. ` +
+        `With A's requests twice as heavy the fair share is in units of work: the fair queue charges each call its \`cost\` and gives A ${medianOf(ctx, costRows, 'fair-queue', 'a')} % of its demand (Jain in work ${medianOf(ctx, costRows, 'fair-queue', 'jain', 3)}); the token bucket, which charges A's calls 2 tokens, starves them instead (A gets ` +
+        `${medianOf(ctx, costRows, 'token-bucket', 'a')} %: under contention B's calls take each token as it arrives, so a 2-token call rarely finds 2). ` +
+        `Across 10 Zipf-distributed tenants FIFO makes the small tenants, which ask for less than their fair share, lose the same fraction of their demand as the large ones; the fair queue serves the smallest tenant ${medianOf(ctx, zipfRows, 'fair-queue', 'small')} % of its demand (Jain ${medianOf(ctx, zipfRows, 'fair-queue', 'jain', 3)}). ` +
+        'Unprotected, every tenant collapses together (the total demand is above capacity).',
       tables: [
         policyTable(cols, rows, [
           ['**ideal** (max-min fair)', '100', '600', '1.000', '184', '100'],
@@ -800,7 +811,7 @@ const S7: Scenario = {
       ],
       charts: [],
       notes: [
-        'No tenant-aware policy exists yet (fair queueing comes with the priority/fairness issue): every row is a FIFO baseline. A shared FIFO limit gives A about its share of arrivals, as FIFO arithmetic predicts (A gets 400/3400 of the 1000 rps served, 118 rps: 29.5 % of its demand, J ≈ 0.69).',
+        'FIFO arithmetic predicts the baseline rows: A gets 400/3400 of the 1000 rps served, 118 rps: 29.5 % of its demand, J ≈ 0.69. The fair-queue rows use the same limit (40) and the same queue bounds as the FIFO-queue row; only the order of admission and the choice of whom to shed differ.',
         'The variants leave out the circuit-breaker rows: under overload without failures the breaker alone behaves as "none" and "breaker → bulkhead L=40" as "bulkhead L=40" (see S1).',
         "Heavier requests are modelled in the bench, not the simulator (its downstream draws one service time per call whatever the cost): a wrapper runs A's protected call twice in sequence inside the same permit.",
       ],
@@ -813,7 +824,17 @@ const S7: Scenario = {
 const S8: Scenario = {
   id: 'S8',
   title: 'Priority classes',
-  async run(ctx) {
+  async run(outer) {
+    // The FIFO rows are the baseline; the priority queue is the policy under test. Every row counts inversions.
+    const waitQ = { limit: 40, maxQueue: 200, maxWaitMs: 500 } as const;
+    const ctx: RunContext = {
+      ...outer,
+      policies: [
+        ...outer.policies,
+        queued('fifo-queue', 'bulkhead L=40, FIFO queue ≤ 200, wait ≤ 500 ms', waitQ),
+        queued('priority-queue', "bulkhead L=40, queue: 'priority' ≤ 200, wait ≤ 500 ms", { ...waitQ, queue: 'priority' }),
+      ].map(countInversions),
+    };
     const durationMs = ctx.quick ? 30_000 : 60_000;
     const warmupMs = ctx.quick ? 5_000 : 10_000;
     const cols: Col[] = [
@@ -821,7 +842,12 @@ const S8: Scenario = {
       { key: 'shed', label: 'sheddable goodput (rps)', better: 'high', digits: 0 },
       { key: 'critP99', label: 'critical p99 (ms)', better: 'low', digits: 0 },
       { key: 'total', label: 'total goodput (% C)', better: 'high' },
+      { key: 'inv', label: 'priority inversions (per 1000 calls)', better: 'low', digits: 1 },
     ];
+    const inversions = (p: PolicyEntry, arrivals: number): number => {
+      const log = (p as ReturnType<typeof countInversions>).log();
+      return (1000 * (log.refusedOverLower + log.startedOverHigher)) / arrivals;
+    };
     const rows: { label: string; values: Record<string, number[]> }[] = [];
     for (const p of ctx.policies) {
       const values = await perSeed(ctx, `S8a ${p.id}`, async (seed) => {
@@ -835,7 +861,13 @@ const S8: Scenario = {
           policy: p.build,
         });
         const crit = r.classes['1']!;
-        return { crit: pct(crit.shareOfDemand), shed: r.classes['0']!.goodputPerSecond, critP99: crit.latency.p99, total: pct(r.summary.goodputPerSecond / C) };
+        return {
+          crit: pct(crit.shareOfDemand),
+          shed: r.classes['0']!.goodputPerSecond,
+          critP99: crit.latency.p99,
+          total: pct(r.summary.goodputPerSecond / C),
+          inv: inversions(p, r.summary.arrivals),
+        };
       });
       rows.push({ label: p.label, values });
     }
@@ -855,7 +887,13 @@ const S8: Scenario = {
           policy: p.build,
         });
         const crit = r.classes['1']!;
-        return { crit: pct(crit.goodputPerSecond / C), shed: r.classes['0']!.goodputPerSecond, critP99: crit.latency.p99, total: pct(r.summary.goodputPerSecond / C) };
+        return {
+          crit: pct(crit.goodputPerSecond / C),
+          shed: r.classes['0']!.goodputPerSecond,
+          critP99: crit.latency.p99,
+          total: pct(r.summary.goodputPerSecond / C),
+          inv: inversions(p, r.summary.arrivals),
+        };
       });
       bRows.push({ label: p.label, values });
     }
@@ -869,6 +907,7 @@ const S8: Scenario = {
       { key: 'batch', label: 'batch after (rps)', better: 'low', digits: 0 },
       { key: 'critP99', label: 'critical p99 after (ms)', better: 'low', digits: 0 },
       { key: 'total', label: 'total after (% of new C)', better: 'high' },
+      { key: 'inv', label: 'inversions (per 1000 calls)', better: 'low', digits: 1 },
     ];
     const cRows: { label: string; values: Record<string, number[]> }[] = [];
     for (const p of variantPolicies) {
@@ -892,6 +931,7 @@ const S8: Scenario = {
           batch: g('0').goodputPerSecond,
           critP99: g('2').latency.p99,
           total: pct(r.window(from, cEnd).goodputPerSecond / 500),
+          inv: inversions(p, r.summary.arrivals),
         };
       });
       cRows.push({ label: p.label, values });
@@ -906,13 +946,15 @@ const S8: Scenario = {
       title: this.title,
       setup: `S8a: critical (priority 1) at 0.3 C and sheddable (priority 0) at 2.7 C; exp(40 ms), D = 1 s; ${durationMs / 1000} s after ${warmupMs / 1000} s warm-up.`,
       explain:
-        `No priority-aware policy exists in sluice yet, so every row is a FIFO baseline: a limit admits whichever call comes first, and the critical class gets its share of arrivals (${critShare('static-40')} % of its demand behind a bulkhead L = 40 in S8a; FIFO baseline: capacity / demand = 1000 / 3000 = 33 %). ` +
-        'In S8b the critical class alone exceeds capacity, so the ideal serves only critical calls; FIFO splits capacity in proportion to arrivals. In S8c the three classes keep their arrival shares after the capacity drop (behind the buckets, still sized for the old capacity, all three collapse), where the ideal keeps critical whole, gives default the rest and batch nothing. ' +
-        'These rows are the baseline that priority admission, due with the priority/fairness issue, must beat (target T10).',
+        `A FIFO limit admits whichever call comes first, so the critical class gets its share of arrivals: ${critShare('static-40')} % of its demand behind a bulkhead L = 40 in S8a and ${critShare('fifo-queue')} % with a FIFO queue (capacity / demand = 1000 / 3000 = 33 %). ` +
+        `sluice's priority queue (\`queue: 'priority'\`) admits the highest class first and, when full, lets a newcomer displace the newest call of the lowest class below it: critical gets ${critShare('priority-queue')} % of its demand at a p99 of ${medianOf(ctx, rows, 'priority-queue', 'critP99', 0)} ms (T10: ≥ 99 %, ≤ 203 ms) and the sheddable class takes the rest of capacity. ` +
+        `In S8b the critical class alone exceeds capacity: the priority queue gives it ${medianOf(ctx, bRows, 'priority-queue', 'crit')} % of C (T10: ≥ 97 %) and sheddable ${medianOf(ctx, bRows, 'priority-queue', 'shed', 0)} rps, where FIFO splits capacity in proportion to arrivals. ` +
+        `In S8c the capacity halves while the limit stays at 40: the priority queue still orders admission, so critical keeps ${medianOf(ctx, cRows, 'priority-queue', 'crit', 0)} of its 200 rps and batch falls to ${medianOf(ctx, cRows, 'priority-queue', 'batch', 0)} rps, but with 40 calls admitted onto 20 workers the downstream's own FIFO queue holds the excess, and every admitted call waits there whatever its class (critical p99 ${medianOf(ctx, cRows, 'priority-queue', 'critP99', 0)} ms, T10 ≤ 203 ms: missed). A static limit cannot follow a capacity it does not measure; that is the adaptive limiter's job. ` +
+        'Inversions count calls that ended unserved while a lower class waited, or started while a higher class waited; the priority queue has none left but those it cannot avoid (a critical caller that gives up at its deadline while lower calls still wait is one).',
       tables: [
         policyTable(cols, rows, [
-          ['**ideal**', '100', '700', '189', '100'],
-          ['target (T10)', '≥ 99', '—', '≤ 203', '—'],
+          ['**ideal**', '100', '700', '189', '100', '0'],
+          ['target (T10)', '≥ 99', '—', '≤ 203', '—', '—'],
         ]),
         {
           caption: `S8b: critical at 1.2 C and sheddable at 1.0 C (${durationMs / 1000} s after ${warmupMs / 1000} s warm-up)`,
@@ -922,25 +964,26 @@ const S8: Scenario = {
               { key: 'shed', label: 'sheddable goodput (rps)', better: 'low', digits: 0 },
               { key: 'critP99', label: 'critical p99 (ms)', better: 'low', digits: 0 },
               { key: 'total', label: 'total goodput (% C)', better: 'high' },
+              { key: 'inv', label: 'inversions (per 1000 calls)', better: 'low', digits: 1 },
             ],
             bRows,
             [
-              ['**ideal**', '100 (83 % of demand)', '0', '189', '100'],
-              ['target (T10)', '≥ 97', '—', '≤ 203', '—'],
+              ['**ideal**', '100 (83 % of demand)', '0', '189', '100', '0'],
+              ['target (T10)', '≥ 97', '—', '≤ 203', '—', '—'],
             ],
           ),
         },
         {
           caption: `S8c: critical 0.2 C (priority 2), default 0.6 C (priority 1), batch 2 C (priority 0); capacity drops to 0.5 C (c = 20) at ${dropAt / 1000} s; "after" is ${(dropAt + 5000) / 1000}–${cEnd / 1000} s`,
           ...policyTable(cCols, cRows, [
-            ['**ideal**', '100', '200', '300', '0', '≈ 189', '100'],
-            ['target (T10)', '≥ 99', '—', '—', '—', '≤ 203', '—'],
+            ['**ideal**', '100', '200', '300', '0', '≈ 189', '100', '0'],
+            ['target (T10)', '≥ 99', '—', '—', '—', '≤ 203', '—', '—'],
           ]),
         },
       ],
       charts: [],
       notes: [
-        'No priority-aware policy exists yet; every policy here is FIFO, so critical traffic gets about its share of arrivals (FIFO baseline: capacity / demand = 1000 / 3000 = 33 %). Priority inversions are not counted: with FIFO every rejection of a critical call while a sheddable one is admitted is one.',
+        'The priority-queue rows use the same limit (40) and queue bounds as the FIFO-queue row; only the order of admission and the choice of whom to shed differ. Priority inversions are counted by a wrapper around each policy that tracks which classes have callers waiting (entered `execute`, protected function not started yet).',
         'S8b and S8c leave out the circuit-breaker rows (under overload without failures they behave as "none" and "bulkhead L=40"; see S1).',
       ],
     };
@@ -952,7 +995,17 @@ const S8: Scenario = {
 const S9: Scenario = {
   id: 'S9',
   title: 'Bursts at moderate load (do no harm)',
-  async run(ctx) {
+  async run(outer) {
+    // The two frontier points, each configured: a deep FIFO queue (queue mode) and CoDel (shed mode).
+    const ctx: RunContext = {
+      ...outer,
+      policies: [
+        ...outer.policies,
+        queued('fifo-deep', 'bulkhead L=40, FIFO queue ≤ 1000', { limit: 40, maxQueue: 1000 }),
+        queued('codel', "bulkhead L=40, queue: 'codel' ≤ 1000", { limit: 40, maxQueue: 1000, queue: 'codel' }),
+        queued('fifo-short', 'bulkhead L=40, FIFO queue ≤ 40', { limit: 40, maxQueue: 40 }),
+      ],
+    };
     const durationMs = ctx.quick ? 60_000 : 120_000;
     const cols: Col[] = [
       { key: 'rej', label: 'rejected (%)', better: 'low', digits: 2 },
@@ -989,7 +1042,9 @@ const S9: Scenario = {
       explain:
         `Bursts of 1.5 × C for 1 s leave a backlog of about 500 calls that drains in 1.3 s, under the 1 s deadline for most callers. Unprotected is the queue-mode point: it serves ${medianOf(ctx, rows, 'none', 'served', 1)} % within D at a p99 of ${medianOf(ctx, rows, 'none', 'p99', 0)} ms. ` +
         `A bulkhead L = 40 is near the shed-mode point: it rejects ${medianOf(ctx, rows, 'static-40', 'rej', 2)} % (ideal 7.1 %, T11 ≤ 8 %) and keeps p99 at ${medianOf(ctx, rows, 'static-40', 'p99', 0)} ms. ` +
-        'Larger limits sit in between (fewer rejections, longer p99). Both frontier points are valid choices; the library must reach one of them when so configured.',
+        'Larger limits sit in between (fewer rejections, longer p99). Both frontier points are valid choices, and sluice reaches each when so configured. ' +
+        `Queue mode: the same bulkhead with a FIFO queue of 1000 absorbs every burst and serves ${medianOf(ctx, rows, 'fifo-deep', 'served', 2)} % within D (T11 ≥ 99.5 %) at a p99 of ${medianOf(ctx, rows, 'fifo-deep', 'p99', 0)} ms. ` +
+        `Shed mode: CoDel (\`queue: 'codel'\`, target 5 ms, interval 100 ms) lets each burst queue briefly, then, once the queue has stood above its target for an interval, serves newest first and sheds calls that waited over 100 ms: it rejects ${medianOf(ctx, rows, 'codel', 'rej', 2)} % (T11 ≤ 8 %) at a p99 of ${medianOf(ctx, rows, 'codel', 'p99', 0)} ms (T11 ≤ 310 ms), with no queue-length setting to tune; a short FIFO queue of 40 lands at about the same point (${medianOf(ctx, rows, 'fifo-short', 'rej', 2)} %, ${medianOf(ctx, rows, 'fifo-short', 'p99', 0)} ms) but only for this burst size.`,
       charts: [],
       notes: [],
     };

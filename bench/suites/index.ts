@@ -6,3 +6,4 @@ export { default as rate } from './rate.js';
 export { breakerSuite as breaker, retrySuite as retry, timeoutSuite as timeout, pipelineSuite as pipeline } from './failure.js';
 export { default as fallback } from './fallback.js';
 export { default as import } from './import.js';
+export { default as queue } from './queue.js';

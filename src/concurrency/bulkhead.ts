@@ -125,7 +125,7 @@ class Expiry implements DeadlineEntry {
   seq = 0;
   heapIndex = -1;
   constructor(
-    readonly waiter: Waiter<Permit>,
+    readonly waiter: Waiter,
     /** Absolute clock time at which the waiter is evicted: the earlier of `enqueuedAt + maxWaitMs` and its deadline. */
     public due: number,
     readonly reason: RejectionCode,
@@ -168,7 +168,7 @@ class BulkheadImpl extends QueueingLimiter<LimiterEvents> implements Bulkhead {
    * expiry never enter it.
    */
   private readonly expiries = new DeadlineHeap<Expiry>();
-  private readonly expiryOf = new Map<Waiter<Permit>, Expiry>();
+  private readonly expiryOf = new Map<Waiter, Expiry>();
   /**
    * The one timer of the bulkhead, armed at or before the earliest expiry. It is re-armed only when an earlier expiry
    * appears and cleared when no waiter has a finite expiry; when the waiter it was armed for leaves first (granted or
@@ -215,7 +215,7 @@ class BulkheadImpl extends QueueingLimiter<LimiterEvents> implements Bulkhead {
     if (this.saturated) this.rate.sample(now - this.lastSaturatedAt, units);
     this.saturated = true;
     this.lastSaturatedAt = now;
-    if (this.waiting !== 0) this.reschedule();
+    if (this.waiting !== 0) this.reschedule(now);
   }
 
   private admit(units: number): Permit {
@@ -317,7 +317,7 @@ class BulkheadImpl extends QueueingLimiter<LimiterEvents> implements Bulkhead {
     return units <= 0 ? 0 : units * this.rate.msPerUnit;
   }
 
-  protected override onEnqueued(w: Waiter<Permit>): void {
+  protected override onEnqueued(w: Waiter): void {
     this.gauges?.enqueued(w);
     let at = w.enqueuedAt + this.maxWaitMs;
     let reason: RejectionCode = 'MAX_WAIT_EXCEEDED';
@@ -331,7 +331,7 @@ class BulkheadImpl extends QueueingLimiter<LimiterEvents> implements Bulkhead {
     this.expiryOf.set(w, e);
   }
 
-  protected override onDequeued(w: Waiter<Permit>): void {
+  protected override onDequeued(w: Waiter): void {
     this.gauges?.dequeued(w);
     if (this.expiryOf.size === 0) return;
     const e = this.expiryOf.get(w);
@@ -344,8 +344,7 @@ class BulkheadImpl extends QueueingLimiter<LimiterEvents> implements Bulkhead {
     this.alarm.clear();
   }
 
-  protected reschedule(): void {
-    const now = this.clock.now();
+  protected reschedule(now = this.clock.now()): void {
     // Expired waiters leave before anyone is admitted: a release at the very instant a waiter's time runs out (or
     // a host timer that fires late) must not start a call that can no longer start in time.
     for (let e = this.expiries.peek(); e !== undefined && e.due <= now; e = this.expiries.peek()) {
@@ -376,7 +375,7 @@ class BulkheadImpl extends QueueingLimiter<LimiterEvents> implements Bulkhead {
     else if (!this.alarm.armed || due < this.alarm.dueAt) this.alarm.set(due);
   }
 
-  protected override shedWaiter(w: Waiter<Permit>, error: ShedError): void {
+  protected override shedWaiter(w: Waiter, error: ShedError): void {
     this.shedBy[error.trigger]++;
     super.shedWaiter(w, error);
   }

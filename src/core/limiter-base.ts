@@ -107,7 +107,7 @@ export function callTask<T>(next: Task<T>, ctx: Context): Promise<T> {
 }
 
 /** The queue of a limiter: a discipline over its waiters. */
-export type WaiterDiscipline = QueueDiscipline<Waiter<Permit>>;
+export type WaiterDiscipline = QueueDiscipline<Waiter>;
 
 export abstract class QueueingLimiter<Events extends LimiterEvents, Q extends WaiterDiscipline = WaiterDiscipline> implements Limiter, FastStage {
   readonly name: string;
@@ -125,7 +125,7 @@ export abstract class QueueingLimiter<Events extends LimiterEvents, Q extends Wa
   protected maxWaitMs: number;
   protected readonly dryRun: boolean;
   protected isDisposed = false;
-  private readonly onAbort = (w: Waiter<Permit>): void => {
+  private readonly onAbort = (w: Waiter): void => {
     if (!this.removeWaiter(w)) return;
     this.t.counts.aborted++;
     w.reject(w.signal.reason);
@@ -139,7 +139,7 @@ export abstract class QueueingLimiter<Events extends LimiterEvents, Q extends Wa
     defaults: { maxQueue: number; maxWaitMs: number },
     queueDiscipline?: Q,
   ) {
-    this.queue = queueDiscipline ?? (new FifoQueue<Waiter<Permit>>() as unknown as Q);
+    this.queue = queueDiscipline ?? (new FifoQueue<Waiter>() as unknown as Q);
     this.name = common.name;
     this.clock = common.clock;
     this.random = common.random;
@@ -176,7 +176,8 @@ export abstract class QueueingLimiter<Events extends LimiterEvents, Q extends Wa
    */
   protected abstract estimateWaitMs(cost: number, now: number, priority: number): number;
   /** Admits whatever waiters fit now and arms (or clears) the wake-up for the rest. */
-  protected abstract reschedule(): void;
+  /** Admits, expires or sheds waiters as the limiter's state allows at `now` (read from the clock when omitted). */
+  protected abstract reschedule(now?: number): void;
   /** Throws a RangeError when `cost` could never be admitted (e.g. above capacity). */
   protected checkCost(_cost: number): void {}
   /** The retry hint for a refusal; by default the estimated wait (0 when unknown). */
@@ -184,9 +185,9 @@ export abstract class QueueingLimiter<Events extends LimiterEvents, Q extends Wa
     return waitMs > 0 ? waitMs : 0;
   }
   /** Hook: a waiter joined the queue. */
-  protected onEnqueued(_w: Waiter<Permit>): void {}
+  protected onEnqueued(_w: Waiter): void {}
   /** Hook: a waiter left the queue (admitted, aborted, refused or disposed). */
-  protected onDequeued(_w: Waiter<Permit>): void {}
+  protected onDequeued(_w: Waiter): void {}
   /** Hook: release timers on dispose. */
   protected onDispose(): void {}
 
@@ -254,7 +255,7 @@ export abstract class QueueingLimiter<Events extends LimiterEvents, Q extends Wa
     } catch (e) {
       return Promise.reject(e);
     }
-    return this.acquireFor(ctx);
+    return this.acquireFor(ctx, undefined);
   }
 
   execute<T>(fn: Task<T>, options?: ExecuteOptions): Promise<T> {
@@ -274,14 +275,8 @@ export abstract class QueueingLimiter<Events extends LimiterEvents, Q extends Wa
         }
       }
     }
-    return this.acquireFor(ctx).then((permit) => {
-      // The caller may have given up between the grant and this reaction: do not start work nobody awaits.
-      if (ctx.signal.aborted) {
-        permit.release('ignore');
-        return Promise.reject(ctx.signal.reason);
-      }
-      return this.runHolding(permit, next, ctx);
-    });
+    // The waiter carries `next`: the grant runs it, and the caller's promise adopts the run's (no reaction between).
+    return this.acquireFor(ctx, next);
   }
 
   /** @internal fused-path hooks: this limiter itself. */
@@ -328,8 +323,13 @@ export abstract class QueueingLimiter<Events extends LimiterEvents, Q extends Wa
     }
   }
 
-  /** The waiting path: refuse at once, or queue. */
-  protected acquireFor(ctx: Context): Promise<Permit> {
+  /**
+   * The waiting path: refuse at once, admit, or queue. With a `task` (from `execute`) the promise is the task's
+   * outcome, run holding the permit once admitted; without, it is the permit itself (`acquire`).
+   */
+  protected acquireFor(ctx: Context, task: undefined): Promise<Permit>;
+  protected acquireFor<T>(ctx: Context, task: Task<T>): Promise<T>;
+  protected acquireFor<T>(ctx: Context, task: Task<T> | undefined): Promise<T | Permit> {
     if (this.isDisposed) {
       this.rejected('DISPOSED', 0, ctx.cost);
       return Promise.reject(new DisposedError(this.name));
@@ -342,17 +342,17 @@ export abstract class QueueingLimiter<Events extends LimiterEvents, Q extends Wa
       return Promise.reject(e);
     }
     const now = this.clock.now();
-    if (ctx.deadline !== undefined && now >= ctx.deadline) return this.refuse('DEADLINE_EXCEEDED', cost, now, 0);
+    if (ctx.deadline !== undefined && now >= ctx.deadline) return this.refuse('DEADLINE_EXCEEDED', cost, now, 0, ctx, task);
     if (this.waiting === 0) {
       const permit = this.take(cost, now);
       if (permit !== undefined) {
         this.t.counts.admitted++;
-        return Promise.resolve(permit);
+        return this.proceed(permit, ctx, task);
       }
     }
     const wait = this.estimateWaitMs(cost, now, ctx.priority);
     let reason: RejectionCode | undefined;
-    let victim: Waiter<Permit> | undefined;
+    let victim: Waiter | undefined;
     if (this.maxQueue === 0) reason = this.busyReason;
     else if (
       this.waiting >= this.maxQueue &&
@@ -362,16 +362,17 @@ export abstract class QueueingLimiter<Events extends LimiterEvents, Q extends Wa
       reason = 'QUEUE_FULL';
     } else if (wait > this.maxWaitMs) reason = 'MAX_WAIT_EXCEEDED';
     else if (ctx.deadline !== undefined && now + wait >= ctx.deadline) reason = 'DEADLINE_EXCEEDED';
-    if (reason !== undefined) return this.refuse(reason, cost, now, wait);
+    if (reason !== undefined) return this.refuse(reason, cost, now, wait, ctx, task);
     if (this.dryRun) {
       // Enforcement would have queued this call (a delay, not a refusal): dry-run admits it at once.
       this.t.counts.admitted++;
-      return Promise.resolve(NOOP_PERMIT);
+      return this.proceed(NOOP_PERMIT, ctx, task);
     }
     if (victim !== undefined && this.removeWaiter(victim)) {
       this.shedWaiter(victim, new ShedError(this.name, this.shedRetryAfterMs(victim, now), 'displaced', { priority: ctx.priority, tenant: ctx.tenant }));
     }
-    const w = new Waiter<Permit>(cost, ctx.signal, now, ctx.deadline, ctx.priority, ctx.tenant);
+    const w = new Waiter(ctx, now, task);
+    const promise = w.promise();
     this.queue.enqueue(w, now);
     this.waiting++;
     this.onEnqueued(w);
@@ -380,36 +381,42 @@ export abstract class QueueingLimiter<Events extends LimiterEvents, Q extends Wa
       // A foreign signal whose addEventListener threw: the call could not be aborted, so it does not wait.
       this.removeWaiter(w);
       w.reject(unwatchable);
-      return w.promise;
+      return promise as Promise<T>;
     }
-    this.reschedule();
-    return w.promise;
+    this.reschedule(now);
+    return promise as Promise<T | Permit>;
+  }
+
+  /** An admitted call: the permit itself (`acquire`), or the task run holding it (`execute`). */
+  private proceed<T>(permit: Permit, ctx: Context, task: Task<T> | undefined): Promise<T | Permit> {
+    return task === undefined ? Promise.resolve(permit) : this.runHolding(permit, task, ctx);
   }
 
   /** Refuses a call (or, in dry-run, counts it and admits). */
-  protected refuse(reason: RejectionCode, cost: number, now: number, wait: number): Promise<Permit> {
+  protected refuse<T>(reason: RejectionCode, cost: number, now: number, wait: number, ctx: Context, task: Task<T> | undefined): Promise<T | Permit> {
     const retryAfterMs = this.retryAfterFor(reason, cost, now, wait);
     if (this.dryRun) {
       this.wouldReject(reason, retryAfterMs, cost);
       this.t.counts.admitted++;
-      return Promise.resolve(NOOP_PERMIT);
+      return this.proceed(NOOP_PERMIT, ctx, task);
     }
     this.rejected(reason, retryAfterMs, cost);
     return Promise.reject(rejectionError(reason, this.name, retryAfterMs));
   }
 
   /** Admits a queued waiter: `w` must be what `this.queue.peek(now)` just returned (the discipline dequeues it). */
-  protected grant(w: Waiter<Permit>, permit: Permit, now: number): void {
+  protected grant(w: Waiter, permit: Permit, now: number): void {
     this.queue.dequeue(now);
     this.waiting--;
     this.onDequeued(w);
     this.t.counts.admitted++;
     this.t.queueWait?.record(now - w.enqueuedAt);
-    w.resolve(permit);
+    const task = w.task;
+    w.resolve(task === undefined ? permit : this.runHolding(permit, task, w.ctx));
   }
 
   /** Refuses a queued waiter (e.g. after a reconfiguration made its wait too long). */
-  protected evict(w: Waiter<Permit>, reason: RejectionCode, retryAfterMs: number): void {
+  protected evict(w: Waiter, reason: RejectionCode, retryAfterMs: number): void {
     if (!this.removeWaiter(w)) return;
     w.reject(rejectionError(reason, this.name, retryAfterMs));
     this.rejected(reason, retryAfterMs, w.cost);
@@ -419,7 +426,7 @@ export abstract class QueueingLimiter<Events extends LimiterEvents, Q extends Wa
    * Rejects a waiter the discipline shed (already out of the queue: removed by the caller or returned by the
    * discipline's `shed`), counted under `SHED`.
    */
-  protected shedWaiter(w: Waiter<Permit>, error: ShedError): void {
+  protected shedWaiter(w: Waiter, error: ShedError): void {
     w.reject(error);
     this.rejected('SHED', error.retryAfterMs, w.cost);
   }
@@ -436,12 +443,12 @@ export abstract class QueueingLimiter<Events extends LimiterEvents, Q extends Wa
   }
 
   /** The retry hint of a shed waiter; by default the wait a call of its cost would face now. */
-  protected shedRetryAfterMs(w: Waiter<Permit>, now: number): number {
+  protected shedRetryAfterMs(w: Waiter, now: number): number {
     const wait = this.estimateWaitMs(w.cost, now, w.priority);
     return wait > 0 ? wait : 0;
   }
 
-  private removeWaiter(w: Waiter<Permit>): boolean {
+  private removeWaiter(w: Waiter): boolean {
     if (!this.queue.remove(w)) return false;
     this.waiting--;
     this.onDequeued(w);

@@ -3,37 +3,58 @@
  * queue.ts), and an {@link Alarm} that keeps at most one timer armed for a whole primitive.
  */
 import type { Clock, TimerHandle } from './clock.js';
-import { NEVER_ABORTED } from './context.js';
+import { NEVER_ABORTED, type Context, type Task } from './context.js';
 import type { Lane, QueueNode } from './queue.js';
 import { reportError } from './safe-call.js';
 
 /**
- * One caller waiting for admission. `T` is what it resolves with (usually a Permit). Carries the link fields of the
- * built-in queue disciplines ({@link QueueNode}), so queueing allocates nothing beyond the waiter.
+ * One caller waiting for admission. Its promise resolves with a Permit for `acquire`, with the task's result for
+ * `execute` (the waiter then carries the task, and the limiter runs it at the grant). Carries the link fields of
+ * the built-in queue disciplines ({@link QueueNode}) and reads cost, priority, tenant and deadline from the call's
+ * context, so a waiting call holds this object, its promise and the promise's resolve function, nothing else: the
+ * reject function is not kept (a rejection resolves the promise with a rejected one), which saves a function object
+ * per waiter on the path every queued call takes.
  */
-export class Waiter<T> implements QueueNode {
+export class Waiter implements QueueNode {
   prev: QueueNode | undefined = undefined;
   next: QueueNode | undefined = undefined;
   lane: Lane<QueueNode> | undefined = undefined;
   olderArrival: QueueNode | undefined = undefined;
   newerArrival: QueueNode | undefined = undefined;
-  settled = false;
-  readonly promise: Promise<T>;
-  private resolveFn!: (value: T) => void;
-  private rejectFn!: (reason: unknown) => void;
+  /** Settles the caller's promise; undefined before {@link promise} and once settled. */
+  private settleFn: ((value: unknown) => void) | undefined = undefined;
   private abortListener: (() => void) | undefined = undefined;
 
   constructor(
-    readonly cost: number,
-    readonly signal: AbortSignal,
+    readonly ctx: Context,
     readonly enqueuedAt: number,
-    readonly deadline: number | undefined,
-    readonly priority = 0,
-    readonly tenant: string | undefined = undefined,
-  ) {
-    this.promise = new Promise<T>((resolve, reject) => {
-      this.resolveFn = resolve;
-      this.rejectFn = reject;
+    /** The protected function to run once admitted (`execute`), or undefined when the permit itself is awaited. */
+    readonly task: Task<unknown> | undefined,
+  ) {}
+
+  get cost(): number {
+    return this.ctx.cost;
+  }
+  get priority(): number {
+    return this.ctx.priority;
+  }
+  get tenant(): string | undefined {
+    return this.ctx.tenant;
+  }
+  get deadline(): number | undefined {
+    return this.ctx.deadline;
+  }
+  get signal(): AbortSignal {
+    return this.ctx.signal;
+  }
+  get settled(): boolean {
+    return this.settleFn === undefined;
+  }
+
+  /** Creates the caller's promise, settled through {@link resolve} / {@link reject}. Call once, before either. */
+  promise(): Promise<unknown> {
+    return new Promise((resolve) => {
+      this.settleFn = resolve;
     });
   }
 
@@ -41,8 +62,9 @@ export class Waiter<T> implements QueueNode {
    * Calls `onAbort` once if the signal aborts before the waiter settles. Returns undefined, or the error thrown by a
    * foreign signal's `addEventListener` (the waiter is then not watched: its owner should not let it wait).
    */
-  watchAbort(onAbort: (waiter: Waiter<T>) => void): unknown {
-    if (this.signal === NEVER_ABORTED) return undefined;
+  watchAbort(onAbort: (waiter: Waiter) => void): unknown {
+    const signal = this.ctx.signal;
+    if (signal === NEVER_ABORTED) return undefined;
     // Runs inside the signal's dispatch, next to other listeners (other callers' waiters): nothing may escape it.
     this.abortListener = () => {
       try {
@@ -52,7 +74,7 @@ export class Waiter<T> implements QueueNode {
       }
     };
     try {
-      this.signal.addEventListener('abort', this.abortListener, { once: true });
+      signal.addEventListener('abort', this.abortListener, { once: true });
     } catch (e) {
       this.abortListener = undefined;
       return e === undefined ? new TypeError('signal.addEventListener threw undefined') : e;
@@ -60,18 +82,18 @@ export class Waiter<T> implements QueueNode {
     return undefined;
   }
 
-  resolve(value: T): void {
-    if (this.settled) return;
-    this.settled = true;
+  /** Settles the caller's promise with `value` (a promise is adopted). No-op once settled. */
+  resolve(value: unknown): void {
+    const settle = this.settleFn;
+    if (settle === undefined) return;
+    this.settleFn = undefined;
     this.unwatch();
-    this.resolveFn(value);
+    settle(value);
   }
 
   reject(reason: unknown): void {
-    if (this.settled) return;
-    this.settled = true;
-    this.unwatch();
-    this.rejectFn(reason);
+    if (this.settleFn === undefined) return;
+    this.resolve(Promise.reject(reason));
   }
 
   private unwatch(): void {
@@ -80,7 +102,7 @@ export class Waiter<T> implements QueueNode {
       this.abortListener = undefined;
       // Settling runs in loops over many waiters (grants, dispose): a foreign signal's throw must not stop them.
       try {
-        this.signal.removeEventListener('abort', listener);
+        this.ctx.signal.removeEventListener('abort', listener);
       } catch (e) {
         reportError(e);
       }

@@ -58,7 +58,7 @@ export interface LeakyBucket extends Limiter {
 const KNOWN = v.keys(...COMMON_KEYS, ...QUEUE_KEYS, 'ratePerSecond', 'burst');
 const CONFIG_KNOWN = v.keys('ratePerSecond', 'burst');
 
-class LeakyBucketImpl extends QueueingLimiter<LimiterEvents, FifoQueue<Waiter<Permit>>> implements LeakyBucket {
+class LeakyBucketImpl extends QueueingLimiter<LimiterEvents, FifoQueue<Waiter>> implements LeakyBucket {
   protected readonly busyReason = 'RATE_LIMITED' as const;
   // Numeric state starts as a number, not as the class-field default `undefined`, so V8 keeps it unboxed and the
   // hot path's writes allocate nothing (see token-bucket.ts). The constructor sets the real values.
@@ -81,7 +81,7 @@ class LeakyBucketImpl extends QueueingLimiter<LimiterEvents, FifoQueue<Waiter<Pe
     // Validated before super(), which registers the bucket with its metrics sink.
     const ratePerMs = checkRate('leakyBucket', 'ratePerSecond', o.ratePerSecond) / 1000;
     const burst = v.opt(o.burst, 1, (x) => checkBurst('leakyBucket', x));
-    super('leakyBucket', parseCommon('leakyBucket', o), o, { maxQueue: 100, maxWaitMs: Infinity }, new FifoQueue<Waiter<Permit>>());
+    super('leakyBucket', parseCommon('leakyBucket', o), o, { maxQueue: 100, maxWaitMs: Infinity }, new FifoQueue<Waiter>());
     this.ratePerMs = ratePerMs;
     this.burst = burst;
     this.tol = TOLERANCE * burst;
@@ -139,8 +139,7 @@ class LeakyBucketImpl extends QueueingLimiter<LimiterEvents, FifoQueue<Waiter<Pe
     this.alarm.clear();
   }
 
-  protected reschedule(): void {
-    const now = this.clock.now();
+  protected reschedule(now = this.clock.now()): void {
     let head = this.queue.head;
     while (head !== undefined && this.take(head.cost, now) !== undefined) {
       this.grant(head, NOOP_PERMIT, now);

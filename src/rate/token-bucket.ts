@@ -62,7 +62,7 @@ export interface TokenBucket extends Limiter {
 const KNOWN = v.keys(...COMMON_KEYS, ...QUEUE_KEYS, 'capacity', 'refillPerSecond', 'initialTokens');
 const CONFIG_KNOWN = v.keys('capacity', 'refillPerSecond');
 
-class TokenBucketImpl extends QueueingLimiter<LimiterEvents, FifoQueue<Waiter<Permit>>> implements TokenBucket {
+class TokenBucketImpl extends QueueingLimiter<LimiterEvents, FifoQueue<Waiter>> implements TokenBucket {
   protected readonly busyReason = 'RATE_LIMITED' as const;
   // Numeric state starts as a number, not as the class-field default `undefined`: a field that first holds
   // `undefined` gets V8's tagged representation, and then every write of a fraction allocates a heap number
@@ -85,7 +85,7 @@ class TokenBucketImpl extends QueueingLimiter<LimiterEvents, FifoQueue<Waiter<Pe
     const capacity = checkCapacity('tokenBucket', o.capacity);
     const ratePerMs = checkRate('tokenBucket', 'refillPerSecond', o.refillPerSecond) / 1000;
     const tokens = v.opt(o.initialTokens, capacity, (x) => v.between('tokenBucket', 'initialTokens', x, 0, capacity));
-    super('tokenBucket', parseCommon('tokenBucket', o), o, { maxQueue: 0, maxWaitMs: Infinity }, new FifoQueue<Waiter<Permit>>());
+    super('tokenBucket', parseCommon('tokenBucket', o), o, { maxQueue: 0, maxWaitMs: Infinity }, new FifoQueue<Waiter>());
     this.capacity = capacity;
     this.ratePerMs = ratePerMs;
     this.tol = TOLERANCE * capacity;
@@ -148,8 +148,7 @@ class TokenBucketImpl extends QueueingLimiter<LimiterEvents, FifoQueue<Waiter<Pe
     this.alarm.clear();
   }
 
-  protected reschedule(): void {
-    const now = this.clock.now();
+  protected reschedule(now = this.clock.now()): void {
     this.refill(now);
     let head = this.queue.head;
     while (head !== undefined && this.fits(head.cost)) {

@@ -1,15 +1,22 @@
 import { describe, expect, it } from 'vitest';
 import { FifoQueue } from '../../src/core/queue.js';
 import { Alarm, Waiter } from '../../src/core/waiters.js';
-import { NEVER_ABORTED } from '../../src/core/context.js';
+import { Context, NEVER_ABORTED } from '../../src/core/context.js';
 import { ManualClock, flushMicrotasks } from '../../src/testing/index.js';
 
-const waiter = (cost = 1, signal: AbortSignal = NEVER_ABORTED) => new Waiter<string>(cost, signal, 0, undefined);
-const costs = (q: FifoQueue<Waiter<string>>) => [...q].map((w) => w.cost);
+const promises = new WeakMap<Waiter, Promise<unknown>>();
+/** A waiter of `cost` on `signal`, with its promise created (read back with `promiseOf`). */
+const waiter = (cost = 1, signal: AbortSignal = NEVER_ABORTED) => {
+  const w = new Waiter(new Context(signal, undefined, 0, undefined, cost), 0, undefined);
+  promises.set(w, w.promise());
+  return w;
+};
+const promiseOf = (w: Waiter) => promises.get(w)!;
+const costs = (q: FifoQueue<Waiter>) => [...q].map((w) => w.cost);
 
 describe('Lane and FifoQueue (core/queue.ts)', () => {
   it('is FIFO: push at the tail, shift from the head; the cost sum follows', () => {
-    const q = new FifoQueue<Waiter<string>>();
+    const q = new FifoQueue<Waiter>();
     for (const c of [1, 2, 3]) q.enqueue(waiter(c));
     expect([q.size, q.cost]).toEqual([3, 6]);
     expect(q.peek()?.cost).toBe(1);
@@ -22,8 +29,8 @@ describe('Lane and FifoQueue (core/queue.ts)', () => {
   });
 
   it('removes any waiter in O(1); removing one that is not queued there is a no-op', () => {
-    const q = new FifoQueue<Waiter<string>>();
-    const other = new FifoQueue<Waiter<string>>();
+    const q = new FifoQueue<Waiter>();
+    const other = new FifoQueue<Waiter>();
     const ws = [1, 2, 3, 4].map((c) => waiter(c));
     for (const w of ws) q.enqueue(w);
     expect(other.remove(ws[0]!)).toBe(false);
@@ -38,7 +45,7 @@ describe('Lane and FifoQueue (core/queue.ts)', () => {
   });
 
   it('tail drop: a full FIFO sheds nobody for a newcomer; its evictable waiter is the newest', () => {
-    const q = new FifoQueue<Waiter<string>>();
+    const q = new FifoQueue<Waiter>();
     const ws = [1, 2].map((c) => waiter(c));
     for (const w of ws) q.enqueue(w);
     expect(q.victim()).toBeUndefined();
@@ -48,7 +55,7 @@ describe('Lane and FifoQueue (core/queue.ts)', () => {
   });
 
   it('drain() empties the queue, head first; iteration survives removal of the current waiter', () => {
-    const q = new FifoQueue<Waiter<string>>();
+    const q = new FifoQueue<Waiter>();
     for (const c of [1, 2, 3]) q.enqueue(waiter(c));
     const seen: number[] = [];
     for (const w of q) {
@@ -63,7 +70,7 @@ describe('Lane and FifoQueue (core/queue.ts)', () => {
   });
 
   it('leaves no float residue in the cost sum once empty', () => {
-    const q = new FifoQueue<Waiter<string>>();
+    const q = new FifoQueue<Waiter>();
     for (const c of [0.1, 0.2, 0.3]) q.enqueue(waiter(c));
     q.dequeue();
     q.dequeue();
@@ -78,20 +85,20 @@ describe('Waiter', () => {
     w.resolve('first');
     w.reject(new Error('late'));
     w.resolve('second');
-    await expect(w.promise).resolves.toBe('first');
+    await expect(promiseOf(w)).resolves.toBe('first');
     expect(w.settled).toBe(true);
   });
 
   it('calls onAbort once when its signal aborts before it settles, and stops listening once settled', async () => {
     const ac = new AbortController();
     const w = waiter(1, ac.signal);
-    const aborted: Waiter<string>[] = [];
+    const aborted: Waiter[] = [];
     w.watchAbort((x) => aborted.push(x));
     ac.abort();
     ac.abort();
     expect(aborted).toEqual([w]);
     w.reject(ac.signal.reason);
-    await expect(w.promise).rejects.toBe(ac.signal.reason);
+    await expect(promiseOf(w)).rejects.toBe(ac.signal.reason);
 
     const ac2 = new AbortController();
     const settled = waiter(1, ac2.signal);
