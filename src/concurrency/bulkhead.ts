@@ -274,23 +274,43 @@ class BulkheadImpl extends QueueingLimiter<LimiterEvents> implements Bulkhead {
    */
   protected override runHolding<T>(permit: Permit, next: Task<T>, ctx: Context): Promise<T> {
     if (this.t.duration !== undefined) return super.runHolding(permit, next, ctx);
-    let result: T | PromiseLike<T>;
+    return this.holding(permit, next, ctx, undefined) as Promise<T>;
+  }
+
+  /** A granted waiter's task: its promise settles from the task's own reactions, with no run promise to adopt. */
+  protected override runGranted(w: Waiter, permit: Permit, task: Task<unknown>): void {
+    if (this.t.duration !== undefined) super.runGranted(w, permit, task);
+    else this.holding(permit, task, w.ctx, w);
+  }
+
+  /**
+   * Runs `next` holding `permit`, releasing it exactly once however `next` ends (`settle`: `next`'s result may be a
+   * hostile thenable). The outcome goes to `w` when given (the returned promise then always fulfils, with
+   * undefined), else it is the returned promise's.
+   */
+  private holding(permit: Permit, next: Task<unknown>, ctx: Context, w: Waiter | undefined): Promise<unknown> | undefined {
+    let result: unknown;
     try {
       result = next(ctx);
     } catch (e) {
       permit.release();
-      return Promise.reject(e);
+      if (w === undefined) return Promise.reject(e);
+      w.reject(e);
+      return undefined;
     }
-    // `settle`: `result` may be fn's hostile thenable; the permit must be released exactly once.
     return settle(
       result,
       (value) => {
         permit.release();
-        return value as T;
+        if (w === undefined) return value;
+        w.resolve(value);
+        return undefined;
       },
       (error: unknown) => {
         permit.release();
-        throw error;
+        if (w === undefined) throw error;
+        w.reject(error);
+        return undefined;
       },
     );
   }

@@ -412,7 +412,13 @@ export abstract class QueueingLimiter<Events extends LimiterEvents, Q extends Wa
     this.t.counts.admitted++;
     this.t.queueWait?.record(now - w.enqueuedAt);
     const task = w.task;
-    w.resolve(task === undefined ? permit : this.runHolding(permit, task, w.ctx));
+    if (task === undefined) w.resolve(permit);
+    else this.runGranted(w, permit, task);
+  }
+
+  /** Runs a granted waiter's task holding `permit`; the waiter's promise settles with the task's outcome. */
+  protected runGranted(w: Waiter, permit: Permit, task: Task<unknown>): void {
+    w.resolve(this.runHolding(permit, task, w.ctx));
   }
 
   /** Refuses a queued waiter (e.g. after a reconfiguration made its wait too long). */
