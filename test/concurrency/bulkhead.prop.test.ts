@@ -17,7 +17,10 @@ import { bulkhead } from '../../src/concurrency/bulkhead.js';
 import type { Clock, TimerHandle } from '../../src/core/clock.js';
 import type { ExecuteOptions } from '../../src/core/context.js';
 import { isRejectedError } from '../../src/core/errors.js';
+import { codelQueue, fairQueue, fifoQueue, lifoQueue, priorityQueue, type QueueDiscipline, type QueuedCall } from '../../src/concurrency/queues/index.js';
 import { ManualClock } from '../../src/testing/index.js';
+
+const DISCIPLINES = { fifo: fifoQueue, lifo: lifoQueue, priority: priorityQueue, codel: codelQueue, fair: fairQueue } as const;
 
 const seed = Number(process.env.FC_SEED ?? Date.now() % 2 ** 31);
 const numRuns = Number(process.env.FC_RUNS ?? 150);
@@ -115,7 +118,23 @@ async function check(s: Scenario): Promise<Set<string>> {
       manual.clearTimeout(handle);
     },
   };
-  const b = bulkhead({ limit: s.limit, maxQueue: s.maxQueue, maxWaitMs: s.maxWaitMs, queue: s.queue, clock });
+  // The discipline, watched: which op's call it was handed to queue (exact, where a count of stats would be fooled by a
+  // grant or a shed in the same call).
+  let currentOp = -1;
+  const enqueued = new Set<number>();
+  const watched = new Proxy(DISCIPLINES[s.queue]() as QueueDiscipline<QueuedCall>, {
+    get(target, key) {
+      const value: unknown = Reflect.get(target, key, target);
+      if (typeof value !== 'function') return value;
+      // Methods run on the discipline itself (it compares `this` with what it stored).
+      if (key !== 'enqueue') return (value as (...a: unknown[]) => unknown).bind(target);
+      return (w: QueuedCall, now: number) => {
+        enqueued.add(currentOp);
+        return (value as QueueDiscipline<QueuedCall>['enqueue']).call(target, w, now);
+      };
+    },
+  });
+  const b = bulkhead({ limit: s.limit, maxQueue: s.maxQueue, maxWaitMs: s.maxWaitMs, queue: watched, clock });
   let limit = s.limit;
   const violations: string[] = [];
   let running = 0; // units of fns running under execute
@@ -200,8 +219,7 @@ async function check(s: Scenario): Promise<Set<string>> {
     const options: ExecuteOptions = { ...perCall };
     if (ac !== undefined) options.signal = ac.signal;
     if (op.deadlineInMs !== undefined) options.deadline = call.deadline = manual.now() + op.deadlineInMs;
-    const before = b.stats();
-    const queuedBefore = before.queued + before.shedBy.displaced;
+    currentOp = i;
     const p =
       op.kind === 'execute'
         ? b.execute(async () => {
@@ -223,8 +241,8 @@ async function check(s: Scenario): Promise<Set<string>> {
             });
           });
     p.then(() => settle('ok'), classify);
-    const after = b.stats();
-    if (after.queued + after.shedBy.displaced > queuedBefore) {
+    currentOp = -1;
+    if (enqueued.has(i)) {
       call.queued = true;
       enqueueOrder.push(i);
     }

@@ -123,7 +123,7 @@ describe('fairQueue (property)', () => {
             const share = served[i]! / total;
             const ideal = t.weight / totalWeight;
             // DRR's lag is bounded by one quantum per tenant per round; over thousands of admissions it is small.
-            expect(Math.abs(share - ideal)).toBeLessThan(0.02 + 0.05 * ideal);
+            expect(Math.abs(share - ideal)).toBeLessThanOrEqual(0.02 + 0.05 * ideal + 1e-9);
           });
         },
       ),
