@@ -337,6 +337,15 @@ class BulkheadImpl extends QueueingLimiter<LimiterEvents> implements Bulkhead {
     return units <= 0 ? 0 : units * this.rate.msPerUnit;
   }
 
+  /**
+   * Only with callers queued ahead: with nobody waiting, the next release may come at any instant (even in this
+   * one), so a call is queued, and leaves at its `maxWaitMs` or deadline if that passes first, rather than refused
+   * on an average.
+   */
+  protected override refusesOnEstimate(): boolean {
+    return this.waiting !== 0;
+  }
+
   protected override onEnqueued(w: Waiter): void {
     this.gauges?.enqueued(w);
     let at = w.enqueuedAt + this.maxWaitMs;

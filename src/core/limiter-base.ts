@@ -185,6 +185,13 @@ export abstract class QueueingLimiter<Events extends LimiterEvents, Q extends Wa
     return waitMs > 0 ? waitMs : 0;
   }
   /** Hook: a waiter joined the queue. */
+  /**
+   * Whether a call may be refused up front because its estimated wait exceeds `maxWaitMs` or its deadline. True for
+   * limiters whose estimate is exact (the buckets compute when tokens arrive); the bulkhead's is a statistical one.
+   */
+  protected refusesOnEstimate(): boolean {
+    return true;
+  }
   protected onEnqueued(_w: Waiter): void {}
   /** Hook: a waiter left the queue (admitted, aborted, refused or disposed). */
   protected onDequeued(_w: Waiter): void {}
@@ -360,8 +367,10 @@ export abstract class QueueingLimiter<Events extends LimiterEvents, Q extends Wa
       (this.dryRun || (victim = this.queue.victim({ cost, priority: ctx.priority, tenant: ctx.tenant, enqueuedAt: now, deadline: ctx.deadline }, now)) === undefined)
     ) {
       reason = 'QUEUE_FULL';
-    } else if (wait > this.maxWaitMs) reason = 'MAX_WAIT_EXCEEDED';
-    else if (ctx.deadline !== undefined && now + wait >= ctx.deadline) reason = 'DEADLINE_EXCEEDED';
+    } else if (this.refusesOnEstimate()) {
+      if (wait > this.maxWaitMs) reason = 'MAX_WAIT_EXCEEDED';
+      else if (ctx.deadline !== undefined && now + wait >= ctx.deadline) reason = 'DEADLINE_EXCEEDED';
+    }
     if (reason !== undefined) return this.refuse(reason, cost, now, wait, ctx, task);
     if (this.dryRun) {
       // Enforcement would have queued this call (a delay, not a refusal): dry-run admits it at once.

@@ -38,6 +38,8 @@ class TenantLane<W extends QueueNode> extends Lane<W> implements DeadlineEntry {
   due = 0;
   seq = 0;
   heapIndex = -1;
+  /** Its backlog changed since its heap key was last set (see `FairQueue.stale`). */
+  stale = false;
   constructor(
     readonly key: Key,
     readonly weight: number,
@@ -56,6 +58,12 @@ export class FairQueue<W extends QueueNode> implements QueueDiscipline<W> {
   /** Largest cost seen: every quantum is at least this (× weight / smallest weight), so a visit serves at least one. */
   private maxCost = 1;
   private readonly heaviest = new DeadlineHeap<TenantLane<W>>();
+  /**
+   * Lanes whose backlog changed since their heap key was set. The heap is needed only to pick a victim (a full queue),
+   * so keys are brought up to date then, not on every enqueue and dequeue: measured, the eager update was an eighth of
+   * the time of a queued call. Flushed when it outgrows twice the lanes, so it stays O(lanes) when no victim is asked.
+   */
+  private readonly stale: TenantLane<W>[] = [];
 
   constructor(
     private readonly weights: Readonly<Record<string, number>>,
@@ -105,7 +113,7 @@ export class FairQueue<W extends QueueNode> implements QueueDiscipline<W> {
 
   /** Full: the heaviest tenant's newest waiter makes room for a newcomer whose lane would still be lighter. */
   victim(incoming: QueuedCall): W | undefined {
-    const heavy = this.heaviest.peek();
+    const heavy = this.heaviestLane();
     if (heavy === undefined) return undefined;
     const target = this.laneFor(incoming.tenant, false);
     if (target === heavy) return undefined;
@@ -115,7 +123,7 @@ export class FairQueue<W extends QueueNode> implements QueueDiscipline<W> {
   }
 
   evictable(): W | undefined {
-    return this.heaviest.peek()?.tail;
+    return this.heaviestLane()?.tail;
   }
 
   drain(): W[] {
@@ -123,8 +131,10 @@ export class FairQueue<W extends QueueNode> implements QueueDiscipline<W> {
     for (const lane of [...this.lanes.values(), ...(this.overflow === undefined ? [] : [this.overflow])]) {
       for (const w of lane.drain()) all.push(w);
       lane.inRing = false;
+      lane.stale = false;
       this.heaviest.remove(lane);
     }
+    this.stale.length = 0;
     this.lanes.clear();
     this.overflow = undefined;
     this.current = undefined;
@@ -212,10 +222,30 @@ export class FairQueue<W extends QueueNode> implements QueueDiscipline<W> {
     lane.ringPrev = lane.ringNext = lane;
   }
 
+  /** Marks `lane`'s heap key out of date (its backlog changed). */
   private rekey(lane: TenantLane<W>): void {
-    this.heaviest.remove(lane);
-    lane.due = -lane.cost / lane.weight;
-    this.heaviest.push(lane);
+    if (lane.stale) return;
+    lane.stale = true;
+    this.stale.push(lane);
+    if (this.stale.length > 2 * (this.lanes.size + 1)) this.refresh();
+  }
+
+  /** Brings every stale lane's heap key up to date; lanes emptied meanwhile already left the heap. */
+  private refresh(): void {
+    for (const lane of this.stale) {
+      lane.stale = false;
+      if (lane.length === 0) continue;
+      this.heaviest.remove(lane);
+      lane.due = -lane.cost / lane.weight;
+      this.heaviest.push(lane);
+    }
+    this.stale.length = 0;
+  }
+
+  /** The lane with the largest backlog per unit of weight, or undefined when nobody waits. */
+  private heaviestLane(): TenantLane<W> | undefined {
+    if (this.stale.length !== 0) this.refresh();
+    return this.heaviest.peek();
   }
 }
 
@@ -224,7 +254,7 @@ export class FairQueue<W extends QueueNode> implements QueueDiscipline<W> {
  * tenants share admissions in proportion to `weights`; a tenant asking less than its share gets all it asks. **When
  * full**, a newcomer whose lane would stay lighter than the heaviest lane sheds that lane's newest waiter (`SHED`);
  * otherwise it is refused (`QUEUE_FULL`): a flood cannot displace a light tenant. Calls without a tenant share one
- * lane. O(1) to serve, O(log k) per enqueue, removal or eviction across k tenant lanes.
+ * lane. O(1) to serve and to queue; O(log k) per lane whose backlog changed, paid when a full queue picks a victim (k tenant lanes).
  * @throws {TypeError | RangeError} on an invalid or unknown option.
  * @example
  * ```ts

@@ -37,8 +37,8 @@ interface Level<W extends QueueNode> {
 export class PriorityQueue<W extends QueueNode> implements QueueDiscipline<W> {
   size = 0;
   private readonly levels = new Map<number, Level<W>>();
-  /** Priorities that have waiters, highest first. */
-  private readonly order: number[] = [];
+  /** Levels that have waiters, highest priority first (the head is served without a map lookup). */
+  private readonly order: Level<W>[] = [];
   /** Arrival-order list across levels (oldest first), kept only when aging is on. */
   private oldest: W | undefined = undefined;
   private newest: W | undefined = undefined;
@@ -67,7 +67,7 @@ export class PriorityQueue<W extends QueueNode> implements QueueDiscipline<W> {
     if (this.size === 0) return undefined;
     const aged = this.aged(now);
     if (aged !== undefined) return aged;
-    return this.levels.get(this.order[0]!)!.q.peek(now);
+    return this.order[0]!.q.peek(now);
   }
 
   dequeue(now: number): W | undefined {
@@ -77,7 +77,7 @@ export class PriorityQueue<W extends QueueNode> implements QueueDiscipline<W> {
       this.remove(aged);
       return aged;
     }
-    const level = this.levels.get(this.order[0]!)!;
+    const level = this.order[0]!;
     const w = level.q.dequeue(now);
     if (w !== undefined) this.left(level, w);
     return w;
@@ -92,28 +92,28 @@ export class PriorityQueue<W extends QueueNode> implements QueueDiscipline<W> {
 
   victim(incoming: QueuedCall, now: number): W | undefined {
     const lowest = this.order.at(-1);
-    if (lowest === undefined || lowest >= incoming.priority) return undefined;
-    return this.evictableOf(this.levels.get(lowest)!, now);
+    if (lowest === undefined || lowest.priority >= incoming.priority) return undefined;
+    return this.evictableOf(lowest, now);
   }
 
   evictable(now: number): W | undefined {
     const lowest = this.order.at(-1);
-    return lowest === undefined ? undefined : this.evictableOf(this.levels.get(lowest)!, now);
+    return lowest === undefined ? undefined : this.evictableOf(lowest, now);
   }
 
   /** The cost queued at the newcomer's level or above: what strict priority admits before it. */
   costAhead(priority: number): number {
     let sum = 0;
-    for (const p of this.order) {
-      if (p < priority) break;
-      sum += this.levels.get(p)!.cost;
+    for (const level of this.order) {
+      if (level.priority < priority) break;
+      sum += level.cost;
     }
     return sum;
   }
 
   drain(): W[] {
     const all: W[] = [];
-    for (const p of this.order) for (const w of this.levels.get(p)!.q.drain()) all.push(w);
+    for (const level of this.order) for (const w of level.q.drain()) all.push(w);
     for (const w of all) w.olderArrival = w.newerArrival = undefined;
     this.levels.clear();
     this.order.length = 0;
@@ -157,10 +157,10 @@ export class PriorityQueue<W extends QueueNode> implements QueueDiscipline<W> {
     let hi = order.length;
     while (lo < hi) {
       const mid = (lo + hi) >> 1;
-      if (order[mid]! > priority) lo = mid + 1;
+      if (order[mid]!.priority > priority) lo = mid + 1;
       else hi = mid;
     }
-    order.splice(lo, 0, priority);
+    order.splice(lo, 0, level);
     return level;
   }
 
@@ -170,7 +170,7 @@ export class PriorityQueue<W extends QueueNode> implements QueueDiscipline<W> {
     level.cost -= w.cost;
     if (level.q.size === 0) {
       this.levels.delete(level.priority);
-      const i = this.order.indexOf(level.priority);
+      const i = this.order.indexOf(level);
       if (i >= 0) this.order.splice(i, 1);
     }
     if (this.agingMs !== Infinity) {

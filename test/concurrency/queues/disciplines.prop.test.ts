@@ -119,11 +119,15 @@ describe('fairQueue (property)', () => {
             top();
           }
           const total = served.reduce((s, x) => s + x, 0);
+          // DRR's quantum (weight × the largest cost, scaled so the smallest weight's still covers it): a tenant's
+          // service lags or leads its ideal by at most about two quanta plus one call (a round in progress, and the
+          // deficit carried over), whatever the number of admissions.
+          const maxCost = Math.max(...tenants.map((t) => t.cost));
+          const scale = 1 / Math.min(1, ...tenants.map((t) => t.weight));
           tenants.forEach((t, i) => {
-            const share = served[i]! / total;
-            const ideal = t.weight / totalWeight;
-            // DRR's lag is bounded by one quantum per tenant per round; over thousands of admissions it is small.
-            expect(Math.abs(share - ideal)).toBeLessThanOrEqual(0.02 + 0.05 * ideal + 1e-9);
+            const ideal = (t.weight / totalWeight) * total;
+            const quantum = t.weight * scale * maxCost;
+            expect(Math.abs(served[i]! - ideal)).toBeLessThanOrEqual(2 * quantum + maxCost + 0.01 * total);
           });
         },
       ),
@@ -151,11 +155,13 @@ describe('fairQueue (property)', () => {
           const w = d.dequeue(0);
           if (w !== undefined) served[Number(w.tenant!.slice(1))]!++;
         }
-        // Max-min fair shares of one admission per step.
-        const fair = maxMinFair(rates, 1);
+        // Max-min fair shares of one admission per step, of the demand that actually arrived (a Bernoulli stream's
+        // count strays from its rate by a few percent over 5000 steps, and a work-conserving queue hands what one
+        // tenant did not ask for to the others).
+        const fair = maxMinFair(arrived.map((a) => a / steps), 1);
         rates.forEach((r, i) => {
           if (r < fair[i]! * 0.9) expect(served[i]! / arrived[i]!).toBeGreaterThan(0.97);
-          expect(served[i]! / steps).toBeLessThan(fair[i]! + 0.03);
+          expect(served[i]! / steps).toBeLessThanOrEqual(fair[i]! + 0.03);
         });
       }),
       { seed, numRuns: Math.min(numRuns, 60) },
