@@ -205,7 +205,7 @@ describe('bulkhead cost, service rate and deadlines', () => {
     for (const p of permits) p.release();
   });
 
-  it('refuses at once a call whose deadline cannot be met by the estimated wait, and one whose wait would exceed maxWaitMs', async () => {
+  it('refuses at once a call whose deadline cannot be met by the estimated wait behind those queued, and one whose wait would exceed maxWaitMs', async () => {
     const clock = new ManualClock();
     const b = bulkhead({ limit: 1, maxQueue: 100, maxWaitMs: 1000, clock });
     // Measure: one completion every 10 ms while saturated.
@@ -229,7 +229,16 @@ describe('bulkhead cost, service rate and deadlines', () => {
       p2.release();
       p2 = fill(tight, 1)[0]!;
     }
+    // Nobody queued ahead: the next release may come at any instant, so the call waits (and leaves at its maxWaitMs)
+    // rather than be refused on an average; with one queued ahead (about 20 ms > 5 ms) the next is refused at once.
+    const first = tight.acquire();
+    expect(tight.stats().queued).toBe(1);
+    const t1 = clock.now();
     await expect(tight.acquire()).rejects.toMatchObject({ code: 'MAX_WAIT_EXCEEDED' });
+    expect(clock.now()).toBe(t1);
+    expect(tight.stats().queued).toBe(1);
+    await clock.advance(5);
+    await expect(first).rejects.toMatchObject({ code: 'MAX_WAIT_EXCEEDED' });
     b.dispose();
     tight.dispose();
     await Promise.allSettled([...queued, ok]);
