@@ -650,6 +650,18 @@ const S6: Scenario = {
   },
 };
 
+/**
+ * A bulkhead L = 40 with a queue of 200 and a 500 ms wait bound, twice: FIFO (the baseline) and the discipline under
+ * test, so that the two rows differ only in the order of admission and whom they shed.
+ */
+function againstFifo(queue: 'fair' | 'priority'): PolicyEntry[] {
+  const bounds = { limit: 40, maxQueue: 200, maxWaitMs: 500 } as const;
+  return [
+    queued('fifo-queue', 'bulkhead L=40, FIFO queue ≤ 200, wait ≤ 500 ms', bounds),
+    queued(`${queue}-queue`, `bulkhead L=40, queue: '${queue}' ≤ 200, wait ≤ 500 ms`, { ...bounds, queue }),
+  ];
+}
+
 // ---- S7 -----------------------------------------------------------------------------------------------------------
 
 const S7: Scenario = {
@@ -657,15 +669,7 @@ const S7: Scenario = {
   title: 'Two tenants, noisy neighbour',
   async run(outer) {
     // The FIFO rows are the baseline; the fair queue (per-tenant deficit round robin) is the policy under test.
-    const waitQ = { limit: 40, maxQueue: 200, maxWaitMs: 500 } as const;
-    const ctx: RunContext = {
-      ...outer,
-      policies: [
-        ...outer.policies,
-        queued('fifo-queue', 'bulkhead L=40, FIFO queue ≤ 200, wait ≤ 500 ms', waitQ),
-        queued('fair-queue', "bulkhead L=40, queue: 'fair' ≤ 200, wait ≤ 500 ms", { ...waitQ, queue: 'fair' }),
-      ],
-    };
+    const ctx: RunContext = { ...outer, policies: [...outer.policies, ...againstFifo('fair')] };
     const [rampAt, rampMs, holdMs, tailMs] = ctx.quick ? [5_000, 10_000, 25_000, 5_000] : [10_000, 20_000, 60_000, 10_000];
     const holdFrom = rampAt + rampMs;
     const holdTo = holdFrom + holdMs;
@@ -828,15 +832,7 @@ const S8: Scenario = {
   title: 'Priority classes',
   async run(outer) {
     // The FIFO rows are the baseline; the priority queue is the policy under test. Every row counts inversions.
-    const waitQ = { limit: 40, maxQueue: 200, maxWaitMs: 500 } as const;
-    const ctx: RunContext = {
-      ...outer,
-      policies: [
-        ...outer.policies,
-        queued('fifo-queue', 'bulkhead L=40, FIFO queue ≤ 200, wait ≤ 500 ms', waitQ),
-        queued('priority-queue', "bulkhead L=40, queue: 'priority' ≤ 200, wait ≤ 500 ms", { ...waitQ, queue: 'priority' }),
-      ].map(countInversions),
-    };
+    const ctx: RunContext = { ...outer, policies: [...outer.policies, ...againstFifo('priority')].map(countInversions) };
     const durationMs = ctx.quick ? 30_000 : 60_000;
     const warmupMs = ctx.quick ? 5_000 : 10_000;
     const cols: Col[] = [
