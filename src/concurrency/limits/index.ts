@@ -8,3 +8,4 @@ export { aimdLimit, type AimdLimitOptions } from './aimd.js';
 export { vegasLimit, log10Root, type VegasLimitOptions } from './vegas.js';
 export { gradient2Limit, type Gradient2LimitOptions } from './gradient2.js';
 export { windowedLimit, type WindowedLimitOptions } from './windowed.js';
+export { envoyGradientLimit, type EnvoyGradientLimitOptions } from './envoy-gradient.js';

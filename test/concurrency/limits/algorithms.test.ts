@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { aimdLimit, fixedLimit, gradient2Limit, log10Root, vegasLimit, windowedLimit, type LimitAlgorithm } from '../../../src/concurrency/limits/index.js';
+import { aimdLimit, envoyGradientLimit, fixedLimit, gradient2Limit, log10Root, vegasLimit, windowedLimit, type LimitAlgorithm } from '../../../src/concurrency/limits/index.js';
 import { seededRandom } from '../../../src/testing/index.js';
 
 const ok = (rttMs: number, inflight: number) => ({ rttMs, inflight, dropped: false });
@@ -98,5 +98,40 @@ describe('windowedLimit', () => {
     expect(() => windowedLimit({} as never)).toThrow(TypeError);
     expect(() => windowedLimit(fixedLimit({ limit: 1 }), { minWindowMs: 100, maxWindowMs: 50 })).toThrow(/maxWindowMs/);
     expect(() => windowedLimit(fixedLimit({ limit: 1 }), { windowSize: 0 })).toThrow(/windowSize/);
+  });
+});
+
+describe('envoyGradientLimit', () => {
+  it('pins the limit to minConcurrency until requestCount attempts started after the pin measured minRTT, then grows by L·g + √(L·g)', () => {
+    const a = envoyGradientLimit({ requestCount: 3, updateIntervalMs: 100, minRttIntervalMs: 0, random: () => 0 });
+    expect(a.sample(ok(10, 3), 5)).toBe(3); // starts measuring at 5: this attempt started at -5, before the pin
+    a.sample(ok(10, 3), 20);
+    a.sample(ok(12, 3), 30);
+    expect(a.sample(ok(14, 3), 40)).toBe(3); // third: minRTT = p50 = 12, limit restored (3), next update at 140
+    a.sample(ok(12, 3), 100);
+    // At 140: sampleRTT p50 of [12, 12] = 12; g = clamp(12 × 1.25 / 12, 0.5, 2) = 1.25; 3.75 + √3.75 = 5.69 → 5.
+    expect(a.sample(ok(12, 3), 140)).toBe(5);
+  });
+  it('falls when the RTT rises well over minRTT, and re-measures after 5 updates in a row at the minimum', () => {
+    const a = envoyGradientLimit({ requestCount: 1, updateIntervalMs: 10, minRttIntervalMs: 0, minConcurrency: 2, random: () => 0 });
+    a.sample(ok(10, 2), 10); // minRTT 10
+    let t = 20;
+    for (let i = 0; i < 30; i++) a.sample(ok(10, 2), (t += 10)); // g = 1.25: grows
+    const grown = a.limit;
+    expect(grown).toBeGreaterThan(20);
+    // g = 0.5: L → L/2 + √(L/2) falls to the minimum (2); 5 updates there re-measure minRTT (now 100), and from the
+    // new baseline g = 1.25 again: it grows back.
+    const seen: number[] = [];
+    for (let i = 0; i < 30; i++) seen.push(a.sample(ok(100, 2), (t += 10)));
+    const firstAtMin = seen.indexOf(2);
+    expect(firstAtMin).toBeGreaterThan(0);
+    expect(seen.slice(0, firstAtMin).every((l, k) => k === 0 || l <= seen[k - 1]!)).toBe(true);
+    expect(seen.slice(firstAtMin, firstAtMin + 5)).toEqual([2, 2, 2, 2, 2]);
+    expect(a.limit).toBeGreaterThan(2);
+  });
+  it('validates', () => {
+    expect(() => envoyGradientLimit({ jitter: 2 })).toThrow(/jitter/);
+    expect(() => envoyGradientLimit({ minConcurrency: 10, maxLimit: 5 })).toThrow(/maxLimit/);
+    expect(() => envoyGradientLimit({ percentile: 0 })).toThrow(/percentile/);
   });
 });
