@@ -22,55 +22,40 @@ export const S8: Scenario = {
       const log = (p as ReturnType<typeof countInversions>).log();
       return (1000 * (log.refusedOverLower + log.startedOverHigher)) / arrivals;
     };
-    const rows: { label: string; values: Record<string, number[]> }[] = [];
-    for (const p of ctx.policies) {
-      const values = await perSeed(ctx, `S8a ${p.id}`, async (seed) => {
-        const r = await simulate({
-          ...base(seed, durationMs),
-          warmupMs,
-          load: [
-            { name: 'critical', priority: 1, perSecond: 300 },
-            { name: 'sheddable', priority: 0, perSecond: 2700 },
-          ],
-          policy: p.build,
+    /**
+     * Critical (priority 1) and sheddable (priority 0) at the given rates, one row per policy; critical goodput as a
+     * share of its demand, or of capacity when `ofCapacity` (S8b, where critical alone exceeds it).
+     */
+    const twoClasses = async (part: string, policies: PolicyEntry[], critical: number, sheddable: number, ofCapacity: boolean) => {
+      const out: { label: string; values: Record<string, number[]> }[] = [];
+      for (const p of policies) {
+        const values = await perSeed(ctx, `${part} ${p.id}`, async (seed) => {
+          const r = await simulate({
+            ...base(seed, durationMs),
+            warmupMs,
+            load: [
+              { name: 'critical', priority: 1, perSecond: critical },
+              { name: 'sheddable', priority: 0, perSecond: sheddable },
+            ],
+            policy: p.build,
+          });
+          const crit = r.classes['1']!;
+          return {
+            crit: pct(ofCapacity ? crit.goodputPerSecond / C : crit.shareOfDemand),
+            shed: r.classes['0']!.goodputPerSecond,
+            critP99: crit.latency.p99,
+            total: pct(r.summary.goodputPerSecond / C),
+            inv: inversions(p, r.summary.arrivals),
+          };
         });
-        const crit = r.classes['1']!;
-        return {
-          crit: pct(crit.shareOfDemand),
-          shed: r.classes['0']!.goodputPerSecond,
-          critP99: crit.latency.p99,
-          total: pct(r.summary.goodputPerSecond / C),
-          inv: inversions(p, r.summary.arrivals),
-        };
-      });
-      rows.push({ label: p.label, values });
-    }
+        out.push({ label: p.label, values });
+      }
+      return out;
+    };
+    const rows = await twoClasses('S8a', ctx.policies, 300, 2700, false);
     const variantPolicies = ctx.policies.filter((p) => !p.id.startsWith('breaker'));
-
     // S8b: critical alone exceeds capacity.
-    const bRows: { label: string; values: Record<string, number[]> }[] = [];
-    for (const p of variantPolicies) {
-      const values = await perSeed(ctx, `S8b ${p.id}`, async (seed) => {
-        const r = await simulate({
-          ...base(seed, durationMs),
-          warmupMs,
-          load: [
-            { name: 'critical', priority: 1, perSecond: 1200 },
-            { name: 'sheddable', priority: 0, perSecond: 1000 },
-          ],
-          policy: p.build,
-        });
-        const crit = r.classes['1']!;
-        return {
-          crit: pct(crit.goodputPerSecond / C),
-          shed: r.classes['0']!.goodputPerSecond,
-          critP99: crit.latency.p99,
-          total: pct(r.summary.goodputPerSecond / C),
-          inv: inversions(p, r.summary.arrivals),
-        };
-      });
-      bRows.push({ label: p.label, values });
-    }
+    const bRows = await twoClasses('S8b', variantPolicies, 1200, 1000, true);
 
     // S8c: three classes, capacity halves (c 40 → 20) at dropAt.
     const [dropAt, cEnd] = ctx.quick ? [20_000, 45_000] : [60_000, 120_000];
