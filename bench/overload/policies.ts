@@ -79,8 +79,36 @@ export async function availablePolicies(): Promise<{ policies: PolicyEntry[]; mi
     missing.push('circuit breaker (src/breaker)');
   }
   if ((await optional('../../src/retry/index.ts')) === undefined) missing.push('retry policy and budgets (src/retry)');
-  missing.push('adaptive limiters (not built yet)');
+  const adaptive = await adaptivePolicies();
+  if (adaptive.length === 0) missing.push('adaptive limiters (src/concurrency: adaptiveLimiter)');
+  policies.push(...adaptive);
   return { policies, missing };
+}
+
+/**
+ * The adaptive limiter with each algorithm sluice ships, at its published defaults (the windowed ones as their
+ * authors run them: one sample per window): sluice's own default, AIMD, Vegas, Gradient2 and Envoy's gradient
+ * controller. `extra` options are added to each `adaptiveLimiter` (a queue, for the queue-aware scenarios).
+ */
+export async function adaptivePolicies(extra: Record<string, unknown> = {}, idSuffix = '', labelSuffix = ''): Promise<PolicyEntry[]> {
+  const concurrency = await optional('../../src/concurrency/index.ts');
+  const adaptiveLimiter = concurrency?.adaptiveLimiter as Factory | undefined;
+  if (adaptiveLimiter === undefined) return [];
+  type Algo = (o?: Record<string, unknown>) => unknown;
+  const c = concurrency as Record<string, Algo> & { windowedLimit: (a: unknown) => unknown };
+  const algorithms: { id: string; label: string; make: (env: SimEnvironment) => unknown }[] = [
+    { id: 'sluice', label: 'adaptive: sluice (default)', make: () => c.sluiceLimit!() },
+    { id: 'aimd', label: 'adaptive: AIMD', make: () => c.aimdLimit!() },
+    { id: 'vegas', label: 'adaptive: Vegas, windowed', make: (env) => c.windowedLimit(c.vegasLimit!({ random: env.random })) },
+    { id: 'gradient2', label: 'adaptive: Gradient2, windowed', make: () => c.windowedLimit(c.gradient2Limit!()) },
+    { id: 'envoy', label: 'adaptive: Envoy gradient', make: (env) => c.envoyGradientLimit!({ random: env.random }) },
+  ];
+  return algorithms.map((a) => ({
+    id: `adaptive-${a.id}${idSuffix}`,
+    label: `${a.label}${labelSuffix}`,
+    featured: a.id === 'sluice' && idSuffix === '',
+    build: (env: SimEnvironment) => adaptiveLimiter({ ...extra, algorithm: a.make(env), clock: env.clock, random: env.random }),
+  }));
 }
 
 /**

@@ -152,12 +152,15 @@ class UnitsPermit implements Permit {
   }
 }
 
-class BulkheadImpl extends QueueingLimiter<LimiterEvents> implements Bulkhead {
+/**
+ * @internal the bulkhead's enforcement, which the adaptive limiter extends (its limit moves with every release).
+ */
+export class BulkheadImpl extends QueueingLimiter<LimiterEvents> implements Bulkhead {
   protected readonly busyReason = 'CONCURRENCY_LIMITED' as const;
   // Numbers from the start so V8 keeps them unboxed (see token-bucket.ts).
-  private limit = 0;
-  private inflight = 0;
-  private maxInflightSeen = 0;
+  protected limit = 0;
+  protected inflight = 0;
+  protected maxInflightSeen = 0;
   /** Set while `tryAcquire` runs, so dry-run judges it as a call that would not wait. */
   private trying = false;
   /**
@@ -186,13 +189,13 @@ class BulkheadImpl extends QueueingLimiter<LimiterEvents> implements Bulkhead {
   /** Queue length per priority class and per tenant, for metrics (only with a sink; labels bounded). */
   private readonly gauges: QueueGauges | undefined;
 
-  constructor(options: BulkheadOptions) {
-    const o = v.optionsObject<BulkheadOptions>('bulkhead', options, BULKHEAD_KEYS);
-    if (o.limit === undefined) throw new TypeError('bulkhead: option "limit" is required');
+  constructor(options: BulkheadOptions, kind = 'bulkhead', keys: ReadonlySet<string> = BULKHEAD_KEYS) {
+    const o = v.optionsObject<BulkheadOptions>(kind, options, keys);
+    if (o.limit === undefined) throw new TypeError(`${kind}: option "limit" is required`);
     // Validated before super(), which registers with the sink.
-    const limit = v.integer('bulkhead', 'limit', o.limit, 1);
-    const queue = resolveQueue('bulkhead', o.queue) as WaiterDiscipline;
-    super('bulkhead', parseCommon('bulkhead', o), o, { maxQueue: 0, maxWaitMs: Infinity }, queue);
+    const limit = v.integer(kind, 'limit', o.limit, 1);
+    const queue = resolveQueue(kind, o.queue) as WaiterDiscipline;
+    super(kind, parseCommon(kind, o), o, { maxQueue: 0, maxWaitMs: Infinity }, queue);
     this.limit = limit;
     this.discipline = typeof o.queue === 'string' ? o.queue : o.queue === undefined ? 'fifo' : disciplineName(o.queue);
     this.t.gauge(METRIC.inflight, 'Units of cost held by running calls', {}, () => this.inflight);
@@ -218,13 +221,13 @@ class BulkheadImpl extends QueueingLimiter<LimiterEvents> implements Bulkhead {
     if (this.waiting !== 0) this.reschedule(now);
   }
 
-  private admit(units: number): Permit {
+  protected admit(units: number): Permit {
     if ((this.inflight += units) > this.maxInflightSeen) this.maxInflightSeen = this.inflight;
     return new UnitsPermit(this, units);
   }
 
   protected take(cost: number, now: number): Permit | undefined {
-    if (this.inflight + cost <= this.limit) return this.admit(cost);
+    if (this.fits(cost)) return this.admit(cost);
     if (!this.dryRun) return undefined;
     // Dry-run: every call runs and holds a real permit, so `inflight` is the true concurrency. Units beyond the
     // limit stand for the queue enforcement would have had; count those enforcement would have refused.
@@ -233,6 +236,16 @@ class BulkheadImpl extends QueueingLimiter<LimiterEvents> implements Bulkhead {
     if (this.maxQueue === 0 || this.trying) this.wouldReject(this.busyReason, hint, cost);
     else if (waiting > this.maxQueue) this.wouldReject('QUEUE_FULL', hint, cost);
     return this.admit(cost);
+  }
+
+  /** Whether `cost` more units may run now. */
+  protected fits(cost: number): boolean {
+    return this.inflight + cost <= this.limit;
+  }
+
+  /** The largest cost that could ever be admitted. */
+  protected costCeiling(): number {
+    return this.limit;
   }
 
   protected override checkCost(cost: number): void {
@@ -293,7 +306,7 @@ class BulkheadImpl extends QueueingLimiter<LimiterEvents> implements Bulkhead {
     try {
       result = next(ctx);
     } catch (e) {
-      permit.release();
+      permit.release(this.outcomeOf(e, ctx.signal, ctx.deadline));
       if (w === undefined) return Promise.reject(e);
       w.reject(e);
       return undefined;
@@ -307,7 +320,7 @@ class BulkheadImpl extends QueueingLimiter<LimiterEvents> implements Bulkhead {
         return undefined;
       },
       (error: unknown) => {
-        permit.release();
+        permit.release(this.outcomeOf(error, ctx.signal, ctx.deadline));
         if (w === undefined) throw error;
         w.reject(error);
         return undefined;
@@ -385,12 +398,12 @@ class BulkheadImpl extends QueueingLimiter<LimiterEvents> implements Bulkhead {
     // Head-of-line: a waiter whose cost does not fit yet is not overtaken by smaller ones behind it (they would
     // starve it); it is admitted as soon as enough units are free.
     for (let w = q.peek(now); w !== undefined; w = q.peek(now)) {
-      if (w.cost > this.limit) {
+      if (w.cost > this.costCeiling()) {
         // The limit was lowered below its cost while it waited: it could never be admitted (nor could a retry).
         this.evict(w, 'CONCURRENCY_LIMITED', Infinity);
         continue;
       }
-      if (this.inflight + w.cost > this.limit) break;
+      if (!this.fits(w.cost)) break;
       this.grant(w, this.admit(w.cost), now);
     }
     const nextExpiry = this.expiries.peek();

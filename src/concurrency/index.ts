@@ -18,3 +18,23 @@ export {
   type CodelQueueOptions,
   type FairQueueOptions,
 } from './queues/index.js';
+export { adaptiveLimiter, type AdaptiveLimiter, type AdaptiveLimiterOptions, type AdaptiveLimiterStats } from './adaptive-limiter.js';
+export {
+  fixedLimit,
+  aimdLimit,
+  vegasLimit,
+  gradient2Limit,
+  envoyGradientLimit,
+  windowedLimit,
+  sluiceLimit,
+  type LimitAlgorithm,
+  type LimitSample,
+  type LimitBounds,
+  type FixedLimitOptions,
+  type AimdLimitOptions,
+  type VegasLimitOptions,
+  type Gradient2LimitOptions,
+  type EnvoyGradientLimitOptions,
+  type WindowedLimitOptions,
+  type SluiceLimitOptions,
+} from './limits/index.js';

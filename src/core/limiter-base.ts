@@ -7,7 +7,7 @@
 import { systemClock, type Clock } from './clock.js';
 import { Context, DEFAULT_CONTEXT, NEVER_ABORTED, createContext, executeContext, type ExecuteOptions, type Task } from './context.js';
 import { DisposedError, ShedError, rejectionError, type RejectionCode } from './errors.js';
-import { NOOP_PERMIT, type Permit } from './permit.js';
+import { NOOP_PERMIT, type Permit, type PermitOutcome } from './permit.js';
 import { KIND, RUN, type AcquireResult, type Limiter } from './policy.js';
 import { promiseOf, reportError } from './safe-call.js';
 import { SLOW, STAGE, type FastStage } from './stage.js';
@@ -193,6 +193,13 @@ export abstract class QueueingLimiter<Events extends LimiterEvents, Q extends Wa
     return true;
   }
   protected onEnqueued(_w: Waiter): void {}
+  /**
+   * How a permit whose call failed with `error` ends (see {@link PermitOutcome}); `signal` and `deadline` are the
+   * call's. Undefined (the default) releases it plainly: only limiters that learn from outcomes classify.
+   */
+  protected outcomeOf(_error: unknown, _signal: AbortSignal, _deadline: number | undefined): PermitOutcome | undefined {
+    return undefined;
+  }
   /** Hook: a waiter left the queue (admitted, aborted, refused or disposed). */
   protected onDequeued(_w: Waiter): void {}
   /** Hook: release timers on dispose. */
@@ -308,9 +315,9 @@ export abstract class QueueingLimiter<Events extends LimiterEvents, Q extends Wa
     return permit === NOOP_PERMIT ? undefined : permit;
   }
 
-  /** @internal fused path: releases the permit `enter` took. */
-  exit(_call: Call, permit: unknown): undefined {
-    if (permit !== undefined) (permit as Permit).release();
+  /** @internal fused path: releases the permit `enter` took, with the outcome's classification on a failure. */
+  exit(call: Call, permit: unknown, value: unknown, isError: boolean): undefined {
+    if (permit !== undefined) (permit as Permit).release(isError ? this.outcomeOf(value, call.callerSignal, call.outerDeadline) : undefined);
     return undefined;
   }
 
@@ -323,11 +330,15 @@ export abstract class QueueingLimiter<Events extends LimiterEvents, Q extends Wa
   }
 
   private async runAndRelease<T>(permit: Permit, next: Task<T>, ctx: Context): Promise<T> {
+    let value: T;
     try {
-      return await next(ctx);
-    } finally {
-      permit.release();
+      value = await next(ctx);
+    } catch (e) {
+      permit.release(this.outcomeOf(e, ctx.signal, ctx.deadline));
+      throw e;
     }
+    permit.release();
+    return value;
   }
 
   /**

@@ -9,3 +9,4 @@ export { vegasLimit, log10Root, type VegasLimitOptions } from './vegas.js';
 export { gradient2Limit, type Gradient2LimitOptions } from './gradient2.js';
 export { windowedLimit, type WindowedLimitOptions } from './windowed.js';
 export { envoyGradientLimit, type EnvoyGradientLimitOptions } from './envoy-gradient.js';
+export { sluiceLimit, type SluiceLimitOptions } from './sluice.js';
