@@ -10,6 +10,9 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { setFlagsFromString } from 'node:v8';
+import { availableParallelism } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { mainRunner, workerRunner } from './parallel.js';
 import { availablePolicies } from './policies.js';
 import { SCENARIOS, type ScenarioOutput, type Table } from './scenarios.js';
 import { timeSeriesSvg } from './charts.js';
@@ -24,6 +27,8 @@ const { values: args } = parseArgs({
     seeds: { type: 'string' },
     out: { type: 'string', default: 'docs/overload.md' },
     'no-charts': { type: 'boolean', default: false },
+    jobs: { type: 'string' },
+    worker: { type: 'string' },
     help: { type: 'boolean', short: 'h', default: false },
   },
   strict: true,
@@ -33,16 +38,17 @@ if (args.help) {
   console.log(`usage: npm run bench:overload -- [--quick] [--scenario S1,S5] [--seeds N] [--out FILE] [--no-charts]
   --quick      one seed, shorter runs and fewer load points (a few minutes)
   --scenario   run only these scenarios (comma-separated ids)
-  --seeds      number of seeds (default 3, quick 1)
+  --seeds      number of seeds (default 10, quick 1)
   --out        markdown output (default docs/overload.md); charts go to <out dir>/img/
   --no-charts  do not render the SVG charts
+  --jobs       processes to simulate in (default: the number of cores); results are those of --jobs 1
 The output is rewritten after each scenario; sections this run does not regenerate are kept from the existing
 file, marked with the command that generated them.`);
   process.exit(0);
 }
 
 const quick = args.quick;
-const nSeeds = args.seeds !== undefined ? Number(args.seeds) : quick ? 1 : 3;
+const nSeeds = args.seeds !== undefined ? Number(args.seeds) : quick ? 1 : 10;
 if (!Number.isInteger(nSeeds) || nSeeds < 1) throw new RangeError(`--seeds must be an integer ≥ 1, got ${args.seeds}`);
 const seeds = Array.from({ length: nSeeds }, (_, i) => i + 1);
 const wanted = args.scenario?.split(',').map((s) => s.trim().toUpperCase());
@@ -50,6 +56,18 @@ const scenarios = SCENARIOS.filter((s) => wanted === undefined || wanted.include
 if (scenarios.length === 0) throw new RangeError(`--scenario ${args.scenario}: no such scenario (have ${SCENARIOS.map((s) => s.id).join(', ')})`);
 
 const { policies, missing } = await availablePolicies();
+const processes = args.jobs !== undefined ? Number(args.jobs) : availableParallelism();
+if (!Number.isInteger(processes) || processes < 1) throw new RangeError(`--jobs must be an integer ≥ 1, got ${args.jobs}`);
+// Cheap scenarios first, so that an interrupted run has written as much as possible (the document keeps S1–S10 order).
+const COST_ORDER = ['S6', 'S10', 'S9', 'S3', 'S4', 'S2', 'S8', 'S7', 'S5', 'S1'];
+const order = [...scenarios].sort((a, b) => COST_ORDER.indexOf(a.id) - COST_ORDER.indexOf(b.id));
+if (args.worker !== undefined) {
+  // A forked worker: simulate this process's share of the jobs, send them to the main process, write nothing.
+  const jobs = workerRunner(Number(args.worker), processes, seeds[0]!);
+  for (const s of order) await s.run({ policies, seeds, quick, progress: () => {}, jobs });
+  process.exit(0);
+}
+const parallel = processes > 1 ? mainRunner(fileURLToPath(import.meta.url), process.argv.slice(2), processes, seeds[0]!) : undefined;
 const started = performance.now();
 const elapsed = (): string => `${((performance.now() - started) / 1000).toFixed(0)} s`;
 const progress = (line: string): void => {
@@ -153,13 +171,10 @@ const write = (done: boolean): void => {
   writeFileSync(outPath, md);
 };
 
-// Cheap scenarios first, so that an interrupted run has written as much as possible (the document keeps S1–S10 order).
-const COST_ORDER = ['S6', 'S10', 'S9', 'S3', 'S4', 'S2', 'S8', 'S7', 'S5', 'S1'];
-const order = [...scenarios].sort((a, b) => COST_ORDER.indexOf(a.id) - COST_ORDER.indexOf(b.id));
 for (const [i, s] of order.entries()) {
   progress(`${s.id} (${i + 1}/${order.length}): ${s.title}`);
   const t0 = performance.now();
-  const out = await s.run({ policies, seeds, quick, progress: (l) => progress(`  ${l}`) });
+  const out = await s.run({ policies, seeds, quick, progress: (l) => progress(`  ${l}`), jobs: parallel?.runner });
   out.notes.push(`Wall time of this scenario: ${((performance.now() - t0) / 1000).toFixed(1)} s.`);
   outputs.set(s.id, out);
   if (!args['no-charts']) {
@@ -177,3 +192,4 @@ for (const [i, s] of order.entries()) {
 }
 write(true);
 progress(`wrote ${relative(process.cwd(), outPath)} in ${elapsed()}`);
+parallel?.close();

@@ -41,6 +41,13 @@ export interface RunContext {
   seeds: number[];
   quick: boolean;
   progress: (line: string) => void;
+  /** Runs each simulation job (one seed of one labelled run), here or in a worker process; default: here. */
+  jobs?: JobRunner;
+}
+
+/** Where a simulation job runs (see parallel.ts). `fn` must depend only on the label and the seed. */
+export interface JobRunner {
+  run(label: string, seed: number, fn: () => Promise<Record<string, number>>): Promise<Record<string, number>>;
 }
 
 export interface Scenario {
@@ -80,7 +87,7 @@ export async function perSeed(ctx: RunContext, label: string, fn: (seed: number)
   const out: Record<string, number[]> = {};
   for (const seed of ctx.seeds) {
     const t0 = performance.now();
-    const r = await fn(seed);
+    const r = ctx.jobs === undefined ? await fn(seed) : await ctx.jobs.run(`${label} seed ${seed}`, seed, () => fn(seed));
     ctx.progress(`${label} seed ${seed} (${((performance.now() - t0) / 1000).toFixed(1)} s)`);
     for (const [k, v] of Object.entries(r)) (out[k] ??= []).push(v);
   }
