@@ -32,8 +32,8 @@ export interface AdaptiveLimiterOptions extends Omit<BulkheadOptions, 'limit'> {
   classify?: (error: unknown) => PermitOutcome | undefined;
   /**
    * Discount event-loop delay from every sample: a sample's RTT is its duration less the time this process's event
-   * loop was measured to be stalled meanwhile (a timer on `clock`, every 10 ms while calls are in flight), so local
-   * CPU saturation is not read as downstream congestion. Default true.
+   * loop was measured to be stalled meanwhile (a timer on `clock`, every 10 ms while two or more calls are in flight,
+   * cleared when none is), so local CPU saturation is not read as downstream congestion. Default true.
    */
   discountEventLoopDelay?: boolean;
 }
@@ -133,7 +133,8 @@ class AdaptiveLimiterImpl extends BulkheadImpl implements AdaptiveLimiter {
     const now = this.clock.now();
     let lagAtStart = 0;
     if (this.lag !== undefined) {
-      this.lag.start(now);
+      // Only while calls overlap: one call at a time arms no timer (and a stall then slows one call, not a queue).
+      if (this.inflight > 1) this.lag.start(now);
       lagAtStart = this.lag.at(now);
     }
     return new SamplingPermit(this, units, now, this.inflight, lagAtStart);
@@ -157,6 +158,7 @@ class AdaptiveLimiterImpl extends BulkheadImpl implements AdaptiveLimiter {
       }
     }
     this.releaseUnits(p.units);
+    if (this.inflight === 0) this.lag?.stop();
   }
 
   protected override fits(cost: number): boolean {

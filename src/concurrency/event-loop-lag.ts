@@ -10,8 +10,8 @@
  * limiter's clock, re-armed every `intervalMs`, that adds up how late it fires (the principle of `perf_hooks`'
  * `monitorEventLoopDelay`, but on the injected clock, so the simulator can model stalls and tests can drive it).
  *
- * It runs only while calls are in flight (the owner starts it at an admission, and it stops at a tick that finds
- * nothing in flight), so an idle process has no timer and can exit.
+ * It runs only while calls overlap (the owner starts it when an admission finds another call in flight and stops it
+ * when the last one ends), so an idle process has no timer and can exit, and one call at a time arms none.
  */
 import type { Clock, TimerHandle } from '../core/clock.js';
 
