@@ -67,16 +67,18 @@ const arbScenario: fc.Arbitrary<Scenario> = fc.record({
 /** An algorithm that jumps to the next scripted limit on every sample, and counts what it is fed. */
 function scripted(limits: number[]): LimitAlgorithm & { samples: LimitSample[] } {
   let i = 0;
+  const samples: LimitSample[] = [];
   return {
     name: 'scripted',
-    limit: limits[0]!,
+    get limit() {
+      return limits[i % limits.length]!;
+    },
     min: 1,
     max: 6,
-    samples: [],
+    samples,
     sample(s) {
-      this.samples.push(s);
-      this.limit = limits[++i % limits.length]!;
-      return this.limit;
+      samples.push(s);
+      return limits[++i % limits.length]!;
     },
   };
 }
