@@ -29,3 +29,4 @@ export { countWindow, MAX_COUNT_WINDOW_SIZE, type CountWindowOptions } from './s
 export { timeWindow, MAX_TIME_WINDOW_BUCKETS, type TimeWindowOptions } from './strategies/time-window.js';
 export { slowCallRate, type SlowCallRateOptions } from './strategies/slow-call-rate.js';
 export type { BreakerStrategy, BreakerWindowStats, SavedBreakerWindow, BreakerTripReason, BreakerRateOptions } from './strategies/strategy.js';
+export { adaptiveThrottle, throttleProbability, type AdaptiveThrottle, type AdaptiveThrottleOptions, type AdaptiveThrottleStats } from './adaptive-throttle.js';

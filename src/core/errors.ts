@@ -15,6 +15,8 @@
  * - `CONCURRENCY_LIMITED`: every permit is in use and the caller did not wait.
  * - `CIRCUIT_OPEN` / `CIRCUIT_ISOLATED`: a circuit breaker refuses calls.
  * - `SHED`: a queued call was evicted for a more important one.
+ * - `THROTTLED`: an adaptive throttle refused the call locally, because the dependency has been refusing a share of
+ *   the calls it was sent.
  * - `DISPOSED`: the primitive was disposed.
  */
 export type RejectionCode =
@@ -26,6 +28,7 @@ export type RejectionCode =
   | 'CIRCUIT_OPEN'
   | 'CIRCUIT_ISOLATED'
   | 'SHED'
+  | 'THROTTLED'
   | 'DISPOSED';
 
 /** Every {@link RejectionCode}, for iteration (stats, exporters). */
@@ -38,6 +41,7 @@ export const REJECTION_CODES: readonly RejectionCode[] = Object.freeze([
   'CIRCUIT_OPEN',
   'CIRCUIT_ISOLATED',
   'SHED',
+  'THROTTLED',
   'DISPOSED',
 ]);
 

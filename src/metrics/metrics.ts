@@ -112,6 +112,8 @@ export const METRIC = Object.freeze({
   retryBudgetAvailable: 'sluice_retry_budget_available',
   /** Timeout: calls rejected because they ran past their deadline. Counter. */
   timeouts: 'sluice_timeouts_total',
+  /** Adaptive throttle: the probability a call is refused locally now. Gauge. */
+  throttleProbability: 'sluice_throttle_rejection_probability',
   /** Fallback: failures replaced by a fallback; label `on` = error | result. Counter. */
   fallbacks: 'sluice_fallbacks_total',
 });

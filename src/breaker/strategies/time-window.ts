@@ -147,6 +147,17 @@ export class TimeWindow implements BreakerStrategy {
     return rateTrip(this.thresholds, this.calls, this.failures, this.slowCalls);
   }
 
+  /** Outcomes in the window at `at` (rotating it), without building a stats object. */
+  callsAt(at: number): number {
+    this.rotate(at);
+    return this.calls;
+  }
+
+  /** Failed outcomes in the window as of the last rotation ({@link callsAt}, {@link record} or {@link stats}). */
+  get failureCount(): number {
+    return this.failures;
+  }
+
   stats(at: number): BreakerWindowStats {
     this.rotate(at);
     return windowStats(this.calls, this.failures, this.slowCalls);
