@@ -159,6 +159,15 @@ export async function retryPipelines(): Promise<PolicyEntry[]> {
         withTimeout(env, r(env, () => tokenBudget({ capacity: 10, retryCost: 1, timeoutCost: 1, successRefund: 0.1, refundRetryCost: false }))),
     },
   ];
+  const adaptiveLimiter = concurrency?.adaptiveLimiter as Factory | undefined;
+  if (adaptiveLimiter !== undefined) {
+    // T7: a retry budget in front of the adaptive limiter; the limiter measures each attempt (it sits inside the retry).
+    out.push({
+      id: 'retry+adaptive-sluice',
+      label: 'retry(4, jitter, token budget) → adaptive: sluice → timeout 1 s',
+      build: (env) => pipeline(r(env, true), adaptiveLimiter({ clock: env.clock, random: env.random }), timeout({ timeoutMs: 1000, clock: env.clock })),
+    });
+  }
   if (bulkhead !== undefined) {
     out.push({
       id: 'retry+static-40',
@@ -168,6 +177,32 @@ export async function retryPipelines(): Promise<PolicyEntry[]> {
     });
   }
   return out;
+}
+
+/**
+ * The adaptive throttle (Google SRE book client-side throttling) as S10 compares it: the book's K = 2 and K = 1.1 over
+ * a 120 s window with no cap, sluice's defaults (K = 2, 10 s, at most 0.9), and sluice's defaults behind the
+ * default breaker (the pairing the docs recommend for a dependency that may go hard down). [] when missing.
+ */
+export async function throttlePolicies(): Promise<PolicyEntry[]> {
+  const breaker = await optional('../../src/breaker/index.ts');
+  const adaptiveThrottle = breaker?.adaptiveThrottle as Factory | undefined;
+  if (adaptiveThrottle === undefined) return [];
+  const circuitBreaker = breaker!.circuitBreaker as Factory;
+  const { pipeline } = await import('../../src/core/index.js');
+  const book = { windowMs: 120_000, buckets: 120, maxRejectionProbability: 1 };
+  return [
+    { id: 'throttle-sre-k2', label: 'adaptive throttle: SRE book K = 2, 120 s window', build: ({ clock, random }) => adaptiveThrottle({ ...book, k: 2, clock, random }) },
+    { id: 'throttle-sre-k1.1', label: 'adaptive throttle: K = 1.1, 120 s window', build: ({ clock, random }) => adaptiveThrottle({ ...book, k: 1.1, clock, random }) },
+    { id: 'throttle', label: 'adaptive throttle: sluice defaults (K = 2, 10 s, ≤ 0.9)', build: ({ clock, random }) => adaptiveThrottle({ clock, random }) },
+    {
+      // The breaker outside: while it is open the throttle sees no calls and forgets the outage, so nothing holds the
+      // dependency back once it has healed (the other way round, the throttle's own refusals would keep it refusing).
+      id: 'breaker+throttle',
+      label: 'circuit breaker (defaults) → adaptive throttle (defaults)',
+      build: ({ clock, random }) => pipeline(circuitBreaker({ clock, random }), adaptiveThrottle({ clock, random })),
+    },
+  ];
 }
 
 /** What an instrumented breaker saw in one simulation (times on the simulation clock, ms). */

@@ -59,7 +59,7 @@ const { policies, missing } = await availablePolicies();
 const processes = args.jobs !== undefined ? Number(args.jobs) : availableParallelism();
 if (!Number.isInteger(processes) || processes < 1) throw new RangeError(`--jobs must be an integer ≥ 1, got ${args.jobs}`);
 // Cheap scenarios first, so that an interrupted run has written as much as possible (the document keeps S1–S10 order).
-const COST_ORDER = ['S6', 'S10', 'S9', 'S3', 'S4', 'S2', 'S8', 'S7', 'S5', 'S1'];
+const COST_ORDER = ['S6', 'S10', 'S9', 'S3', 'S4', 'S2', 'S13', 'S12', 'S14', 'S8', 'S7', 'S11', 'S5', 'S1'];
 const order = [...scenarios].sort((a, b) => COST_ORDER.indexOf(a.id) - COST_ORDER.indexOf(b.id));
 if (args.worker !== undefined) {
   // A forked worker: simulate this process's share of the jobs, send them to the main process, write nothing.

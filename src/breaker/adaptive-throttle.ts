@@ -38,8 +38,9 @@ export interface AdaptiveThrottleOptions extends CommonOptions {
   /** Highest probability of a local refusal, in [0, 1]. Default 0.9: one call in ten still probes the dependency. */
   maxRejectionProbability?: number;
   /**
-   * Fewest requests the window must hold before anything is refused. Integer ≥ 0. Default 10: without it one failed
-   * call in a quiet window (requests 1, accepts 0) would refuse half the next calls.
+   * Fewest requests the window must hold before anything is refused. Integer ≥ 0. Default 50: without it one failed
+   * call in a quiet window (requests 1, accepts 0) would refuse half the next calls, and behind an open circuit
+   * breaker its few probes would be throttled too (delaying the breaker's recovery).
    */
   minRequests?: number;
   /**
@@ -106,7 +107,7 @@ class AdaptiveThrottleImpl implements AdaptiveThrottle {
     this.k = v.opt(o.k, 2, (x) => v.between(owner, 'k', x, 1, Number.MAX_VALUE));
     const { windowMs, buckets } = parseTimeWindow(owner, o.windowMs, o.buckets);
     this.max = v.opt(o.maxRejectionProbability, 0.9, (x) => v.between(owner, 'maxRejectionProbability', x, 0, 1));
-    this.minRequests = v.opt(o.minRequests, 10, (x) => v.integer(owner, 'minRequests', x, 0));
+    this.minRequests = v.opt(o.minRequests, 50, (x) => v.integer(owner, 'minRequests', x, 0));
     this.isFailure = v.opt<((error: unknown) => boolean) | undefined>(o.isFailure, undefined, (x) => v.func<(error: unknown) => boolean>(owner, 'isFailure', x));
     this.window = new TimeWindow(windowMs, buckets, { failureRateThreshold: Infinity, slowCallRateThreshold: Infinity, slowCallDurationMs: Infinity, minimumCalls: 1 });
     this.name = common.name;
@@ -211,7 +212,7 @@ class AdaptiveThrottleImpl implements AdaptiveThrottle {
  * Creates an adaptive throttle (Google SRE book client-side throttling): over the last `windowMs` it counts the calls
  * attempted and those the dependency accepted, and refuses a call locally (`THROTTLED`) with probability
  * max(0, (requests − K·accepts) / (requests + 1)), at most `maxRejectionProbability`, once the window holds
- * `minRequests`. Defaults: K = 2, a 10 s window in 10 buckets, at most 0.9, from 10 requests. It arms no timer (the window rotates lazily) and holds no permit.
+ * `minRequests`. Defaults: K = 2, a 10 s window in 10 buckets, at most 0.9, from 50 requests. It arms no timer (the window rotates lazily) and holds no permit.
  *
  * **At capacity** (the dependency refusing a share of calls), it sends about K times what is accepted and refuses the
  * rest at once, each refusal with `retryAfterMs` = one bucket (the time until the probability is re-weighed by a new

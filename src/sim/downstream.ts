@@ -181,7 +181,7 @@ export class Downstream {
       const workers = c.workers === undefined ? undefined : v.integer('downstream', `changes[${i}].workers`, c.workers, 0);
       const scale = c.serviceScale === undefined ? undefined : v.positive('downstream', `changes[${i}].serviceScale`, c.serviceScale);
       // Capacity changes start promise work (calls begin service and later resolve), so they are not `sync`.
-      clock.schedule(at, () => this.reconfigure(workers, scale), 'capacity');
+      clock.scheduleRemote(at, () => this.reconfigure(workers, scale), 'capacity');
     }
   }
 
@@ -252,7 +252,7 @@ export class Downstream {
     }
     job.serviceMs = s;
     job.startedAt = now;
-    this.clock.schedule(now + s, () => this.complete(job), 'done');
+    this.clock.scheduleRemote(now + s, () => this.complete(job), 'done');
   }
 
   private complete(job: Job): void {
@@ -266,12 +266,12 @@ export class Downstream {
     this.observer.onComplete(now, s, wasted);
     if (!job.settled) {
       job.settled = true;
-      if (this.errorRate > 0 && this.random() < this.errorRate) {
-        this.s.failed++;
-        job.reject(ERRORS.FAILED);
-      } else {
-        job.resolve();
-      }
+      const failed = this.errorRate > 0 && this.random() < this.errorRate;
+      if (failed) this.s.failed++;
+      const answer = failed ? () => job.reject(ERRORS.FAILED) : job.resolve;
+      // The answer reaches the caller's process as an event of its own, which a stall there holds back.
+      if (this.clock.stalled) this.clock.schedule(now, answer, 'answer');
+      else answer();
     }
     this.fill(now);
   }

@@ -65,6 +65,41 @@ export class SimClock implements Clock {
     this.log = options.log === true ? [] : undefined;
   }
 
+  /**
+   * Event-loop stalls of the simulated process, sorted by start: no event of this process fires inside one; every
+   * one due in `[from, to)` fires at `to` (in the order it was scheduled), as the timers and I/O callbacks of a blocked
+   * Node event loop run once it frees up. The downstream is another process: its own events
+   * ({@link scheduleRemote}) run on time, and only its answers wait.
+   */
+  private readonly stalls: { from: number; to: number }[] = [];
+  private stallAt = 0;
+
+  /**
+   * Models an event-loop stall of `durationMs` from `fromMs` (see the class notes). Add stalls before `run`.
+   * @throws {RangeError} when a bound is not finite or the duration is negative.
+   */
+  stall(fromMs: number, durationMs: number): void {
+    if (!Number.isFinite(fromMs) || !Number.isFinite(durationMs) || durationMs < 0) {
+      throw new RangeError(`SimClock.stall: fromMs and durationMs must be finite, durationMs >= 0, got ${fromMs}, ${durationMs}`);
+    }
+    this.stalls.push({ from: fromMs, to: fromMs + durationMs });
+    this.stalls.sort((a, b) => a.from - b.from);
+  }
+
+  /** Whether any stall was added: the downstream then hands its answers over as events of this process. */
+  get stalled(): boolean {
+    return this.stalls.length !== 0;
+  }
+
+  /** When an event of this process due at `at` fires: `at`, or the end of the stall it falls in. */
+  private firesAt(at: number): number {
+    const st = this.stalls;
+    // Stalls over before now can hold nothing back any more (the time only moves forward).
+    while (this.stallAt < st.length && st[this.stallAt]!.to <= this.time) this.stallAt++;
+    for (let k = this.stallAt; k < st.length && st[k]!.from <= at; k++) if (at < st[k]!.to) at = st[k]!.to;
+    return at;
+  }
+
   /** Current virtual time, ms. */
   now(): number {
     return this.time;
@@ -91,6 +126,15 @@ export class SimClock implements Clock {
    */
   schedule(atMs: number, callback: () => void, label = 'event', sync = false): TimerHandle {
     return this.push(atMs > this.time ? atMs : this.time, callback, label, sync);
+  }
+
+  /**
+   * Schedules an event of another process (the downstream's own work: a worker finishing, a capacity change), which a
+   * stall of this process does not hold back. Its callback must not settle anything this process awaits directly:
+   * hand answers over with {@link schedule} (then they wait for the stall to end).
+   */
+  scheduleRemote(atMs: number, callback: () => void, label = 'event', sync = false): TimerHandle {
+    return this.push(atMs > this.time ? atMs : this.time, callback, label, sync, true);
   }
 
   /** Number of scheduled, uncancelled events (timers included). */
@@ -144,7 +188,8 @@ export class SimClock implements Clock {
     });
   }
 
-  private push(at: number, callback: () => void, label: string, sync: boolean): SimEvent {
+  private push(at: number, callback: () => void, label: string, sync: boolean, remote = false): SimEvent {
+    if (!remote && this.stalls.length !== 0) at = this.firesAt(at);
     const e: SimEvent = { at, seq: ++this.seq, callback, label, sync, cancelled: false };
     this.live++;
     this.insert(e);

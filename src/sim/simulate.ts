@@ -72,6 +72,11 @@ export interface SimulateOptions {
   observe?: (policy: Policy) => PolicyGauges;
   /** Keep the event log (one line per event and outcome) in {@link SimResult.log}. Default false. */
   log?: boolean;
+  /**
+   * Event-loop stalls of the simulated process (a long synchronous task, GC, CPU saturation): nothing runs during
+   * one, and everything due meanwhile runs at its end (see `SimClock.stall`). Default none.
+   */
+  stalls?: readonly { atMs: number; durationMs: number }[];
 }
 
 /** The outcome of {@link simulate}. */
@@ -159,9 +164,11 @@ class Simulation {
       policy: SimulateOptions['policy'];
       observe: SimulateOptions['observe'];
       log: boolean;
+      stalls: readonly { atMs: number; durationMs: number }[];
     },
   ) {
     this.clock = new SimClock({ log: o.log });
+    for (const st of o.stalls) this.clock.stall(st.atMs, st.durationMs);
     this.log = this.clock.log;
     this.rec = new Recorder(o.bucketMs, o.durationMs);
     // Independent streams: a change in one component (a policy's jitter) never shifts another (arrivals).
@@ -214,10 +221,30 @@ class Simulation {
 
   private scheduleArrival(s: SourceState, now: number): void {
     const t = s.arrivals.next(now);
-    if (t < this.o.durationMs) this.clock.schedule(t, () => this.arrive(s), 'arrive');
+    if (t >= this.o.durationMs) return;
+    if (!this.clock.stalled) {
+      this.clock.schedule(t, () => this.arrive(s), 'arrive');
+      return;
+    }
+    // Requests keep arriving while this process is stalled; it takes them up when it runs again.
+    this.clock.scheduleRemote(
+      t,
+      () => {
+        this.clock.schedule(t, () => this.take(s), 'arrive');
+        this.scheduleArrival(s, t);
+      },
+      'arrival',
+      true,
+    );
   }
 
   private arrive(s: SourceState): void {
+    this.take(s);
+    this.scheduleArrival(s, this.clock.now());
+  }
+
+  /** A request from source `s` begins. */
+  private take(s: SourceState): void {
     const now = this.clock.now();
     const req = new Request(++this.ids, s, now);
     const i = this.rec.bucket(now);
@@ -227,7 +254,6 @@ class Simulation {
       s.classTrack.arrivals[i]!++;
     }
     this.startAttempt(req);
-    this.scheduleArrival(s, now);
   }
 
   private startAttempt(req: Request): void {
@@ -434,7 +460,20 @@ function defaultGauges(policy: Policy): (() => PolicyGauges) | undefined {
   };
 }
 
-const SIMULATE_KEYS = v.keys('seed', 'durationMs', 'warmupMs', 'bucketMs', 'deadlineMs', 'downstream', 'load', 'policy', 'observe', 'log');
+const SIMULATE_KEYS = v.keys('seed', 'durationMs', 'warmupMs', 'bucketMs', 'deadlineMs', 'downstream', 'load', 'policy', 'observe', 'log', 'stalls');
+
+/** Validates `stalls`: an array of `{ atMs, durationMs }`, finite, durations ≥ 0. */
+function parseStalls(x: unknown): { atMs: number; durationMs: number }[] {
+  if (x === undefined) return [];
+  if (!Array.isArray(x)) throw new TypeError(`simulate: option "stalls" must be an array of { atMs, durationMs }, got ${v.describeValue(x)}`);
+  return x.map((st: unknown, i) => {
+    const s = v.optionsObject<{ atMs: number; durationMs: number }>(`simulate: stalls[${i}]`, st, v.keys('atMs', 'durationMs'));
+    return {
+      atMs: v.between(`simulate: stalls[${i}]`, 'atMs', s.atMs, -Number.MAX_VALUE, Number.MAX_VALUE),
+      durationMs: v.between(`simulate: stalls[${i}]`, 'durationMs', s.durationMs, 0, Number.MAX_VALUE),
+    };
+  });
+}
 
 /**
  * Runs the user's policy against a simulated downstream under a simulated load, in virtual time, and measures
@@ -486,6 +525,7 @@ export async function simulate(options: SimulateOptions): Promise<SimResult> {
     policy,
     observe,
     log: v.opt(o.log, false, (x) => v.bool('simulate', 'log', x)),
+    stalls: parseStalls(o.stalls),
   });
   await runWithoutStacks(() => sim.run());
   const rec = sim.rec;

@@ -1,6 +1,6 @@
 /** Overload scenario S10: hard-down dependency and recovery (the model and the shared helpers are in common.ts). */
 import { exponential, simulate, type SimResult } from '../../../src/sim/index.js';
-import { breakerConfigs, instrumentedBreaker, type BreakerLog, type PolicyEntry } from '../policies.js';
+import { breakerConfigs, instrumentedBreaker, throttlePolicies, type BreakerLog, type PolicyEntry } from '../policies.js';
 import { type ChartData, type Scenario, type Col, median, fmt, perSeed, policyTable, base, pct, recoveryMs } from './common.js';
 
 export const S10: Scenario = {
@@ -29,6 +29,7 @@ export const S10: Scenario = {
       // The generic breaker rows are replaced by the instrumented ones (same configuration).
       ...ctx.policies.filter((p) => !p.id.startsWith('breaker')).map((p) => ({ p })),
       ...instrumented.map((i) => ({ p: i.entry, log: i.log })),
+      ...(await throttlePolicies()).map((p) => ({ p })),
     ];
     for (const { p, log } of entries) {
       let kept: SimResult | undefined;
@@ -78,7 +79,8 @@ export const S10: Scenario = {
         `A breaker is built for exactly this failure: every call fails fast, so the breaker opens within a few dozen calls (sluice's defaults: ${m(sluice, 'detect', 3)} s; failsafe-go's, which open on the first failure: ${m(rows.find((r) => r.label.startsWith('breaker: failsafe-go')), 'detect', 3)} s) and refuses the rest, sending ${m(sluice, 'sentAfter')} % of the offered calls (its probes) after detection. ` +
         `What separates the configurations is the way back: sluice's defaults probe after 0.5–1.5 s (growing while the dependency stays down) and resume ${m(sluice, 'resume')} s after the heal; ` +
         `Resilience4j's and failsafe-go's 60 s open interval keeps refusing a healthy dependency for up to a minute (Resilience4j here: ${m(r4j, 'resume')} s, ${m(r4j, 'lost')} s of goodput lost). ` +
-        'Limiters (bulkheads, buckets) do nothing here: the dead dependency answers at once, so no permit is ever scarce and every call is sent.',
+        'Limiters (bulkheads, buckets, adaptive limiters) do nothing here: the dead dependency answers at once, so no permit is ever scarce and every call is sent. ' +
+        `The SRE adaptive throttle is graded, not a switch: with the book's K = 2 over 120 s it still sends ${m(rows.find((r) => r.label.startsWith('adaptive throttle: SRE book K = 2')), 'sent')} % of offered calls to the dead dependency and takes ${m(rows.find((r) => r.label.startsWith('adaptive throttle: SRE book K = 2')), 'resume')} s to resume after the heal (every local refusal counts as a request not accepted, so the window must fill with successes again); sluice's defaults (10 s window, at most 0.9) send ${m(rows.find((r) => r.label.startsWith('adaptive throttle: sluice defaults')), 'sent')} % and resume in ${m(rows.find((r) => r.label.startsWith('adaptive throttle: sluice defaults')), 'resume')} s. Behind the breaker (\`pipeline(circuitBreaker(), adaptiveThrottle())\`) the pair meets T12: the breaker stops the calls (${m(rows.find((r) => r.label.startsWith('circuit breaker (defaults) → adaptive throttle')), 'sent')} % sent during the outage), the throttle sees none while the circuit is open and forgets the outage, and the pair resumes ${m(rows.find((r) => r.label.startsWith('circuit breaker (defaults) → adaptive throttle')), 'resume')} s after the heal; the throttle is there for the partly overloaded dependency the breaker does not open for. In the other order the throttle's own refusals, which the SRE formula counts as requests not accepted, keep it refusing long after the heal.`,
       tables: [
         policyTable(cols, rows, [
           ['**ideal**', '≈ 0 (probes only)', '≈ 0', '≤ one window', '≤ one probe interval', '≈ 0', 'few', '0'],
@@ -91,7 +93,7 @@ export const S10: Scenario = {
         '"Time to open", "closed after heal" and "probe calls" (calls let through while half-open, over the whole run) come from the breaker\'s events; "—" for policies that are not breakers.',
         'Resilience4j closes when the failure rate of its 10 permitted half-open calls stays under 50 %: the configuration uses sluice\'s `halfOpenWindow: 10` rule, which judges a round the same way (reopen at 5 failures, close at 6 successes).',
         "sluice's defaults judge a half-open round over 20 probes at the closed state's 50 % threshold, and reopen after 3 failed probes while no probe has succeeded since the trip, so a dead dependency sees about 3 calls per probing round (`npm run bench:breaker-recovery` measures the trade-off against a healed but flaky dependency).",
-        'Not compared (no such policy in sluice yet): the SRE adaptive throttle (K = 2 and K = 1.1) and Envoy admission control.',
+        'Not compared: Envoy admission control (its rule is the SRE formula with an aggression exponent; the K = 1.1 row is the closest).',
       ],
     };
   },
