@@ -8,7 +8,7 @@
  * window. Latency-gradient limiters (Netflix Gradient2, Envoy) read every rise of the RTT as queueing, so when a
  * dependency merely gets slower they cut a limit that was right. Here a cut is an experiment: if the RTT of attempts
  * started after it does not fall while throughput falls with the limit, the rise was slower work, not a queue, and
- * the baseline moves up to the new RTT (less the allowance). Nothing else raises the baseline, so in a long overload
+ * the baseline moves up to the new RTT. Nothing else raises the baseline, so in a long overload
  * it cannot creep up to the recent RTT (the drift reported in failsafe-go/failsafe-go#127); it falls smoothly toward
  * windows that are faster than it.
  *
@@ -136,7 +136,7 @@ class SluiceLimit implements LimitAlgorithm {
     let next = old;
     const q = this.queue ?? Math.max(3, Math.sqrt(old));
     if (w.rtt === w.rtt) {
-      this.learnBase(w, q);
+      this.learnBase(w);
       const waiting = w.x * Math.max(0, w.rtt - this.base);
       next = old + Math.min(q, 0.5 * (q - waiting));
     }
@@ -159,7 +159,7 @@ class SluiceLimit implements LimitAlgorithm {
   }
 
   /** Baseline: set by the first window, pulled down by faster windows, raised only when a cut did not speed anything up. */
-  private learnBase(w: Window, q: number): void {
+  private learnBase(w: Window): void {
     if (this.base !== this.base) {
       this.base = w.rtt;
       return;
@@ -173,9 +173,10 @@ class SluiceLimit implements LimitAlgorithm {
       this.before = undefined;
       return;
     }
-    // Twice, latency held while throughput fell with the limit: the work got slower.
+    // Twice, latency held while throughput fell with the limit: the work got slower, and what the attempts started
+    // after the cut take is the new no-load RTT.
     if (++this.unanswered >= 2) {
-      this.base = Math.max(this.base, w.rtt - q / w.x);
+      this.base = Math.max(this.base, w.rtt);
       this.before = undefined;
     }
   }

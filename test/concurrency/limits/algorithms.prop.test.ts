@@ -4,7 +4,7 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { aimdLimit, envoyGradientLimit, fixedLimit, gradient2Limit, vegasLimit, windowedLimit, type LimitAlgorithm } from '../../../src/concurrency/limits/index.js';
+import { aimdLimit, envoyGradientLimit, fixedLimit, gradient2Limit, sluiceLimit, vegasLimit, windowedLimit, type LimitAlgorithm } from '../../../src/concurrency/limits/index.js';
 import { seededRandom } from '../../../src/testing/index.js';
 import { fcParams } from '../../rate/prop-driver.js';
 
@@ -25,6 +25,8 @@ const builders: [string, (b: { minLimit: number; maxLimit: number }) => LimitAlg
   ['windowed(vegas)', (b) => windowedLimit(vegasLimit({ ...b, initialLimit: b.minLimit, random: seededRandom(4) }), { windowSize: 2, minWindowMs: 10, maxWindowMs: 50 })],
   ['envoy-gradient', (b) => envoyGradientLimit({ minConcurrency: b.minLimit, maxLimit: b.maxLimit, requestCount: 3, updateIntervalMs: 20, minRttIntervalMs: 500, random: seededRandom(5) })],
   ['windowed(gradient2)', (b) => windowedLimit(gradient2Limit({ ...b, initialLimit: b.maxLimit }), { windowSize: 1 })],
+  ['sluice', (b) => sluiceLimit({ ...b, initialLimit: b.minLimit, minWindowMs: 5, maxWindowMs: 20, minSamples: 2 })],
+  ['sluice (queue 1)', (b) => sluiceLimit({ ...b, initialLimit: b.maxLimit, queue: 1, minWindowMs: 1, minSamples: 1 })],
 ];
 
 describe('limit algorithms (properties)', () => {
