@@ -5,12 +5,13 @@
  *
  * The dependency (a node:http server on 127.0.0.1) answers in ~20 ms, but one request in five gets a 503 and one in
  * ten hangs for 3 s. The pipeline retries with jittered backoff inside a retry budget, fails fast through a breaker
- * if the dependency goes down, holds the rate at 50/s and the concurrency at 10, and gives each attempt 300 ms.
+ * if the dependency goes down, holds the rate at 50/s, lets an adaptive limiter find how many calls may run at once
+ * (it starts at 20 and follows the dependency's latency), and gives each attempt 300 ms.
  */
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import {
-  bulkhead,
+  adaptiveLimiter,
   circuitBreaker,
   isRejectedError,
   isRetryExhaustedError,
@@ -47,7 +48,7 @@ const dependency = pipeline(
   retry({ maxAttempts: 3 }),
   circuitBreaker(),
   tokenBucket({ capacity: 10, refillPerSecond: 50, maxQueue: 100, maxWaitMs: 1000 }),
-  bulkhead({ limit: 10, maxQueue: 100 }),
+  adaptiveLimiter({ maxQueue: 100 }),
   timeout({ timeoutMs: 300 }),
 );
 

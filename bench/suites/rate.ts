@@ -1,12 +1,12 @@
 /**
- * Admission, uncontended: what a rate limiter or a bulkhead costs when nothing waits. sluice's token and leaky buckets
- * and its bulkhead side by side with the bare call, the clock read every rate limiter must make, and the peers
+ * Admission, uncontended: what a rate limiter, a bulkhead, the adaptive limiter or the adaptive throttle costs when
+ * nothing waits. sluice's token and leaky buckets, bulkhead, adaptive limiter and throttle side by side with the bare call, the clock read every rate limiter must make, and the peers
  * (p-limit, limiter, cockatiel).
  */
 import { bulkhead, noop } from 'cockatiel';
 import { RateLimiter, TokenBucket as LimiterTokenBucket } from 'limiter';
 import pLimit from 'p-limit';
-import { bulkhead as sluiceBulkhead, coarseClock, leakyBucket, systemClock, tokenBucket, type Clock } from '../../src/index.js';
+import { adaptiveLimiter, adaptiveThrottle, bulkhead as sluiceBulkhead, coarseClock, leakyBucket, systemClock, tokenBucket, type Clock } from '../../src/index.js';
 import { asyncTask, syncTask, type Suite } from '../harness.js';
 
 // Large capacity and rate: every call is admitted at once, nothing ever waits or is refused (checked in dispose()).
@@ -19,6 +19,17 @@ const bucket = tokenBucket({ name: 'bench-token', capacity: BIG, refillPerSecond
 const pacer = leakyBucket({ name: 'bench-leaky', ratePerSecond: BIG, burst: BIG });
 // A limit no sequential loop reaches: every call is admitted at once.
 const gate = sluiceBulkhead({ name: 'bench-bulkhead', limit: 1_000_000 });
+// The adaptive limiter with its defaults (sluiceLimit, initial limit 20): a sequential loop never has two in flight.
+const adaptive = adaptiveLimiter({ name: 'bench-adaptive' });
+const throttle = adaptiveThrottle({ name: 'bench-throttle' });
+
+/** One admission and its release: what a caller of tryAcquire pays per protected call. */
+const tryAndRelease = (l: { tryAcquire(): { ok: boolean; permit?: { release(): void } } }) => (): void => {
+  const r = l.tryAcquire();
+  if (r.ok) r.permit!.release();
+};
+const bulkheadTry = tryAndRelease(gate);
+const adaptiveTry = tryAndRelease(adaptive);
 
 // A clock that never moves: tryAcquire then pays for everything but the time read.
 const fixedClock: Clock = { now: () => 1, setTimeout: systemClock.setTimeout, clearTimeout: systemClock.clearTimeout };
@@ -40,7 +51,7 @@ const cockBulkhead = bulkhead(1_000_000);
 
 const suite: Suite = {
   name: 'rate',
-  title: 'Rate limiters (tokenBucket, leakyBucket) and bulkhead, uncontended',
+  title: 'Rate limiters (tokenBucket, leakyBucket), bulkhead, adaptive limiter and throttle, uncontended',
   floor: 'await fn()',
   tasks: [
     asyncTask('await fn()', () => fn(), { role: 'floor', note: '`fn = async () => 1`, awaited in a sequential loop: the cost of the call itself.' }),
@@ -68,6 +79,14 @@ const suite: Suite = {
     asyncTask('bulkhead.execute(fn)', () => gate.execute(fn), {
       note: '`bulkhead({ limit: 1e6 })`: a permit held until fn settles, so unlike the buckets it subscribes to fn\'s promise.',
     }),
+    asyncTask('adaptiveLimiter.execute(fn)', () => adaptive.execute(fn), {
+      note: '`adaptiveLimiter()` with its defaults: the bulkhead plus a clock read at admission and release, one sample for the algorithm (per call; the algorithm updates the limit once per window).',
+    }),
+    syncTask('bulkhead.tryAcquire() + release()', bulkheadTry, { note: 'a permit taken and released: what a tryAcquire caller pays per protected call.' }),
+    syncTask('adaptiveLimiter.tryAcquire() + release()', adaptiveTry, { note: 'the same for the adaptive limiter: the release feeds the algorithm its sample.' }),
+    asyncTask('adaptiveThrottle.execute(fn)', () => throttle.execute(fn), {
+      note: '`adaptiveThrottle()` with its defaults: a window lookup and, once it holds requests that were refused, a random draw.',
+    }),
     asyncTask('p-limit limit(fn)', () => limit(fn), { role: 'peer', note: 'p-limit 7, concurrency 1e6 (never queues).' }),
     syncTask('limiter TokenBucket.tryRemoveTokens(1)', () => limiterBucket.tryRemoveTokens(1), {
       role: 'peer',
@@ -92,6 +111,8 @@ const suite: Suite = {
     { task: 'tokenBucket.execute(fn)', maxRatioToFloor: 2 },
     { task: 'leakyBucket.execute(fn)', maxRatioToFloor: 2 },
     { task: 'tokenBucket.tryAcquire()', maxNsPerOp: 40 },
+    { task: 'adaptiveLimiter.execute(fn)', maxRatioToFloor: 2.5 },
+    { task: 'adaptiveLimiter.tryAcquire() + release()', maxNsPerOp: 60 },
     { task: 'tokenBucket.execute(fn) [coarseClock]', maxRatioToFloor: 2 },
     { task: 'leakyBucket.execute(fn) [coarseClock]', maxRatioToFloor: 2 },
   ],
@@ -100,7 +121,9 @@ const suite: Suite = {
     'B/op: JS heap bytes allocated per operation (heap used after a batch minus before, no gc in between).',
   ],
   dispose() {
-    for (const l of [bucket, pacer, bucketFixed, bucketCoarse, pacerCoarse, gate]) {
+    if (throttle.stats().rejected !== 0) throw new Error('bench: the throttle refused calls');
+    throttle.dispose();
+    for (const l of [bucket, pacer, bucketFixed, bucketCoarse, pacerCoarse, gate, adaptive]) {
       const s = l.stats();
       if (s.rejected !== 0 || s.queued !== 0) throw new Error(`bench: ${s.name} was contended (rejected ${s.rejected}, queued ${s.queued})`);
       l.dispose();
