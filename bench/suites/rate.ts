@@ -39,6 +39,9 @@ const bucketFixed = tokenBucket({ name: 'bench-token-fixed', capacity: BIG, refi
 const coarse = coarseClock();
 const bucketCoarse = tokenBucket({ name: 'bench-token-coarse', capacity: BIG, refillPerSecond: BIG, clock: coarse });
 const pacerCoarse = leakyBucket({ name: 'bench-leaky-coarse', ratePerSecond: BIG, burst: BIG, clock: coarse });
+const adaptiveCoarse = adaptiveLimiter({ name: 'bench-adaptive-coarse', clock: coarse });
+
+const adaptiveCoarseTry = tryAndRelease(adaptiveCoarse);
 
 /** A caller's signal that never fires, for the per-call-options row. */
 const signal = new AbortController().signal;
@@ -82,8 +85,16 @@ const suite: Suite = {
     asyncTask('adaptiveLimiter.execute(fn)', () => adaptive.execute(fn), {
       note: '`adaptiveLimiter()` with its defaults: the bulkhead plus a clock read at admission and release, one sample for the algorithm (per call; the algorithm updates the limit once per window).',
     }),
+    asyncTask('adaptiveLimiter.execute(fn) [coarseClock]', () => adaptiveCoarse.execute(fn), {
+      note: 'on the opt-in `coarseClock()`: RTTs to the millisecond, which is what a window mean of dependency calls needs.',
+    }),
+    syncTask('2 × systemClock.now()', () => systemClock.now() + systemClock.now(), {
+      role: 'reference',
+      note: 'the two time reads a measured call needs (admission and release): the floor under any limiter that times every call.',
+    }),
     syncTask('bulkhead.tryAcquire() + release()', bulkheadTry, { note: 'a permit taken and released: what a tryAcquire caller pays per protected call.' }),
     syncTask('adaptiveLimiter.tryAcquire() + release()', adaptiveTry, { note: 'the same for the adaptive limiter: the release feeds the algorithm its sample.' }),
+    syncTask('adaptiveLimiter.tryAcquire() + release() [coarseClock]', adaptiveCoarseTry, { note: 'the same on the opt-in `coarseClock()`.' }),
     asyncTask('adaptiveThrottle.execute(fn)', () => throttle.execute(fn), {
       note: '`adaptiveThrottle()` with its defaults: a window lookup and, once it holds requests that were refused, a random draw.',
     }),
@@ -123,7 +134,7 @@ const suite: Suite = {
   dispose() {
     if (throttle.stats().rejected !== 0) throw new Error('bench: the throttle refused calls');
     throttle.dispose();
-    for (const l of [bucket, pacer, bucketFixed, bucketCoarse, pacerCoarse, gate, adaptive]) {
+    for (const l of [bucket, pacer, bucketFixed, bucketCoarse, pacerCoarse, gate, adaptive, adaptiveCoarse]) {
       const s = l.stats();
       if (s.rejected !== 0 || s.queued !== 0) throw new Error(`bench: ${s.name} was contended (rejected ${s.rejected}, queued ${s.queued})`);
       l.dispose();

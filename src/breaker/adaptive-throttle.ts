@@ -149,23 +149,32 @@ class AdaptiveThrottleImpl implements AdaptiveThrottle {
       return Promise.reject(new RejectedError('THROTTLED', this.name, retryAfterMs, `${this.name}: throttled locally (p = ${p.toFixed(3)})`));
     }
     this.t.counts.admitted++;
+    this.lastAdmittedAt = now;
     let run: unknown;
     try {
       run = next(ctx);
     } catch (e) {
       run = Promise.reject(e);
     }
-    return settle(
-      run,
-      (value) => {
-        this.window.record(true, false, this.clock.now());
-        return value as T;
-      },
-      (error: unknown) => {
-        this.recordFailure(error, signal);
-        throw error;
-      },
-    );
+    // Calls without a signal share both handlers: no closure per call.
+    return settle(run, this.onAccepted as (v: unknown) => T, signal === NEVER_ABORTED ? this.onFailedShared : (error: unknown) => this.onFailed(error, signal));
+  }
+
+  /**
+   * Outcomes are filed at the latest admission's time rather than read from the clock again: a bucket is a tenth of
+   * the window, so the difference (at most the call's duration, and never later than now) does not matter, and the
+   * success path saves a clock read.
+   */
+  private lastAdmittedAt = 0;
+  private readonly onAccepted = (value: unknown): unknown => {
+    this.window.record(true, false, this.lastAdmittedAt);
+    return value;
+  };
+  private readonly onFailedShared = (error: unknown): never => this.onFailed(error, NEVER_ABORTED);
+
+  private onFailed(error: unknown, signal: AbortSignal): never {
+    this.recordFailure(error, signal);
+    throw error;
   }
 
   private recordFailure(error: unknown, signal: AbortSignal): void {
@@ -181,7 +190,7 @@ class AdaptiveThrottleImpl implements AdaptiveThrottle {
       if ((signal !== NEVER_ABORTED && signal.aborted) || isRejectedError(error)) return;
       failed = true;
     }
-    this.window.record(!failed, false, this.clock.now());
+    this.window.record(!failed, false, this.lastAdmittedAt);
   }
 
   stats(): AdaptiveThrottleStats {
