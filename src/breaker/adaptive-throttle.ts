@@ -53,7 +53,14 @@ export interface AdaptiveThrottleOptions extends CommonOptions {
 
 const THROTTLE_KEYS = v.keys(...COMMON_KEYS, 'k', 'windowMs', 'buckets', 'maxRejectionProbability', 'minRequests', 'isFailure');
 
-/** The SRE book's client-side rejection probability, capped at `max`. Pure; 0 for an empty window. */
+/**
+ * The SRE book's client-side rejection probability, max(0, (requests − k·accepts) / (requests + 1)), capped at
+ * `max`. Pure; 0 for an empty window.
+ * @example
+ * ```ts
+ * throttleProbability(100, 25, 2, 0.9); // 0.495: half the calls are refused once a quarter are accepted
+ * ```
+ */
 export function throttleProbability(requests: number, accepts: number, k: number, max: number): number {
   const p = (requests - k * accepts) / (requests + 1);
   return p > 0 ? (p < max ? p : max) : 0;

@@ -17,7 +17,23 @@ export interface LimitSample {
 /**
  * A concurrency-limit algorithm. `sample()` folds one attempt in and returns the limit, always an integer within
  * [`min`, `max`]. Samples whose `rttMs` or `inflight` is not a finite number ≥ 0 are ignored (the limit is
- * returned unchanged), so a bad measurement never poisons the state.
+ * returned unchanged), so a bad measurement never poisons the state. The adaptive limiter takes the returned limit
+ * only when it is an integer in [1, `max`], and reports a `sample()` that throws without changing the limit.
+ * @example
+ * ```ts
+ * // Your own: halve on a drop, +1 after 100 fast samples.
+ * let limit = 10, fast = 0;
+ * const mine: LimitAlgorithm = {
+ *   name: 'mine', min: 1, max: 100,
+ *   get limit() { return limit; },
+ *   sample(s) {
+ *     if (s.dropped) limit = Math.max(1, limit >> 1);
+ *     else if (s.rttMs < 50 && ++fast % 100 === 0) limit = Math.min(100, limit + 1);
+ *     return limit;
+ *   },
+ * };
+ * const limiter = adaptiveLimiter({ algorithm: mine });
+ * ```
  */
 export interface LimitAlgorithm {
   /** The algorithm's name (`fixed`, `aimd`, `vegas`, `gradient2`, ...). */
