@@ -275,7 +275,7 @@ class Simulation {
       req.deadline = now + p.deadlineMs;
       // Without a policy nothing reads a signal: the deadline abandons the call directly.
       req.controller = this.policy === undefined ? undefined : (this.controllers.pop() ?? new AbortController());
-      req.timer = this.clock.schedule(req.deadline, () => this.onDeadline(req), 'deadline');
+      req.timer = this.clock.scheduleInOrder(req.deadline, () => this.onDeadline(req), 'deadline');
       options = { signal: req.controller?.signal, deadline: req.deadline, priority: p.priority, cost: p.cost };
       if (p.tenant !== undefined) options.tenant = p.tenant;
     }
