@@ -36,9 +36,19 @@ export interface AdaptiveLimiterOptions extends Omit<BulkheadOptions, 'limit'> {
    * cleared when none is), so local CPU saturation is not read as downstream congestion. Default true.
    */
   discountEventLoopDelay?: boolean;
+  /**
+   * Guaranteed shares of the limit, by partition: `{ checkout: 0.5, search: 0.3 }`. A call's partition is its
+   * `tenant`. A partition whose calls hold less than its share (`ceil(share × limit)`, at least 1) is admitted even
+   * when the limit is reached, so a burst of one partition cannot take the others' share; in flight may then exceed
+   * the limit by at most the shares that were unused. Calls of other tenants (or none) share what the limit leaves.
+   * Shares in (0, 1], summing to at most 1; at most 64 partitions. Default: none.
+   */
+  partitions?: Readonly<Record<string, number>>;
 }
 
-const ADAPTIVE_KEYS = v.keys(...COMMON_KEYS, ...QUEUE_KEYS, 'queue', 'algorithm', 'classify', 'discountEventLoopDelay');
+const ADAPTIVE_KEYS = v.keys(...COMMON_KEYS, ...QUEUE_KEYS, 'queue', 'algorithm', 'classify', 'discountEventLoopDelay', 'partitions');
+/** Most partitions an adaptive limiter takes. */
+const MAX_PARTITIONS = 64;
 /** What the bulkhead constructor is handed: the user's options and the algorithm's initial limit. */
 const BASE_KEYS = v.keys(...COMMON_KEYS, ...QUEUE_KEYS, 'queue', 'limit');
 /** Event-loop delay monitor period while calls are in flight, ms. */
@@ -56,6 +66,17 @@ export interface AdaptiveLimiterStats extends BulkheadStats {
   ignored: number;
   /** Event-loop delay measured while calls were in flight, ms in total (0 when `discountEventLoopDelay` is false). */
   eventLoopDelayMs: number;
+  /** Each partition's share, guaranteed limit now (`ceil(share × limit)`, ≥ 1) and units in flight. */
+  partitions: Record<string, { share: number; guaranteed: number; inflight: number }>;
+}
+
+/** One partition's share and what its calls hold. */
+class Partition {
+  busy = 0;
+  constructor(readonly share: number) {}
+  guaranteed(limit: number): number {
+    return Math.max(1, Math.ceil(this.share * limit));
+  }
 }
 
 /**
@@ -83,6 +104,8 @@ class SamplingPermit implements Permit {
     readonly inflight: number,
     /** Event-loop delay total at the start. */
     readonly lagAtStart: number,
+    /** The partition whose share it holds, if any. */
+    readonly part: Partition | undefined,
   ) {}
   get released(): boolean {
     return this.done;
@@ -102,6 +125,7 @@ class AdaptiveLimiterImpl extends BulkheadImpl implements AdaptiveLimiter {
   private readonly classify: ((error: unknown) => PermitOutcome | undefined) | undefined;
   private readonly lag: EventLoopLag | undefined;
   private readonly ceiling: number;
+  private readonly parts: Map<string, Partition> | undefined;
   private samples = 0;
   private drops = 0;
   private ignored = 0;
@@ -117,7 +141,9 @@ class AdaptiveLimiterImpl extends BulkheadImpl implements AdaptiveLimiter {
     }
     const classify = v.opt<((error: unknown) => PermitOutcome | undefined) | undefined>(o.classify, undefined, (x) => v.func<(error: unknown) => PermitOutcome | undefined>(owner, 'classify', x));
     const discount = v.opt(o.discountEventLoopDelay, true, (x) => v.bool(owner, 'discountEventLoopDelay', x));
+    const parts = o.partitions === undefined ? undefined : parsePartitions(owner, o.partitions);
     const rest: Record<string, unknown> = { ...o, limit: initial };
+    delete rest.partitions;
     delete rest.algorithm;
     delete rest.classify;
     delete rest.discountEventLoopDelay;
@@ -125,11 +151,14 @@ class AdaptiveLimiterImpl extends BulkheadImpl implements AdaptiveLimiter {
     this.algorithm = algorithm;
     this.classify = classify;
     this.ceiling = max;
+    this.parts = parts;
     this.lag = discount ? new EventLoopLag(this.clock, LAG_INTERVAL_MS, () => this.inflight !== 0) : undefined;
   }
 
-  protected override admit(units: number): Permit {
+  protected override admit(units: number, tenant?: string): Permit {
     if ((this.inflight += units) > this.maxInflightSeen) this.maxInflightSeen = this.inflight;
+    let part: Partition | undefined;
+    if (this.parts !== undefined && tenant !== undefined && (part = this.parts.get(tenant)) !== undefined) part.busy += units;
     const now = this.clock.now();
     let lagAtStart = 0;
     if (this.lag !== undefined) {
@@ -137,7 +166,7 @@ class AdaptiveLimiterImpl extends BulkheadImpl implements AdaptiveLimiter {
       if (this.inflight > 1) this.lag.start(now);
       lagAtStart = this.lag.at(now);
     }
-    return new SamplingPermit(this, units, now, this.inflight, lagAtStart);
+    return new SamplingPermit(this, units, now, this.inflight, lagAtStart, part);
   }
 
   /** @internal a permit's end: one sample for the algorithm (unless ignored), the new limit, then the release. */
@@ -157,13 +186,17 @@ class AdaptiveLimiterImpl extends BulkheadImpl implements AdaptiveLimiter {
         reportError(e);
       }
     }
+    if (p.part !== undefined) p.part.busy -= p.units;
     this.releaseUnits(p.units);
     if (this.inflight === 0) this.lag?.stop();
   }
 
-  protected override fits(cost: number): boolean {
+  protected override fits(cost: number, tenant?: string): boolean {
     // A call too big for the current limit runs alone rather than never (the limit moves only with samples).
-    return this.inflight + cost <= this.limit || (this.inflight === 0 && cost <= this.ceiling);
+    if (this.inflight + cost <= this.limit || (this.inflight === 0 && cost <= this.ceiling)) return true;
+    // A partition under its guaranteed share is admitted beyond the limit.
+    const part = this.parts === undefined || tenant === undefined ? undefined : this.parts.get(tenant);
+    return part !== undefined && part.busy + cost <= part.guaranteed(this.limit);
   }
 
   protected override costCeiling(): number {
@@ -210,8 +243,25 @@ class AdaptiveLimiterImpl extends BulkheadImpl implements AdaptiveLimiter {
       drops: this.drops,
       ignored: this.ignored,
       eventLoopDelayMs: this.lag === undefined ? 0 : this.lag.at(this.clock.now()),
+      partitions: Object.fromEntries([...(this.parts ?? [])].map(([k, p]) => [k, { share: p.share, guaranteed: p.guaranteed(this.limit), inflight: p.busy }])),
     };
   }
+}
+
+/** Validates `partitions`: at most 64 names, shares in (0, 1] summing to at most 1. */
+function parsePartitions(owner: string, x: unknown): Map<string, Partition> {
+  const o = v.optionsObject<Record<string, number>>(`${owner}: option "partitions"`, x);
+  const names = Object.keys(o);
+  if (names.length > MAX_PARTITIONS) throw new RangeError(`${owner}: option "partitions" takes at most ${MAX_PARTITIONS} partitions, got ${names.length}`);
+  const parts = new Map<string, Partition>();
+  let total = 0;
+  for (const name of names) {
+    const share = v.between(owner, `partitions.${name}`, o[name], Number.MIN_VALUE, 1);
+    total += share;
+    parts.set(name, new Partition(share));
+  }
+  if (total > 1 + 1e-9) throw new RangeError(`${owner}: option "partitions" shares must sum to at most 1, got ${total}`);
+  return parts;
 }
 
 /**
@@ -228,7 +278,8 @@ class AdaptiveLimiterImpl extends BulkheadImpl implements AdaptiveLimiter {
  * **At capacity** it behaves as a {@link bulkhead} with the current limit: `CONCURRENCY_LIMITED` at once by default
  * (`maxQueue: 0`), or a queue in the chosen discipline, with `maxWaitMs` and deadlines. When the limit falls below
  * what is in flight, running calls keep their permits and new ones wait until enough have ended. A call whose cost
- * exceeds the current limit (but not the algorithm's maximum) runs alone once nothing else is in flight.
+ * exceeds the current limit (but not the algorithm's maximum) runs alone once nothing else is in flight. With
+ * `partitions`, a partition under its guaranteed share is admitted even at the limit.
  *
  * @throws {TypeError | RangeError} on an invalid or unknown option (the message names it), or an `algorithm` that is
  * not a limit algorithm. A call whose `cost` exceeds the algorithm's maximum rejects with a RangeError.

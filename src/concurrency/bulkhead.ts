@@ -221,13 +221,13 @@ export class BulkheadImpl extends QueueingLimiter<LimiterEvents> implements Bulk
     if (this.waiting !== 0) this.reschedule(now);
   }
 
-  protected admit(units: number): Permit {
+  protected admit(units: number, _tenant?: string): Permit {
     if ((this.inflight += units) > this.maxInflightSeen) this.maxInflightSeen = this.inflight;
     return new UnitsPermit(this, units);
   }
 
-  protected take(cost: number, now: number): Permit | undefined {
-    if (this.fits(cost)) return this.admit(cost);
+  protected take(cost: number, now: number, tenant: string | undefined): Permit | undefined {
+    if (this.fits(cost, tenant)) return this.admit(cost, tenant);
     if (!this.dryRun) return undefined;
     // Dry-run: every call runs and holds a real permit, so `inflight` is the true concurrency. Units beyond the
     // limit stand for the queue enforcement would have had; count those enforcement would have refused.
@@ -235,11 +235,11 @@ export class BulkheadImpl extends QueueingLimiter<LimiterEvents> implements Bulk
     const hint = this.retryAfterFor(this.busyReason, cost, now, this.estimateWaitMs(cost, now, 0));
     if (this.maxQueue === 0 || this.trying) this.wouldReject(this.busyReason, hint, cost);
     else if (waiting > this.maxQueue) this.wouldReject('QUEUE_FULL', hint, cost);
-    return this.admit(cost);
+    return this.admit(cost, tenant);
   }
 
-  /** Whether `cost` more units may run now. */
-  protected fits(cost: number): boolean {
+  /** Whether `cost` more units (of `tenant`'s) may run now. */
+  protected fits(cost: number, _tenant?: string): boolean {
     return this.inflight + cost <= this.limit;
   }
 
@@ -258,7 +258,7 @@ export class BulkheadImpl extends QueueingLimiter<LimiterEvents> implements Bulk
     // The base's uncontended path without its clock read: a fixed limit needs the time only to check a deadline.
     if (ctx.deadline === undefined && this.inflight + ctx.cost <= this.limit && this.waiting === 0 && !this.isDisposed && !ctx.signal.aborted) {
       this.t.counts.admitted++;
-      return this.runHolding(this.admit(ctx.cost), next, ctx);
+      return this.runHolding(this.admit(ctx.cost, ctx.tenant), next, ctx);
     }
     return super[RUN](next, ctx);
   }
@@ -275,7 +275,7 @@ export class BulkheadImpl extends QueueingLimiter<LimiterEvents> implements Bulk
       (signal === NEVER_ABORTED || !signal.aborted)
     ) {
       this.t.counts.admitted++;
-      return this.admit(call.cost);
+      return this.admit(call.cost, call.tenant);
     }
     return super.enter(call);
   }
@@ -403,8 +403,8 @@ export class BulkheadImpl extends QueueingLimiter<LimiterEvents> implements Bulk
         this.evict(w, 'CONCURRENCY_LIMITED', Infinity);
         continue;
       }
-      if (!this.fits(w.cost)) break;
-      this.grant(w, this.admit(w.cost), now);
+      if (!this.fits(w.cost, w.tenant)) break;
+      this.grant(w, this.admit(w.cost, w.tenant), now);
     }
     const nextExpiry = this.expiries.peek();
     let due = nextExpiry === undefined ? Infinity : nextExpiry.due;

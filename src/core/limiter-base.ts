@@ -168,8 +168,11 @@ export abstract class QueueingLimiter<Events extends LimiterEvents, Q extends Wa
 
   /** The reason to report when a call does not fit and will not wait. */
   protected abstract readonly busyReason: RejectionCode;
-  /** Admits `cost` now if it fits (called only when nobody waits). Returns the permit, or undefined. */
-  protected abstract take(cost: number, now: number): Permit | undefined;
+  /**
+   * Admits `cost` now if it fits (called only when nobody waits). Returns the permit, or undefined. `tenant` is the
+   * call's, for limiters that partition their capacity.
+   */
+  protected abstract take(cost: number, now: number, tenant: string | undefined): Permit | undefined;
   /**
    * Ms from `now` until a call of `cost` (and `priority`) queued now would be admitted, behind the waiters its
    * discipline ranks ahead of it; NaN if unknown.
@@ -220,7 +223,7 @@ export abstract class QueueingLimiter<Events extends LimiterEvents, Q extends Wa
     const now = this.clock.now();
     if (ctx?.deadline !== undefined && now >= ctx.deadline) return this.refuseNow('DEADLINE_EXCEEDED', cost, 0);
     if (this.waiting === 0) {
-      const permit = this.take(cost, now);
+      const permit = this.take(cost, now, ctx?.tenant);
       if (permit !== undefined) {
         this.t.counts.admitted++;
         return permit === NOOP_PERMIT ? OK_NOOP : { ok: true, permit };
@@ -282,7 +285,7 @@ export abstract class QueueingLimiter<Events extends LimiterEvents, Q extends Wa
     if (!this.isDisposed && this.waiting === 0 && !ctx.signal.aborted) {
       const now = this.clock.now();
       if (ctx.deadline === undefined || now < ctx.deadline) {
-        const permit = this.take(ctx.cost, now);
+        const permit = this.take(ctx.cost, now, ctx.tenant);
         if (permit !== undefined) {
           this.t.counts.admitted++;
           return this.runHolding(permit, next, ctx);
@@ -309,7 +312,7 @@ export abstract class QueueingLimiter<Events extends LimiterEvents, Q extends Wa
     const now = call.time(this.clock);
     const deadline = call.outerDeadline; // a racer is innermost, so this layer sees the deadline the call came with
     if (deadline !== undefined && now >= deadline) return SLOW;
-    const permit = this.take(call.cost, now);
+    const permit = this.take(call.cost, now, call.tenant);
     if (permit === undefined) return SLOW;
     this.t.counts.admitted++;
     return permit === NOOP_PERMIT ? undefined : permit;
@@ -362,7 +365,7 @@ export abstract class QueueingLimiter<Events extends LimiterEvents, Q extends Wa
     const now = this.clock.now();
     if (ctx.deadline !== undefined && now >= ctx.deadline) return this.refuse('DEADLINE_EXCEEDED', cost, now, 0, ctx, task);
     if (this.waiting === 0) {
-      const permit = this.take(cost, now);
+      const permit = this.take(cost, now, ctx.tenant);
       if (permit !== undefined) {
         this.t.counts.admitted++;
         return this.proceed(permit, ctx, task);

@@ -2,7 +2,8 @@
  * Adaptive-limiter properties over random schedules of execute / acquire / tryAcquire calls with random hold times,
  * outcomes (success, failure, timeout, drop, ignore), aborts, deadlines, queue bounds and `maxWaitMs`, with a limit
  * algorithm that moves the limit to a random value on every sample, on a manual clock:
- * - calls in flight ≤ the limit in force at every admission (a lowered limit never revokes running calls);
+ * - calls in flight ≤ the limit in force at every admission (a lowered limit never revokes running calls), unless
+ *   the call's partition holds no more than its guaranteed share;
  * - every permit ends exactly once: the algorithm is fed exactly one sample per permit that did not end as ignore,
  *   the limiter's in-flight count equals the permits actually held at every quiet point, and it is 0 at the end;
  * - every call ends exactly once, and no timer is left armed once nothing is in flight or waiting.
@@ -30,6 +31,7 @@ interface Op {
   abortAfterMs: number | undefined;
   deadlineInMs: number | undefined;
   doubleRelease: boolean;
+  tenant: 'a' | 'b' | 'c' | undefined;
 }
 
 interface Scenario {
@@ -38,6 +40,8 @@ interface Scenario {
   maxWaitMs: number;
   discount: boolean;
   queue: 'fifo' | 'lifo' | 'priority';
+  /** Partitions a (half) and b (a quarter), or none. */
+  partitioned: boolean;
   ops: Op[];
 }
 
@@ -50,6 +54,7 @@ const arbScenario: fc.Arbitrary<Scenario> = fc.record({
   maxWaitMs: fc.oneof(fc.constant(Infinity), fc.integer({ min: 0, max: 100 })),
   discount: fc.boolean(),
   queue: fc.constantFrom('fifo' as const, 'lifo' as const, 'priority' as const),
+  partitioned: fc.boolean(),
   ops: fc.array(
     fc.record({
       gapMs: fc.oneof(fc.constant(0), fc.integer({ min: 0, max: 30 })),
@@ -59,6 +64,7 @@ const arbScenario: fc.Arbitrary<Scenario> = fc.record({
       abortAfterMs: sometimes(fc.integer({ min: 0, max: 100 })),
       deadlineInMs: sometimes(fc.integer({ min: 0, max: 150 })),
       doubleRelease: fc.boolean(),
+      tenant: fc.constantFrom('a' as const, 'b' as const, 'c' as const, undefined),
     }),
     { minLength: 1, maxLength: 40 },
   ),
@@ -86,14 +92,25 @@ function scripted(limits: number[]): LimitAlgorithm & { samples: LimitSample[] }
 async function check(s: Scenario): Promise<void> {
   const clock = new ManualClock();
   const algorithm = scripted(s.limits);
-  const limiter = adaptiveLimiter({ algorithm, maxQueue: s.maxQueue, maxWaitMs: s.maxWaitMs, discountEventLoopDelay: s.discount, queue: s.queue, clock });
+  const limiter = adaptiveLimiter({
+    algorithm,
+    maxQueue: s.maxQueue,
+    maxWaitMs: s.maxWaitMs,
+    discountEventLoopDelay: s.discount,
+    queue: s.queue,
+    clock,
+    ...(s.partitioned ? { partitions: { a: 0.5, b: 0.25 } } : {}),
+  });
   const violations: string[] = [];
   let held = 0;
   const outcomes: number[] = [];
-  const admission = (where: string): void => {
+  /** Beyond the limit only a partition within its guaranteed share. */
+  const admission = (where: string, tenant: string | undefined): void => {
     held++;
     const st = limiter.stats();
-    if (st.inflight > st.limit) violations.push(`${where}: inflight ${st.inflight} > limit ${st.limit}`);
+    if (st.inflight <= st.limit) return;
+    const part = tenant === undefined ? undefined : st.partitions[tenant];
+    if (part === undefined || part.inflight > part.guaranteed) violations.push(`${where}: inflight ${st.inflight} > limit ${st.limit} (tenant ${tenant}: ${JSON.stringify(part)})`);
   };
   /** At a quiet point (microtasks flushed), the limiter's count equals the permits actually held. */
   const quiet = (where: string): void => {
@@ -110,12 +127,12 @@ async function check(s: Scenario): Promise<void> {
     const ac = new AbortController();
     if (op.abortAfterMs !== undefined) clock.setTimeout(() => ac.abort(new Error('caller gave up')), op.abortAfterMs);
     const deadline = op.deadlineInMs === undefined ? undefined : clock.now() + op.deadlineInMs;
-    const options = { signal: ac.signal, ...(deadline === undefined ? {} : { deadline }) };
+    const options = { signal: ac.signal, ...(deadline === undefined ? {} : { deadline }), ...(op.tenant === undefined ? {} : { tenant: op.tenant }) };
     if (op.kind === 'execute') {
       const p = limiter.execute(
         () =>
           new Promise<void>((resolve, reject) => {
-            admission(`execute ${i}`);
+            admission(`execute ${i}`, op.tenant);
             // Each outcome as the limiter classifies it: a sluice timeout drops, a plain failure is a sample.
             const fail = op.ending === 'timeout' ? new TimeoutError('t', op.holdMs) : new Error('failed');
             clock.setTimeout(() => {
@@ -129,7 +146,7 @@ async function check(s: Scenario): Promise<void> {
       pending.push(p.then(() => ended(i), () => ended(i)));
     } else {
       const use = (permit: { release(o?: PermitOutcome): void }): void => {
-        admission(`${op.kind} ${i}`);
+        admission(`${op.kind} ${i}`, op.tenant);
         clock.setTimeout(() => {
           held--;
           const o = op.ending === 'fail' || op.ending === 'timeout' ? 'drop' : op.ending;

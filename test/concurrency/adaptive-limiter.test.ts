@@ -238,6 +238,31 @@ describe('adaptiveLimiter', () => {
     expect(raw.samples[0]!.s.rttMs).toBe(125);
   });
 
+  it('partitions: a partition under its guaranteed share is admitted at the limit; the others share what is left', () => {
+    const clock = new ManualClock();
+    const l = adaptiveLimiter({ algorithm: recording(4, 10), clock, partitions: { a: 0.5, b: 0.25 }, discountEventLoopDelay: false });
+    const take = (tenant?: string) => l.tryAcquire(tenant === undefined ? undefined : { tenant });
+    // Other traffic fills the limit.
+    const others = [take('c'), take(), take('c'), take('b')];
+    expect(others.every((r) => r.ok)).toBe(true);
+    expect(take('c')).toMatchObject({ ok: false, reason: 'CONCURRENCY_LIMITED' });
+    // a's share (ceil(0.5 × 4) = 2) is guaranteed; b holds 1 already, its share.
+    expect(take('a').ok).toBe(true);
+    expect(take('a').ok).toBe(true);
+    expect(take('a').ok).toBe(false);
+    expect(take('b').ok).toBe(false);
+    expect(l.stats()).toMatchObject({ inflight: 6, limit: 4, partitions: { a: { share: 0.5, guaranteed: 2, inflight: 2 }, b: { share: 0.25, guaranteed: 1, inflight: 1 } } });
+    for (const r of others) if (r.ok) r.permit.release();
+    expect(l.stats().partitions.b!.inflight).toBe(0);
+  });
+
+  it('validates partitions', () => {
+    expect(() => adaptiveLimiter({ partitions: { a: 0 } })).toThrow(/partitions\.a/);
+    expect(() => adaptiveLimiter({ partitions: { a: 0.7, b: 0.5 } })).toThrow(/sum to at most 1/);
+    expect(() => adaptiveLimiter({ partitions: 3 as never })).toThrow(/partitions/);
+    expect(() => adaptiveLimiter({ partitions: Object.fromEntries(Array.from({ length: 65 }, (_, i) => [`p${i}`, 0.01])) })).toThrow(/at most 64/);
+  });
+
   it('configure() is not offered: the algorithm sets the limit', () => {
     const l = adaptiveLimiter({ algorithm: aimdLimit() });
     expect(() => (l as unknown as { configure(c: unknown): void }).configure({ limit: 3 })).toThrow(/set by its algorithm \(aimd\)/);
