@@ -28,6 +28,7 @@ const { values: args } = parseArgs({
     out: { type: 'string', default: 'docs/overload.md' },
     'no-charts': { type: 'boolean', default: false },
     jobs: { type: 'string' },
+    policy: { type: 'string' },
     worker: { type: 'string' },
     help: { type: 'boolean', short: 'h', default: false },
   },
@@ -42,6 +43,7 @@ if (args.help) {
   --out        markdown output (default docs/overload.md); charts go to <out dir>/img/
   --no-charts  do not render the SVG charts
   --jobs       processes to simulate in (default: the number of cores); results are those of --jobs 1
+  --policy     only these policies (comma-separated ids; scenarios that add their own variants keep them)
 The output is rewritten after each scenario; sections this run does not regenerate are kept from the existing
 file, marked with the command that generated them.`);
   process.exit(0);
@@ -55,7 +57,10 @@ const wanted = args.scenario?.split(',').map((s) => s.trim().toUpperCase());
 const scenarios = SCENARIOS.filter((s) => wanted === undefined || wanted.includes(s.id));
 if (scenarios.length === 0) throw new RangeError(`--scenario ${args.scenario}: no such scenario (have ${SCENARIOS.map((s) => s.id).join(', ')})`);
 
-const { policies, missing } = await availablePolicies();
+const available = await availablePolicies();
+const onlyPolicies = args.policy?.split(',').map((p) => p.trim());
+const policies = onlyPolicies === undefined ? available.policies : available.policies.filter((p) => onlyPolicies.includes(p.id));
+const missing = available.missing;
 const processes = args.jobs !== undefined ? Number(args.jobs) : availableParallelism();
 if (!Number.isInteger(processes) || processes < 1) throw new RangeError(`--jobs must be an integer ≥ 1, got ${args.jobs}`);
 // Cheap scenarios first, so that an interrupted run has written as much as possible (the document keeps S1–S10 order).
@@ -77,7 +82,7 @@ progress(`policies: ${policies.map((p) => p.id).join(', ')}; seeds: ${seeds.join
 
 const outPath = resolve(args.out);
 const imgDir = join(dirname(outPath), 'img');
-const command = `npm run bench:overload${quick || args.scenario !== undefined || args.seeds !== undefined ? ' --' : ''}${quick ? ' --quick' : ''}${args.scenario !== undefined ? ` --scenario ${args.scenario}` : ''}${args.seeds !== undefined ? ` --seeds ${args.seeds}` : ''}`;
+const command = `npm run bench:overload${quick || args.scenario !== undefined || args.seeds !== undefined || args.policy !== undefined ? ' --' : ''}${quick ? ' --quick' : ''}${args.scenario !== undefined ? ` --scenario ${args.scenario}` : ''}${args.seeds !== undefined ? ` --seeds ${args.seeds}` : ''}${args.policy !== undefined ? ` --policy ${args.policy}` : ''}`;
 const today = new Date().toISOString().slice(0, 10);
 
 /** Sections of the existing output, by scenario id, so a partial (or interrupted) run keeps the others. */
