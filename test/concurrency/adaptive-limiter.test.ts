@@ -6,7 +6,7 @@ import { ConcurrencyLimitedError, TimeoutError } from '../../src/core/errors.js'
 import { pipeline } from '../../src/core/pipeline.js';
 import { timeout } from '../../src/timeout/index.js';
 import { ManualClock, flushMicrotasks } from '../../src/testing/index.js';
-import { limiterContract } from '../contract/limiter.contract.js';
+import { limiterContract, oneSlotHarness } from '../contract/limiter.contract.js';
 import { policyContract } from '../contract/policy.contract.js';
 
 /** An algorithm that records what it is fed and holds the limit the test sets. */
@@ -301,29 +301,7 @@ describe('adaptiveLimiter', () => {
 });
 
 /** A limiter with a one-call limit (the algorithm never moves) and room to queue. */
-limiterContract('adaptiveLimiter', (clock) => {
-  const limiter = adaptiveLimiter({ algorithm: recording(1, 1), maxQueue: 20, clock, discountEventLoopDelay: false });
-  return {
-    limiter,
-    clock,
-    async saturate() {
-      const r = limiter.tryAcquire();
-      if (!r.ok) throw new Error('expected a permit');
-      return async () => r.permit.release();
-    },
-  };
-});
-limiterContract('adaptiveLimiter with maxWaitMs', (clock) => {
-  const limiter = adaptiveLimiter({ algorithm: recording(1, 1), maxQueue: 20, maxWaitMs: 30_000, clock });
-  return {
-    limiter,
-    clock,
-    async saturate() {
-      const r = limiter.tryAcquire();
-      if (!r.ok) throw new Error('expected a permit');
-      return async () => r.permit.release();
-    },
-  };
-});
+limiterContract('adaptiveLimiter', (clock) => oneSlotHarness(adaptiveLimiter({ algorithm: recording(1, 1), maxQueue: 20, clock, discountEventLoopDelay: false }), clock));
+limiterContract('adaptiveLimiter with maxWaitMs', (clock) => oneSlotHarness(adaptiveLimiter({ algorithm: recording(1, 1), maxQueue: 20, maxWaitMs: 30_000, clock }), clock));
 policyContract('adaptiveLimiter', (clock) => adaptiveLimiter({ clock }));
 policyContract('adaptiveLimiter with a queue', (clock) => adaptiveLimiter({ algorithm: aimdLimit({ minLimit: 1, initialLimit: 1 }), maxQueue: 10, maxWaitMs: 1000, clock }));

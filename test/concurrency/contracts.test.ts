@@ -1,4 +1,4 @@
-import { limiterContract, type LimiterFactory } from '../contract/limiter.contract.js';
+import { limiterContract, oneSlotHarness, type LimiterFactory } from '../contract/limiter.contract.js';
 import { policyContract } from '../contract/policy.contract.js';
 import { bulkhead } from '../../src/concurrency/bulkhead.js';
 import { fairQueue, priorityQueue, type QueueName } from '../../src/concurrency/queues/index.js';
@@ -8,18 +8,8 @@ import { tokenBucket } from '../../src/rate/token-bucket.js';
 /** A one-slot bulkhead with room to queue; `saturate` holds the slot and hands back its release. */
 const oneSlot =
   (maxWaitMs?: number, queue: QueueName = 'fifo'): LimiterFactory =>
-  (clock) => {
-    const limiter = bulkhead({ limit: 1, maxQueue: 20, queue, clock, ...(maxWaitMs === undefined ? {} : { maxWaitMs }) });
-    return {
-      limiter,
-      clock,
-      async saturate() {
-        const r = limiter.tryAcquire();
-        if (!r.ok) throw new Error('expected a permit');
-        return async () => r.permit.release();
-      },
-    };
-  };
+  (clock) =>
+    oneSlotHarness(bulkhead({ limit: 1, maxQueue: 20, queue, clock, ...(maxWaitMs === undefined ? {} : { maxWaitMs }) }), clock);
 
 limiterContract('bulkhead', oneSlot());
 limiterContract('bulkhead with maxWaitMs', oneSlot(30_000));

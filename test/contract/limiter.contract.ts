@@ -20,6 +20,19 @@ export interface LimiterHarness {
 /** Builds a limiter whose queue holds at least 3 waiters and whose capacity is one call. */
 export type LimiterFactory = (clock: ManualClock) => LimiterHarness;
 
+/** The harness of a one-slot concurrency limiter: `saturate` holds the slot and hands back its release. */
+export function oneSlotHarness(limiter: LimiterHarness['limiter'], clock: ManualClock): LimiterHarness {
+  return {
+    limiter,
+    clock,
+    async saturate() {
+      const r = limiter.tryAcquire();
+      if (!r.ok) throw new Error('expected a permit');
+      return async () => r.permit.release();
+    },
+  };
+}
+
 const never = new Promise<never>(() => {});
 
 export function limiterContract(name: string, make: LimiterFactory): void {
