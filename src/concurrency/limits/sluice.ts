@@ -1,6 +1,6 @@
 /**
- * sluice's own limit: Little's law on one window of attempts at a time, with a no-load RTT that only an experiment
- * can raise.
+ * sluice's own limit: Little's law on one window of attempts at a time, with a no-load RTT that, under load, only an
+ * experiment can raise.
  *
  * The queue a dependency holds for us is, by Little's law (J. D. C. Little, Operations Research 9(3), 1961), its
  * throughput times the delay it adds: `Q = X · (rtt − base)`, where `base` is the RTT of an attempt that did not
@@ -8,9 +8,10 @@
  * window. Latency-gradient limiters (Netflix Gradient2, Envoy) read every rise of the RTT as queueing, so when a
  * dependency merely gets slower they cut a limit that was right. Here a cut is an experiment: if the RTT of attempts
  * started after it does not fall while throughput falls with the limit, the rise was slower work, not a queue, and
- * the baseline moves up to the new RTT. Nothing else raises the baseline, so in a long overload
- * it cannot creep up to the recent RTT (the drift reported in failsafe-go/failsafe-go#127); it falls smoothly toward
- * windows that are faster than it.
+ * the baseline moves up to the new RTT. While the limit is reached nothing else raises the baseline, so in a long
+ * overload it cannot creep up to the recent RTT (the drift reported in failsafe-go/failsafe-go#127); only a window
+ * faster than it by more than twice its standard error pulls it down, so noise does not drag it low either. While at
+ * most half the limit is in use (no queue of ours to tell apart) the baseline follows the RTT.
  *
  * Windows are per time and per samples: one closes after `minWindowMs` once it holds `minSamples` attempts that
  * started inside it, and after `maxWindowMs` with whatever it has, so the limit adapts at 1–10 rps too (at such rates
@@ -51,6 +52,8 @@ interface Window {
   x: number;
   /** Mean RTT of the attempts started inside the window, ms; NaN when none. */
   rtt: number;
+  /** Standard error of that mean, ms (Infinity with fewer than 2). */
+  se: number;
   /** Attempts started inside the window. */
   clean: number;
   /** Most calls in flight at any sample's start. */
@@ -59,6 +62,13 @@ interface Window {
   full: boolean;
   /** Fraction of samples dropped. */
   drops: number;
+}
+
+/** Standard error of the mean of `n` values with sum `sum` and sum of squares `sumSq`. */
+function standardError(sum: number, sumSq: number, n: number): number {
+  const mean = sum / n;
+  const variance = Math.max(0, (sumSq - n * mean * mean) / (n - 1));
+  return Math.sqrt(variance / n);
 }
 
 class SluiceLimit implements LimitAlgorithm {
@@ -74,6 +84,7 @@ class SluiceLimit implements LimitAlgorithm {
   private dropCount = 0;
   private cleanCount = 0;
   private cleanSum = 0;
+  private cleanSumSq = 0;
   private peak = 0;
   private full = false;
   /** Peaks of the last windows (a ring), for the headroom bound. */
@@ -112,19 +123,21 @@ class SluiceLimit implements LimitAlgorithm {
     if (now - s.rttMs >= this.openedAt) {
       this.cleanCount++;
       this.cleanSum += s.rttMs;
+      this.cleanSumSq += s.rttMs * s.rttMs;
     }
     const elapsed = now - this.openedAt;
     if (elapsed < this.minWindowMs || (this.cleanCount < this.minSamples && elapsed < this.maxWindowMs)) return this.limit;
     this.update({
       x: this.count / Math.max(elapsed, 1e-3),
       rtt: this.cleanCount === 0 ? NaN : this.cleanSum / this.cleanCount,
+      se: this.cleanCount < 2 ? Infinity : standardError(this.cleanSum, this.cleanSumSq, this.cleanCount),
       clean: this.cleanCount,
       peak: this.peak,
       full: this.full,
       drops: this.dropCount / this.count,
     });
     this.openedAt = now;
-    this.count = this.dropCount = this.cleanCount = this.cleanSum = this.peak = 0;
+    this.count = this.dropCount = this.cleanCount = this.cleanSum = this.cleanSumSq = this.peak = 0;
     this.full = false;
     return this.limit;
   }
@@ -158,14 +171,20 @@ class SluiceLimit implements LimitAlgorithm {
     this.limit = clampLimit(this.estimate, this.min, this.max, this.limit);
   }
 
-  /** Baseline: set by the first window, pulled down by faster windows, raised only when a cut did not speed anything up. */
+  /**
+   * Baseline: set by the first window. While at most half the limit is in use there is no queue of ours to tell
+   * apart, and it follows the windows' RTT (an EMA, weighted by samples: unbiased, where a minimum would sink with
+   * the noise). Nearer the limit it is frozen, except that a window faster by more than twice its standard error pulls
+   * it down, and a cut that did not speed anything up raises it.
+   */
   private learnBase(w: Window): void {
     if (this.base !== this.base) {
       this.base = w.rtt;
       return;
     }
     const weight = Math.min(1, w.clean / this.minSamples);
-    if (w.rtt < this.base) this.base += 0.2 * weight * (w.rtt - this.base);
+    if (!w.full && 2 * w.peak <= this.limit) this.base += 0.1 * weight * (w.rtt - this.base);
+    else if (w.rtt < this.base - 2 * w.se) this.base += 0.2 * weight * (w.rtt - this.base);
     const b = this.before;
     if (b === undefined) return;
     // The cut bought lower latency (a queue), or throughput held (nothing learnt): the experiment is over.
