@@ -1,7 +1,7 @@
 /**
  * `npm run bench:overload [-- --quick] [-- --scenario S1,S2] [-- --seeds 3] [-- --out docs/overload.md]`
  *
- * Runs the overload scenarios S1–S10 on the simulator for every policy that exists, and writes the results, next to
+ * Runs the overload scenarios S1–S14 on the simulator for every policy that exists, and writes the results, next to
  * the queueing-theory ideal and sluice's targets (T1–T12), to docs/overload.md with SVG charts under docs/img/. The document is
  * rewritten after every scenario; sections of scenarios this run did not (yet) regenerate are kept from the existing
  * file and marked as such, so a partial or interrupted run leaves a whole and honest document.
@@ -63,7 +63,7 @@ const policies = onlyPolicies === undefined ? available.policies : available.pol
 const missing = available.missing;
 const processes = args.jobs !== undefined ? Number(args.jobs) : availableParallelism();
 if (!Number.isInteger(processes) || processes < 1) throw new RangeError(`--jobs must be an integer ≥ 1, got ${args.jobs}`);
-// Cheap scenarios first, so that an interrupted run has written as much as possible (the document keeps S1–S10 order).
+// Cheap scenarios first, so that an interrupted run has written as much as possible (the document keeps S1–S14 order).
 const COST_ORDER = ['S6', 'S10', 'S9', 'S3', 'S4', 'S2', 'S13', 'S12', 'S14', 'S8', 'S7', 'S11', 'S5', 'S1'];
 const order = [...scenarios].sort((a, b) => COST_ORDER.indexOf(a.id) - COST_ORDER.indexOf(b.id));
 if (args.worker !== undefined) {
