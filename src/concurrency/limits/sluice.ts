@@ -126,7 +126,10 @@ class SluiceLimit implements LimitAlgorithm {
       this.cleanSumSq += s.rttMs * s.rttMs;
     }
     const elapsed = now - this.openedAt;
-    if (elapsed < this.minWindowMs || (this.cleanCount < this.minSamples && elapsed < this.maxWindowMs)) return this.limit;
+    // A window closes once it holds minSamples attempts started in it, or after maxWindowMs with at least one (with
+    // RTTs longer than that, it waits for one, up to 10 × maxWindowMs).
+    if (elapsed < this.minWindowMs) return this.limit;
+    if (this.cleanCount < this.minSamples && (elapsed < this.maxWindowMs || (this.cleanCount === 0 && elapsed < 10 * this.maxWindowMs))) return this.limit;
     this.update({
       x: this.count / Math.max(elapsed, 1e-3),
       rtt: this.cleanCount === 0 ? NaN : this.cleanSum / this.cleanCount,
