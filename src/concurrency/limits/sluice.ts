@@ -8,13 +8,14 @@
  * window. Latency-gradient limiters (Netflix Gradient2, Envoy) read every rise of the RTT as queueing, so when a
  * dependency merely gets slower they cut a limit that was right. Here a cut is an experiment: if the RTT of attempts
  * started after it does not fall while throughput falls with the limit, the rise was slower work, not a queue, and
- * the baseline moves up to the new RTT. While the limit is reached nothing else raises the baseline, so in a long
- * overload it cannot creep up to the recent RTT (the drift reported in failsafe-go/failsafe-go#127); only a window
+ * the baseline moves up to the new RTT. With more than half the limit in use nothing else raises the baseline, so in
+ * a long overload it cannot creep up to the recent RTT (the drift reported in failsafe-go/failsafe-go#127); only a window
  * faster than it by more than twice its standard error pulls it down, so noise does not drag it low either. While at
  * most half the limit is in use (no queue of ours to tell apart) the baseline follows the RTT.
  *
  * Windows are per time and per samples: one closes after `minWindowMs` once it holds `minSamples` attempts that
- * started inside it, and after `maxWindowMs` with whatever it has, so the limit adapts at 1–10 rps too (at such rates
+ * started inside it, and after `maxWindowMs` once it holds one (with longer RTTs it waits for one, up to 10 ×
+ * `maxWindowMs`), so the limit adapts at 1–10 rps too (at such rates
  * `X · (rtt − base)` is a fraction of a call, and the limit rises to its headroom instead of reacting to noise).
  * While the limit is not reached, it stays within `headroom` × the most calls seen in flight recently (and never
  * below `initialLimit`), so an idle limiter cannot admit a burst it has never measured.
@@ -33,7 +34,7 @@ export interface SluiceLimitOptions extends LimitBounds {
   headroom?: number;
   /** Shortest window, ms (> 0). Default 100. */
   minWindowMs?: number;
-  /** Longest window, ms (≥ `minWindowMs`): a window closes then with whatever samples it has. Default 1000. */
+  /** Window length, ms (≥ `minWindowMs`), after which a window closes with however few samples (at least one; it waits up to 10 × this for one). Default 1000. */
   maxWindowMs?: number;
   /** Samples (of attempts started inside the window) after which a window may close at `minWindowMs`. Integer ≥ 1. Default 20. */
   minSamples?: number;
