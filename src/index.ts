@@ -10,3 +10,4 @@ export * from './breaker/index.js';
 export * from './retry/index.js';
 export * from './timeout/index.js';
 export * from './fallback/index.js';
+export * from './keyed/index.js';

@@ -68,6 +68,10 @@ export interface AdaptiveLimiterStats extends BulkheadStats {
   eventLoopDelayMs: number;
   /** Each partition's share, guaranteed limit now (`ceil(share × limit)`, ≥ 1) and units in flight. */
   partitions: Record<string, { share: number; guaranteed: number; inflight: number }>;
+  /** The factor set by {@link AdaptiveLimiter.scaleLimit}, in (0, 1]; 1 unless a downstream signal scaled it. */
+  limitScale: number;
+  /** The limit enforced now: `max(1, floor(limit × limitScale))`. */
+  effectiveLimit: number;
 }
 
 /** One partition's share and what its calls hold. */
@@ -92,6 +96,14 @@ class Partition {
 export interface AdaptiveLimiter extends Omit<Bulkhead, 'configure' | 'stats'> {
   /** Counts and state: the bulkhead's, plus the algorithm's name and the samples it was fed. */
   stats(): AdaptiveLimiterStats;
+  /**
+   * Scales the limit the algorithm finds by `factor` in (0, 1], from now until the next call: the enforced limit is
+   * `max(1, floor(limit × factor))`. For a signal the dependency sends about its own load (an HTTP load-factor
+   * header), which should lower the limit before the dependency starts refusing, and let it back up as the load
+   * falls. The algorithm keeps learning unscaled; `scaleLimit(1)` restores its limit (and admits waiters that fit).
+   * @throws {RangeError} when `factor` is not a number in (0, 1].
+   */
+  scaleLimit(factor: number): void;
 }
 
 /** An adaptive permit: remembers when it started and what was in flight, and reports both at its end. */
@@ -129,6 +141,7 @@ class AdaptiveLimiterImpl extends BulkheadImpl implements AdaptiveLimiter {
   private samples = 0;
   private drops = 0;
   private ignored = 0;
+  private scale = 1;
 
   constructor(options: AdaptiveLimiterOptions) {
     const owner = 'adaptiveLimiter';
@@ -193,10 +206,22 @@ class AdaptiveLimiterImpl extends BulkheadImpl implements AdaptiveLimiter {
 
   protected override fits(cost: number, tenant?: string): boolean {
     // A call too big for the current limit runs alone rather than never (the limit moves only with samples).
-    if (this.inflight + cost <= this.limit || (this.inflight === 0 && cost <= this.ceiling)) return true;
+    if (this.inflight + cost <= (this.scale === 1 ? this.limit : this.scaledLimit()) || (this.inflight === 0 && cost <= this.ceiling)) return true;
     // A partition under its guaranteed share is admitted beyond the limit.
     const part = this.parts === undefined || tenant === undefined ? undefined : this.parts.get(tenant);
     return part !== undefined && part.busy + cost <= part.guaranteed(this.limit);
+  }
+
+  private scaledLimit(): number {
+    return Math.max(1, Math.floor(this.limit * this.scale));
+  }
+
+  scaleLimit(factor: number): void {
+    const f = v.between(this.name, 'scaleLimit(factor)', factor, Number.MIN_VALUE, 1);
+    if (f === this.scale) return;
+    const grows = f > this.scale;
+    this.scale = f;
+    if (grows && !this.isDisposed) this.reschedule();
   }
 
   protected override costCeiling(): number {
@@ -244,6 +269,8 @@ class AdaptiveLimiterImpl extends BulkheadImpl implements AdaptiveLimiter {
       ignored: this.ignored,
       eventLoopDelayMs: this.lag === undefined ? 0 : this.lag.at(this.clock.now()),
       partitions: Object.fromEntries([...(this.parts ?? [])].map(([k, p]) => [k, { share: p.share, guaranteed: p.guaranteed(this.limit), inflight: p.busy }])),
+      limitScale: this.scale,
+      effectiveLimit: this.scaledLimit(),
     };
   }
 }

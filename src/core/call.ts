@@ -46,6 +46,7 @@ export class Call implements Context, DeadlineEntry {
   attempt: number;
   priority: number;
   tenant: string | undefined;
+  key: string | undefined = undefined;
   cost: number;
   task: Task<unknown> | undefined = undefined;
   retryDepth: number;
@@ -96,6 +97,7 @@ export class Call implements Context, DeadlineEntry {
   static from(ctx: Context): Call {
     const c = new Call(ctx.signal, ctx.deadline, ctx.priority, ctx.tenant, ctx.cost, ctx.attempt, ctx.retryDepth);
     c.task = ctx.task;
+    c.key = ctx.key;
     return c;
   }
 

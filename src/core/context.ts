@@ -29,6 +29,12 @@ export interface ExecuteOptions {
   /** Tenant key for fairness and per-tenant limits. Default: none. */
   tenant?: string;
   /**
+   * The key a `keyed()` policy routes the call by (an origin, a customer, a partition): a non-empty string. Unlike
+   * `tenant`, no limiter reads it, so a per-key pipeline can still share its capacity fairly between tenants.
+   * Default: none.
+   */
+  key?: string;
+  /**
    * Units of capacity the call consumes: tokens or pacing slots in a rate limiter, units of the limit in a bulkhead
    * (a call of cost 3 holds 3 of a bulkhead's `limit` while it runs), work in a fair queue's shares. Finite, > 0.
    * Default 1. One `cost` travels through a whole pipeline and means the same call's weight to every layer.
@@ -55,6 +61,8 @@ export interface ExecutionContext {
   readonly priority: number;
   /** See {@link ExecuteOptions.tenant}. */
   readonly tenant: string | undefined;
+  /** See {@link ExecuteOptions.key}. */
+  readonly key: string | undefined;
   /** See {@link ExecuteOptions.cost}. */
   readonly cost: number;
 }
@@ -76,7 +84,7 @@ export const NEVER_ABORTED: AbortSignal = ((globalThis as { [k: symbol]: unknown
 export const CONTEXT_BRAND: unique symbol = Symbol.for('sluice.context') as never;
 
 /** The per-call option names (see {@link ExecuteOptions}). */
-const EXECUTE_KEYS = v.keys('signal', 'priority', 'tenant', 'cost', 'deadline', 'timeoutMs');
+const EXECUTE_KEYS = v.keys('signal', 'priority', 'tenant', 'key', 'cost', 'deadline', 'timeoutMs');
 
 /**
  * Concrete context. `task` carries the user's function through a pipeline so that composition needs no per-call
@@ -88,6 +96,7 @@ export class Context implements ExecutionContext {
   deadline: number | undefined;
   priority: number;
   tenant: string | undefined;
+  key: string | undefined;
   cost: number;
   /** @internal the user's function, set by the outermost `execute()`. */
   task: Task<unknown> | undefined;
@@ -108,12 +117,13 @@ export class Context implements ExecutionContext {
     this.deadline = deadline;
     this.priority = priority;
     this.tenant = tenant;
+    this.key = undefined;
     this.cost = cost;
     this.task = undefined;
     this.retryDepth = retryDepth;
   }
 
-  /** A copy with other signal/deadline/attempt, keeping task, priority, tenant and cost. */
+  /** A copy with other signal/deadline/attempt, keeping task, priority, tenant, key and cost. */
   derive(signal: AbortSignal, deadline: number | undefined, attempt: number, retryDepth = this.retryDepth): Context {
     return derivedContext(this, signal, deadline, attempt, retryDepth);
   }
@@ -124,9 +134,9 @@ export class Context implements ExecutionContext {
   }
 }
 
-/** A context with `from`'s task, priority, tenant and cost, and the given signal, deadline, attempt and depth. */
+/** A context with `from`'s task, priority, tenant, key and cost, and the given signal, deadline, attempt and depth. */
 export function derivedContext(
-  from: Pick<Context, 'priority' | 'tenant' | 'cost' | 'task'>,
+  from: Pick<Context, 'priority' | 'tenant' | 'key' | 'cost' | 'task'>,
   signal: AbortSignal,
   deadline: number | undefined,
   attempt: number,
@@ -134,6 +144,7 @@ export function derivedContext(
 ): Context {
   const c = new Context(signal, deadline, from.priority, from.tenant, from.cost, attempt, retryDepth);
   c.task = from.task;
+  c.key = from.key;
   return c;
 }
 
@@ -160,6 +171,7 @@ export function createContext(owner: string, clock: Clock, options: ExecuteOptio
     deadline = deadline === undefined ? d : Math.min(deadline, d);
   }
   const c = new Context(signal, deadline, priority, tenant, cost);
+  if (o.key !== undefined) c.key = v.name(owner, 'key', o.key);
   // A context a protected function received, passed back as options (`inner.execute(fn, ctx)`), links the two
   // calls: retries inside see the retries enclosing them (see retry's nested rule).
   const depth = (o as { retryDepth?: unknown }).retryDepth;
@@ -188,6 +200,7 @@ function checkExecuteKeys(owner: string, o: object): void {
       case 'deadline':
       case 'priority':
       case 'tenant':
+      case 'key':
       case 'cost':
         continue;
     }

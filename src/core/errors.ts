@@ -49,10 +49,12 @@ const rejectionCodeSet: ReadonlySet<string> = new Set(REJECTION_CODES);
 
 /**
  * Codes of {@link SluiceError}s that are not local rejections: the dependency was called. `TIMEOUT`: it ran past its
- * timeout or deadline; `RETRY_EXHAUSTED`: a retry policy gave up (`RetryExhaustedError`, carrying the dependency's
+ * timeout or deadline; `HTTP_STATUS`: an HTTP integration refused to pass on a response (`HttpStatusError`, from
+ * `sluice/http`); `NOT_RETRIED`: a failure worth retrying was not retried because the request could not safely be
+ * sent again (`NotRetriedError`); `RETRY_EXHAUSTED`: a retry policy gave up (`RetryExhaustedError`, carrying the dependency's
  * last error as `cause`).
  */
-export type FailureCode = 'TIMEOUT' | 'RETRY_EXHAUSTED';
+export type FailureCode = 'TIMEOUT' | 'RETRY_EXHAUSTED' | 'HTTP_STATUS' | 'NOT_RETRIED';
 
 /**
  * Base of every error sluice raises on its own account.
@@ -260,7 +262,7 @@ export function isSluiceError(e: unknown): e is SluiceError {
   if (isRejectedError(e) || isTimeoutError(e)) return true;
   if (!hasStringProps(e)) return false;
   try {
-    return e.code === 'RETRY_EXHAUSTED';
+    return e.code === 'RETRY_EXHAUSTED' || e.code === 'HTTP_STATUS' || e.code === 'NOT_RETRIED';
   } catch {
     return false;
   }

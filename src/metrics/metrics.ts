@@ -88,6 +88,12 @@ export const METRIC = Object.freeze({
   limit: 'sluice_limit',
   /** Tokens available now (token bucket). Gauge. */
   tokens: 'sluice_tokens',
+  /** Cooldown gate: ms until it opens (0 when open). Gauge. */
+  cooldownRemaining: 'sluice_cooldown_remaining_ms',
+  /** Keyed policy: keys with live state. Gauge. */
+  keys: 'sluice_keys',
+  /** Keyed policy: keys whose state was evicted (idle or least recently used). Counter. */
+  keyEvictions: 'sluice_key_evictions_total',
   /** Time admitted calls spent waiting, ms. Histogram. */
   queueWait: 'sluice_queue_wait_ms',
   /** Duration of calls run through `execute()`, ms; label `outcome` = success | failure. Histogram. */

@@ -6,3 +6,4 @@
  */
 export { tokenBucket, type TokenBucket, type TokenBucketOptions, type TokenBucketConfig, type TokenBucketStats } from './token-bucket.js';
 export { leakyBucket, type LeakyBucket, type LeakyBucketOptions, type LeakyBucketConfig, type LeakyBucketStats } from './leaky-bucket.js';
+export { cooldown, type Cooldown, type CooldownOptions, type CooldownStats } from './cooldown.js';

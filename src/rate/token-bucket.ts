@@ -33,6 +33,11 @@ export interface TokenBucketConfig {
   capacity?: number;
   /** New rate, per second, in [1e-6, 1e12]. */
   refillPerSecond?: number;
+  /**
+   * Tokens available now, in [0, capacity] (the new capacity when both are given): replaces what the bucket has
+   * earned, for a quota someone else counts (a server's `RateLimit: r=...`). Default: keep the tokens earned so far.
+   */
+  tokens?: number;
 }
 
 /** Snapshot returned by {@link TokenBucket.stats}. */
@@ -49,8 +54,8 @@ export interface TokenBucketStats extends QueueingStats {
 export interface TokenBucket extends Limiter {
   readonly events: QueueingLimiter<LimiterEvents>['events'];
   /**
-   * Changes capacity and/or rate. Tokens earned so far are accounted at the old rate first; tokens above a smaller
-   * capacity are dropped. Waiters that can no longer be served within their `maxWaitMs` or deadline are refused
+   * Changes capacity, rate and/or the tokens available now. Tokens earned so far are accounted at the old rate first;
+   * tokens above a smaller capacity are dropped; `tokens` replaces them. Waiters that can no longer be served within their `maxWaitMs` or deadline are refused
    * (`MAX_WAIT_EXCEEDED` / `DEADLINE_EXCEEDED`); waiters whose cost exceeds the new capacity are refused with
    * `RATE_LIMITED` and `retryAfterMs: Infinity`.
    * @throws {RangeError | TypeError} on invalid values or an unknown option name (the message names it).
@@ -60,7 +65,7 @@ export interface TokenBucket extends Limiter {
 }
 
 const KNOWN = v.keys(...COMMON_KEYS, ...QUEUE_KEYS, 'capacity', 'refillPerSecond', 'initialTokens');
-const CONFIG_KNOWN = v.keys('capacity', 'refillPerSecond');
+const CONFIG_KNOWN = v.keys('capacity', 'refillPerSecond', 'tokens');
 
 class TokenBucketImpl extends QueueingLimiter<LimiterEvents, FifoQueue<Waiter>> implements TokenBucket {
   protected readonly busyReason = 'RATE_LIMITED' as const;
@@ -165,12 +170,14 @@ class TokenBucketImpl extends QueueingLimiter<LimiterEvents, FifoQueue<Waiter>> 
     const c = v.optionsObject<TokenBucketConfig>('tokenBucket.configure', config, CONFIG_KNOWN);
     const capacity = v.opt(c.capacity, this.capacity, (x) => checkCapacity('tokenBucket.configure', x));
     const ratePerMs = v.opt(c.refillPerSecond, undefined, (x) => checkRate('tokenBucket.configure', 'refillPerSecond', x) / 1000) ?? this.ratePerMs;
+    const tokens = v.opt(c.tokens, undefined, (x) => v.between('tokenBucket.configure', 'tokens', x, 0, capacity));
     const now = this.clock.now();
     this.refill(now); // earn at the old rate up to now
     this.capacity = capacity;
     this.ratePerMs = ratePerMs;
     this.tol = TOLERANCE * capacity;
-    if (this.tokens > capacity) this.tokens = capacity;
+    if (tokens !== undefined) this.tokens = tokens;
+    else if (this.tokens > capacity) this.tokens = capacity;
     // Re-check every waiter against its bounds under the new schedule, in queue order.
     let ahead = 0;
     for (const w of this.queue) {

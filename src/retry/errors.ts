@@ -93,13 +93,20 @@ export class RetryExhaustedError extends SluiceError {
   readonly lastError: unknown;
   /** The last failure the dependency produced (an error, or a result flagged by `shouldRetryResult`), or undefined. */
   declare readonly cause: unknown;
+  /**
+   * The wait the last failure asked for (its `retryAfterMs`: a server's Retry-After, an inner policy's hint), ms, or
+   * undefined when it asked for none. With reason `deadline` or `retryAfter` it is why the policy stopped: the wait
+   * did not fit the call's deadline, or exceeded `maxRetryAfterMs`. A server can pass it on to its own callers.
+   */
+  readonly retryAfterMs: number | undefined;
 
-  constructor(policy: string, reason: Exclude<GiveUpReason, 'aborted'>, attempts: number, cause: unknown, lastError: unknown) {
+  constructor(policy: string, reason: Exclude<GiveUpReason, 'aborted'>, attempts: number, cause: unknown, lastError: unknown, retryAfterMs?: number) {
     const what = cause === undefined ? describe(lastError) : describe(cause);
     super(RETRY_EXHAUSTED, policy, `${policy}: gave up after ${attempts} attempt${attempts === 1 ? '' : 's'} (${WHY[reason]}): ${what}`, { cause });
     this.attempts = attempts;
     this.reason = reason;
     this.lastError = lastError;
+    this.retryAfterMs = retryAfterMs;
   }
 }
 

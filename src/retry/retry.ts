@@ -435,6 +435,7 @@ class RetryImpl implements Retry, FastStage {
     // The context this retry was entered with (enter() admits only at depth 0), for the further attempts.
     const ctx = new Context(call.callerSignal, call.outerDeadline, call.priority, call.tenant, call.cost, 1, 0);
     ctx.task = call.task;
+    ctx.key = call.key;
     return this.retryLoop(inner, ctx, isError ? { kind: 'error', error: value } : { kind: 'result', result: value });
   }
 
@@ -629,7 +630,8 @@ class RetryImpl implements Retry, FastStage {
     if (this.throwLastError || (attempts === 1 && (reason === 'notRetryable' || reason === 'rejected' || reason === 'maxAttempts'))) {
       throw outcome.error;
     }
-    throw new RetryExhaustedError(this.name, reason, attempts, cause, outcome.error);
+    const hint = retryAfterOf(outcome.error);
+    throw new RetryExhaustedError(this.name, reason, attempts, cause, outcome.error, hint === null ? undefined : hint);
   }
 
   private disposedError(): unknown {
