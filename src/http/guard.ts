@@ -390,6 +390,8 @@ export class RequestRun<R> {
   last: HttpStatusError | undefined = undefined;
   /** Set when the response was already passed on to the client (undici): nothing may be retried after it. */
   committed = false;
+  /** Set once the client's handler was told how the request ended (undici). */
+  userDone = false;
 
   constructor(
     readonly guard: HttpGuard,

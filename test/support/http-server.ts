@@ -15,7 +15,7 @@ export interface SeenRequest {
   readonly at: number;
 }
 
-export type Script = (req: IncomingMessage, res: ServerResponse, seen: SeenRequest, index: number) => void | Promise<void>;
+export type Script = (req: IncomingMessage, res: ServerResponse, seen: SeenRequest, index: number) => unknown;
 
 export class TestServer {
   readonly requests: SeenRequest[] = [];
