@@ -142,6 +142,8 @@ class AdaptiveLimiterImpl extends BulkheadImpl implements AdaptiveLimiter {
   private drops = 0;
   private ignored = 0;
   private scale = 1;
+  /** The algorithm's limit; the bulkhead's `limit` is the one enforced, `max(1, floor(algoLimit × scale))`. */
+  private algoLimit: number;
 
   constructor(options: AdaptiveLimiterOptions) {
     const owner = 'adaptiveLimiter';
@@ -162,6 +164,7 @@ class AdaptiveLimiterImpl extends BulkheadImpl implements AdaptiveLimiter {
     delete rest.discountEventLoopDelay;
     super(rest as unknown as BulkheadOptions, owner, BASE_KEYS);
     this.algorithm = algorithm;
+    this.algoLimit = initial;
     this.classify = classify;
     this.ceiling = max;
     this.parts = parts;
@@ -194,7 +197,10 @@ class AdaptiveLimiterImpl extends BulkheadImpl implements AdaptiveLimiter {
       try {
         const next = this.algorithm.sample({ rttMs: Math.max(0, now - p.startedAt - lag), inflight: p.inflight, dropped }, now);
         // A user's algorithm is trusted only with an integer in [1, its max].
-        if (Number.isInteger(next) && next >= 1 && next <= this.ceiling) this.limit = next;
+        if (Number.isInteger(next) && next >= 1 && next <= this.ceiling) {
+          this.algoLimit = next;
+          this.limit = this.scale === 1 ? next : this.scaledLimit();
+        }
       } catch (e) {
         reportError(e);
       }
@@ -206,14 +212,14 @@ class AdaptiveLimiterImpl extends BulkheadImpl implements AdaptiveLimiter {
 
   protected override fits(cost: number, tenant?: string): boolean {
     // A call too big for the current limit runs alone rather than never (the limit moves only with samples).
-    if (this.inflight + cost <= (this.scale === 1 ? this.limit : this.scaledLimit()) || (this.inflight === 0 && cost <= this.ceiling)) return true;
+    if (this.inflight + cost <= this.limit || (this.inflight === 0 && cost <= this.ceiling)) return true;
     // A partition under its guaranteed share is admitted beyond the limit.
     const part = this.parts === undefined || tenant === undefined ? undefined : this.parts.get(tenant);
     return part !== undefined && part.busy + cost <= part.guaranteed(this.limit);
   }
 
   private scaledLimit(): number {
-    return Math.max(1, Math.floor(this.limit * this.scale));
+    return Math.max(1, Math.floor(this.algoLimit * this.scale));
   }
 
   scaleLimit(factor: number): void {
@@ -221,6 +227,7 @@ class AdaptiveLimiterImpl extends BulkheadImpl implements AdaptiveLimiter {
     if (f === this.scale) return;
     const grows = f > this.scale;
     this.scale = f;
+    this.limit = this.scaledLimit();
     if (grows && !this.isDisposed) this.reschedule();
   }
 
@@ -269,8 +276,9 @@ class AdaptiveLimiterImpl extends BulkheadImpl implements AdaptiveLimiter {
       ignored: this.ignored,
       eventLoopDelayMs: this.lag === undefined ? 0 : this.lag.at(this.clock.now()),
       partitions: Object.fromEntries([...(this.parts ?? [])].map(([k, p]) => [k, { share: p.share, guaranteed: p.guaranteed(this.limit), inflight: p.busy }])),
+      limit: this.algoLimit,
       limitScale: this.scale,
-      effectiveLimit: this.scaledLimit(),
+      effectiveLimit: this.limit,
     };
   }
 }

@@ -527,7 +527,7 @@ export class HttpGuard {
     const c = this.config;
     this.upstreams = keyed((key, info) => new Upstream(key, info, c), { name: c.name, clock: c.clock, metrics: c.metrics, maxKeys: c.maxKeys, idleMs: c.idleMs });
     // Build one key's policies now, so that a bad policy option throws here, at creation, not at the first request.
-    new Upstream('validate', { key: 'validate', name: `${c.name}/validate`, clock: c.clock, metrics: undefined }, c).dispose();
+    new Upstream('validate', { name: `${c.name}/validate`, clock: c.clock, metrics: undefined }, c).dispose();
   }
 
   /** The key of a request. */

@@ -172,8 +172,7 @@ function parseParams(p: Parser): Map<string, BareItem> | Fail {
       value = parseBareItem(p);
       if (value === FAIL) return FAIL;
     }
-    params.delete(key); // a repeated key keeps its last value, in its last position
-    params.set(key, value);
+    params.set(key, value); // a repeated key keeps its first position and its last value (RFC 9651 §4.2.3.2)
   }
   return params;
 }
@@ -244,7 +243,7 @@ export function parseList(value: string | null | undefined): (SfItem | SfInnerLi
 
 /**
  * Parses a Structured Field Dictionary (RFC 9651 §4.2.2); undefined when malformed. A key without a value is `true`.
- * A repeated key keeps its last value. Never throws.
+ * A repeated key keeps its first position and its last value. Never throws.
  */
 export function parseDictionary(value: string | null | undefined): Map<string, SfItem | SfInnerList> | undefined {
   if (typeof value !== 'string') return undefined;
@@ -261,8 +260,7 @@ export function parseDictionary(value: string | null | undefined): Map<string, S
       m = params === FAIL ? FAIL : { value: true, params };
     }
     if (m === FAIL) return false;
-    out.delete(key);
-    out.set(key, m);
+    out.set(key, m); // a repeated key keeps its first position and its last value (RFC 9651 §4.2.2)
     return true;
   });
   return ok ? out : undefined;

@@ -12,10 +12,12 @@ import { Telemetry, type LimiterEvents, type LimiterCounts } from '../core/telem
 import * as v from '../core/validate.js';
 import { METRIC, type Metrics } from '../metrics/metrics.js';
 
-/** What a {@link keyed} factory is given with the key. */
+/**
+ * What a {@link keyed} factory is given with the key: options to spread into the policies it makes
+ * (`tokenBucket({ ...info, capacity: 10, refillPerSecond: 5 })`), so they are named by key, run on the keyed policy's
+ * clock and report to its metrics sink.
+ */
 export interface KeyInfo {
-  /** The key. */
-  readonly key: string;
   /**
    * A name for the key's policy (`<keyed name>/<key>`, the key cut to 64 characters plus a hash when longer): give
    * it to the policies you create, so that their metric series are labelled by key.
@@ -242,7 +244,7 @@ class KeyedImpl<P extends Policy> implements Keyed<P> {
       this.t.rejected('CONCURRENCY_LIMITED', 0, 1);
       throw new ConcurrencyLimitedError(this.name, 0, `${this.name}: all ${this.maxKeys} keys have calls in flight; no state for key ${JSON.stringify(label(key))}`);
     }
-    const info: KeyInfo = { key, name: `${this.name}/${label(key)}`, clock: this.clock, metrics: this.metrics };
+    const info: KeyInfo = { name: `${this.name}/${label(key)}`, clock: this.clock, metrics: this.metrics };
     const policy = this.factory(key, info);
     if (typeof policy !== 'object' || policy === null || typeof (policy as { [RUN]?: unknown })[RUN] !== 'function') {
       throw new TypeError(`${this.name}: the factory must return a sluice policy, got ${v.describeValue(policy)} for key ${JSON.stringify(label(key))}`);
@@ -355,7 +357,7 @@ function label(key: string): string {
  *   on the keyed policy's clock, rejects the call with that error (nothing is kept for the key).
  * @example
  * ```ts
- * const perCustomer = keyed((key, { name, clock }) => tokenBucket({ name, clock, capacity: 10, refillPerSecond: 5 }), { maxKeys: 10_000 });
+ * const perCustomer = keyed((_key, info) => tokenBucket({ ...info, capacity: 10, refillPerSecond: 5 }), { maxKeys: 10_000 });
  * await perCustomer.execute(() => handle(req), { key: req.customerId });
  * ```
  */

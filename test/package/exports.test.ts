@@ -20,11 +20,22 @@ describe('package exports', () => {
   });
 
   it('loads every entry point as ESM and as CommonJS', async () => {
-    for (const entry of ['sluice', 'sluice/testing', 'sluice/sim']) {
+    for (const entry of ['sluice', 'sluice/testing', 'sluice/sim', 'sluice/http', 'sluice/fetch', 'sluice/undici', 'sluice/axios']) {
       const esm = (await import(entry)) as Record<string, unknown>;
       const cjs = require(entry) as Record<string, unknown>;
       expect(Object.keys(esm).length).toBeGreaterThan(0);
       expect(Object.keys(cjs).sort()).toEqual(Object.keys(esm).filter((k) => k !== 'default').sort());
+    }
+  });
+
+  it('the core entry imports no optional peer (undici, axios), and the HTTP entries only on their own', async () => {
+    const { readFileSync, readdirSync } = await import('node:fs');
+    const dist = new URL('../../dist/', import.meta.url);
+    const core = readFileSync(new URL('index.js', dist), 'utf8');
+    const chunks = readdirSync(dist).filter((f) => f.startsWith('chunk-') && f.endsWith('.js'));
+    for (const file of ['index.js', ...chunks]) {
+      const text = file === 'index.js' ? core : readFileSync(new URL(file, dist), 'utf8');
+      expect(text, file).not.toMatch(/from ['"](undici|axios)['"]|require\(['"](undici|axios)['"]\)/);
     }
   });
 
