@@ -7,3 +7,4 @@ export { breakerSuite as breaker, retrySuite as retry, timeoutSuite as timeout, 
 export { default as fallback } from './fallback.js';
 export { default as import } from './import.js';
 export { default as queue } from './queue.js';
+export { fetchSuite as httpFetch, undiciSuite as httpUndici, axiosSuite as httpAxios, overheadSuite as httpOverhead } from './http.js';

@@ -8,7 +8,7 @@ import type { AxiosAdapter, AxiosInstance, AxiosResponse, AxiosStatic, InternalA
 import type { Keyed } from '../keyed/keyed.js';
 import { NEVER_ABORTED } from '../core/context.js';
 import { replayable } from './classify.js';
-import { HttpGuard, RequestRun, parseCallOptions, type HttpCallOptions, type HttpOptions, type HttpRequestFacts, type ResponseView, type Upstream } from './guard.js';
+import { HttpGuard, LazyFacts, RequestRun, parseCallOptions, type HttpCallOptions, type HttpOptions, type HttpRequestFacts, type ResponseView, type Upstream } from './guard.js';
 import type { HeaderGetter } from './headers.js';
 
 /** The request's own sluice settings, as `config.sluice`. */
@@ -85,11 +85,11 @@ function discard(x: unknown): void {
   if (data !== undefined && data !== null && typeof data.destroy === 'function') data.destroy();
 }
 
-function fullUrl(config: InternalAxiosRequestConfig): URL {
+function fullUrl(config: InternalAxiosRequestConfig): string {
   const url = config.url ?? '';
   const base = config.baseURL;
-  if (base !== undefined && base !== '' && !/^([a-z][a-z\d+\-.]*:)?\/\//i.test(url)) return new URL(`${base.replace(/\/+$/, '')}/${url.replace(/^\/+/, '')}`);
-  return new URL(url);
+  if (base !== undefined && base !== '' && !/^([a-z][a-z\d+\-.]*:)?\/\//i.test(url)) return `${base.replace(/\/+$/, '')}/${url.replace(/^\/+/, '')}`;
+  return url;
 }
 
 /**
@@ -116,7 +116,7 @@ export function axiosAdapter(adapter: AxiosAdapter, options?: HttpOptions): Slui
   const max = guard.config.maxErrorBodyBytes;
   const wrapped = (async (config: InternalAxiosRequestConfig): Promise<AxiosResponse> => {
     const callOptions = parseCallOptions('axiosAdapter', config.sluice);
-    const facts: HttpRequestFacts = { method: String(config.method ?? 'get').toUpperCase(), url: fullUrl(config), header: headerGetter(config.headers) };
+    const facts: HttpRequestFacts = new LazyFacts(fullUrl(config), String(config.method ?? 'get').toUpperCase(), headerGetter(config.headers));
     const run = new RequestRun<AxiosResponse | Rejection>(guard, facts, replayable(config.data), callOptions, discard);
     const signal = config.signal as AbortSignal | undefined;
     const outcome = await guard.run<AxiosResponse | Rejection>(run, signal, async (ctx, up) => {

@@ -6,7 +6,7 @@ import { NEVER_ABORTED } from '../core/context.js';
 import { reportError } from '../core/safe-call.js';
 import type { Keyed } from '../keyed/keyed.js';
 import { replayable } from './classify.js';
-import { HttpGuard, RequestRun, parseCallOptions, type HttpCallOptions, type HttpOptions, type HttpRequestFacts, type ResponseView, type Upstream } from './guard.js';
+import { HttpGuard, LazyFacts, RequestRun, parseCallOptions, type HttpCallOptions, type HttpOptions, type HttpRequestFacts, type ResponseView, type Upstream } from './guard.js';
 import type { HeaderGetter } from './headers.js';
 
 /** The part of a fetch Response the wrapper reads. */
@@ -41,19 +41,22 @@ function isRequest(x: unknown): x is { url: string; method: string; headers: Hea
   return typeof x === 'object' && x !== null && typeof (x as { url?: unknown }).url === 'string' && typeof (x as { method?: unknown }).method === 'string' && typeof (x as { headers?: unknown }).headers === 'object';
 }
 
-function view(res: ResponseLike): ResponseView {
-  return {
-    status: res.status,
-    statusText: res.statusText,
-    header: (n) => res.headers.get(n),
-    headers: () => {
-      const out: Record<string, string> = {};
-      res.headers.forEach((value, key) => {
-        out[key] = value;
-      });
-      return out;
-    },
-  };
+/** A fetch Response as the engine sees it (a class: no closure per response). */
+class FetchView implements ResponseView {
+  readonly status: number;
+  readonly statusText: string;
+  constructor(private readonly res: ResponseLike) {
+    this.status = res.status;
+    this.statusText = res.statusText;
+  }
+  readonly header = (name: string): string | null => this.res.headers.get(name);
+  headers(): Record<string, string> {
+    const out: Record<string, string> = {};
+    this.res.headers.forEach((value, key) => {
+      out[key] = value;
+    });
+    return out;
+  }
 }
 
 /** Cancels a response's body, so its socket goes back to the pool. */
@@ -154,7 +157,28 @@ export function protectFetch<F extends FetchLike>(fetchFn: F, options?: HttpOpti
   const max = guard.config.maxErrorBodyBytes;
   const keepResponse = !guard.config.throwOnStatus;
 
-  const wrapped = async function (input: unknown, init?: Record<string, unknown> & SluiceInit): Promise<unknown> {
+  const wrapped = function (input: unknown, init?: Record<string, unknown> & SluiceInit): Promise<unknown> {
+    let run: RequestRun<ResponseLike>;
+    let sendInit: Record<string, unknown> | undefined = init;
+    let userSignal: AbortSignal | undefined;
+    try {
+      [run, sendInit, userSignal] = prepare(input, init);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    const attemptInitOf = (signal: AbortSignal): Record<string, unknown> | undefined => (signal === NEVER_ABORTED ? sendInit : { ...sendInit, signal });
+    return guard.run(run, userSignal, async (ctx, up) => {
+      const res = (await fetchFn(input, attemptInitOf(ctx.signal))) as ResponseLike;
+      const v = new FetchView(res);
+      const verdict = run.judge(up, v);
+      if (verdict.cls === 'ok') return res;
+      if (keepResponse) throw run.refuse(v, verdict, undefined, false, res);
+      const { body: kept, truncated } = await readCapped(res, max);
+      throw run.refuse(v, verdict, kept, truncated, undefined as unknown as ResponseLike);
+    });
+  } as unknown as ProtectedFetch<F>;
+
+  function prepare(input: unknown, init: (Record<string, unknown> & SluiceInit) | undefined): [RequestRun<ResponseLike>, Record<string, unknown> | undefined, AbortSignal | undefined] {
     let callOptions: HttpCallOptions | undefined;
     let sendInit: Record<string, unknown> | undefined = init;
     if (init !== undefined && init !== null && init.sluice !== undefined) {
@@ -163,24 +187,14 @@ export function protectFetch<F extends FetchLike>(fetchFn: F, options?: HttpOpti
       delete sendInit.sluice;
     }
     const req = isRequest(input) ? input : undefined;
-    const url = new URL(req !== undefined ? req.url : input instanceof URL ? input.href : String(input));
+    const url = req !== undefined ? req.url : input instanceof URL ? input.href : String(input);
     const method = String((sendInit?.method as string | undefined) ?? req?.method ?? 'GET').toUpperCase();
     const headers = sendInit?.headers ?? req?.headers;
     const body = sendInit?.body !== undefined ? sendInit.body : req !== undefined && req.body !== null && req.body !== undefined ? req.body : undefined;
-    const facts: HttpRequestFacts = { method, url, header: headerGetter(headers) };
+    const facts: HttpRequestFacts = new LazyFacts(url, method, headerGetter(headers));
     const userSignal = (sendInit?.signal as AbortSignal | null | undefined) ?? req?.signal ?? undefined;
-    const run = new RequestRun<ResponseLike>(guard, facts, replayable(body), callOptions, discard);
-    return guard.run(run, userSignal ?? undefined, async (ctx, up) => {
-      const attemptInit = ctx.signal === NEVER_ABORTED ? sendInit : { ...sendInit, signal: ctx.signal };
-      const res = (await fetchFn(input, attemptInit)) as ResponseLike;
-      const v = view(res);
-      const verdict = run.judge(up, v);
-      if (verdict.cls === 'ok') return res;
-      if (keepResponse) throw run.refuse(v, verdict, undefined, false, res);
-      const { body: kept, truncated } = await readCapped(res, max);
-      throw run.refuse(v, verdict, kept, truncated, undefined as unknown as ResponseLike);
-    });
-  } as unknown as ProtectedFetch<F>;
+    return [new RequestRun<ResponseLike>(guard, facts, replayable(body), callOptions, discard), sendInit, userSignal ?? undefined];
+  }
   Object.defineProperties(wrapped, {
     upstreams: { value: guard.upstreams },
     dispose: {

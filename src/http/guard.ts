@@ -5,9 +5,9 @@
  * adaptive limit, and 429/503 count as drops and failures.
  */
 import { wallClockNow, type Clock } from '../core/clock.js';
-import { isRejectedError, isTimeoutError } from '../core/errors.js';
-import type { ExecuteOptions, ExecutionContext, Task } from '../core/context.js';
-import { COMMON_KEYS, parseCommon, type CommonOptions } from '../core/limiter-base.js';
+import { DisposedError, isRejectedError, isTimeoutError } from '../core/errors.js';
+import { executeContext, type ExecuteOptions, type ExecutionContext, type Task } from '../core/context.js';
+import { COMMON_KEYS, callTask, parseCommon, type CommonOptions } from '../core/limiter-base.js';
 import type { PermitOutcome } from '../core/permit.js';
 import { pipeline } from '../core/pipeline.js';
 import { KIND, RUN, type Policy } from '../core/policy.js';
@@ -24,14 +24,16 @@ import { timeout } from '../timeout/timeout.js';
 import type { Metrics } from '../metrics/metrics.js';
 import { IDEMPOTENT_METHODS, RETRYABLE_STATUSES, classifyStatus, isNetworkError, isRetryableError } from './classify.js';
 import { HttpStatusError, NotRetriedError, isHttpStatusError, isNotRetriedError, type ResponseClass } from './errors.js';
-import { readServerSignals, type HeaderGetter, type ServerSignals } from './headers.js';
+import { signalsOf, type HeaderGetter, type ServerSignals } from './headers.js';
 
 /** What the key function and the classifiers see of a request. */
 export interface HttpRequestFacts {
   /** Upper-case method. */
   readonly method: string;
-  /** The absolute URL. */
+  /** The absolute URL (parsed on first read). */
   readonly url: URL;
+  /** The URL's origin (`https://api.example.com`, `http://127.0.0.1:8080`): the default key. */
+  readonly origin: string;
   /** Reads a request header (case-insensitive). */
   readonly header: HeaderGetter;
 }
@@ -251,9 +253,25 @@ export class Upstream implements Policy {
   }
 }
 
-/** A policy that runs the task as it is (a key whose every policy is switched off). */
+/** A policy that runs the task as it is (a key whose every policy is switched off): no racer, so no signal of its own. */
 function passThrough(clock: Clock): Policy {
-  return timeout({ clock, timeoutMs: Infinity });
+  let disposed = false;
+  const p: Policy = {
+    name: 'passThrough',
+    clock,
+    execute: <T>(fn: Task<T>, options?: ExecuteOptions) => {
+      const ctx = executeContext(p, fn, options);
+      return ctx instanceof Promise ? ctx : p[RUN](fn, ctx);
+    },
+    [RUN]: <T>(next: Task<T>, ctx: Context) => (disposed ? Promise.reject(new DisposedError('passThrough')) : callTask(next, ctx)),
+    dispose: () => {
+      disposed = true;
+    },
+    [Symbol.dispose]: () => {
+      disposed = true;
+    },
+  };
+  return p;
 }
 
 /** The retry rule: statuses flagged retryable, network failures and timeouts; never what was marked not to retry. */
@@ -365,6 +383,47 @@ export function parseCallOptions(owner: string, x: unknown): HttpCallOptions | u
   return v.optionsObject<HttpCallOptions>(`${owner}: request option "sluice"`, x, CALL_KNOWN);
 }
 
+const SIMPLE_ORIGIN = /^(https?):\/\/([a-z0-9-]+(?:\.[a-z0-9-]+)*)(?::(\d{1,5}))?(?=[/?#]|$)/;
+const DOTTED_QUAD = /^(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)$/;
+
+/**
+ * The origin of an absolute http(s) URL string, without parsing the whole URL when it is a plain one (lower-case
+ * host name or canonical IPv4 address, no user info); anything else goes through `new URL()`, whose origin is the
+ * reference. @throws {TypeError} for a string that is not a URL.
+ */
+export function originOf(raw: string): string {
+  const m = SIMPLE_ORIGIN.exec(raw);
+  if (m !== null) {
+    const scheme = m[1]!;
+    const host = m[2]!;
+    const last = host.slice(host.lastIndexOf('.') + 1);
+    // A host whose last label is a number is an IPv4 address, which URL normalises (0x7f.1, 127.000.0.1).
+    if (!/^(\d+|0x[0-9a-f]*)$/.test(last) || DOTTED_QUAD.test(host)) {
+      const portText = m[3];
+      if (portText === undefined) return `${scheme}://${host}`;
+      const port = Number(portText);
+      if (port <= 65535) return (scheme === 'http' && port === 80) || (scheme === 'https' && port === 443) ? `${scheme}://${host}` : `${scheme}://${host}:${port}`;
+    }
+  }
+  return new URL(raw).origin;
+}
+
+/** Request facts from a URL string, parsing the URL only when someone reads it. */
+export class LazyFacts implements HttpRequestFacts {
+  private parsed: URL | undefined = undefined;
+  readonly origin: string;
+  constructor(
+    private readonly raw: string,
+    readonly method: string,
+    readonly header: HeaderGetter,
+  ) {
+    this.origin = originOf(raw);
+  }
+  get url(): URL {
+    return (this.parsed ??= new URL(this.raw));
+  }
+}
+
 /** A response's class and the wait it asked for. */
 export interface Verdict {
   readonly cls: ResponseClass;
@@ -392,6 +451,36 @@ export class RequestRun<R> {
   committed = false;
   /** Set once the client's handler was told how the request ended (undici). */
   userDone = false;
+  /** The request's key, and how one attempt is made (set by {@link HttpGuard.run}). */
+  key = '';
+  attempt: ((ctx: ExecutionContext, upstream: Upstream) => Promise<R>) | undefined = undefined;
+
+  /** One attempt, as the key's policies run it. */
+  readonly task = (ctx: ExecutionContext): Promise<R> => {
+    const up = this.guard.upstreams.peek(this.key)!;
+    this.startAttempt();
+    return this.attempt!(ctx, up).then(undefined, this.attemptFailed);
+  };
+
+  /** An attempt failed: a refused response is kept (to hand back or discard); any other failure is judged for retry. */
+  private readonly attemptFailed = (e: unknown): never => {
+    if (isHttpStatusError(e)) {
+      this.last = e;
+      throw e;
+    }
+    throw this.failed(e);
+  };
+
+  /** The request failed: a refused response left at the end is handed back (`throwOnStatus: false`) or discarded. */
+  readonly ended = (e: unknown): R => {
+    const refused = refusedResponseOf(e);
+    if (refused !== undefined && refused === this.last) {
+      this.last = undefined;
+      if (!this.guard.config.throwOnStatus && refused.response !== undefined) return refused.response as R;
+      this.discardError(refused);
+    } else this.startAttempt();
+    throw e;
+  };
 
   constructor(
     readonly guard: HttpGuard,
@@ -423,7 +512,7 @@ export class RequestRun<R> {
         reportError(e);
       }
     }
-    let signals = readServerSignals(view.header, c.wallClock(), c.loadHeader);
+    let signals = signalsOf(view.header, c.wallClock, c.loadHeader, cls === 'pushback');
     if (c.loadRead !== undefined) {
       let f: unknown;
       try {
@@ -533,7 +622,7 @@ export class HttpGuard {
   /** The key of a request. */
   keyOf(facts: HttpRequestFacts): string {
     const f = this.config.key;
-    if (f === undefined) return facts.url.origin;
+    if (f === undefined) return facts.origin;
     const k = f(facts);
     if (typeof k !== 'string' || k.length === 0) throw new TypeError(`${this.name}: option "key" must return a non-empty string, got ${v.describeValue(k)}`);
     return k;
@@ -544,39 +633,27 @@ export class HttpGuard {
    * what {@link RequestRun.judge} returned. The final outcome is the response; or, for a refused one, the error (or,
    * with `throwOnStatus: false`, the response).
    */
-  async run<R>(run: RequestRun<R>, signal: AbortSignal | undefined, attempt: (ctx: ExecutionContext, upstream: Upstream) => Promise<R>): Promise<R> {
-    const key = this.keyOf(run.facts);
+  run<R>(run: RequestRun<R>, signal: AbortSignal | undefined, attempt: (ctx: ExecutionContext, upstream: Upstream) => Promise<R>): Promise<R> {
+    let key: string;
+    try {
+      key = this.keyOf(run.facts);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    run.key = key;
+    run.attempt = attempt;
     const call = run.call;
     const opts: ExecuteOptions = { key };
     if (signal !== undefined) opts.signal = signal;
     const timeoutMs = call?.timeoutMs ?? this.config.timeoutMs;
     if (timeoutMs !== undefined) opts.timeoutMs = timeoutMs;
-    if (call?.deadline !== undefined) opts.deadline = call.deadline;
-    if (call?.priority !== undefined) opts.priority = call.priority;
-    if (call?.tenant !== undefined) opts.tenant = call.tenant;
-    if (call?.cost !== undefined) opts.cost = call.cost;
-    const task = (ctx: ExecutionContext): Promise<R> => {
-      const up = this.upstreams.peek(key)!;
-      run.startAttempt();
-      return attempt(ctx, up).then(undefined, (e: unknown) => {
-        if (isHttpStatusError(e)) {
-          run.last = e;
-          throw e;
-        }
-        throw run.failed(e);
-      });
-    };
-    try {
-      return await this.upstreams.execute(task, opts);
-    } catch (e) {
-      const refused = refusedResponseOf(e);
-      if (refused !== undefined && refused === run.last) {
-        run.last = undefined;
-        if (!this.config.throwOnStatus && refused.response !== undefined) return refused.response as R;
-        run.discardError(refused);
-      } else run.startAttempt();
-      throw e;
+    if (call !== undefined) {
+      if (call.deadline !== undefined) opts.deadline = call.deadline;
+      if (call.priority !== undefined) opts.priority = call.priority;
+      if (call.tenant !== undefined) opts.tenant = call.tenant;
+      if (call.cost !== undefined) opts.cost = call.cost;
     }
+    return this.upstreams.execute(run.task, opts).then(undefined, run.ended);
   }
 
   dispose(reason?: unknown): void {

@@ -16,6 +16,13 @@ export const MAX_LOAD_FACTOR = 100;
 /** Reads one response header by (case-insensitive) name: `null` or `undefined` when absent. */
 export type HeaderGetter = (name: string) => string | null | undefined;
 
+/** Wall-clock time, ms since 1970: a reading, or a function read only when a header needs it (an HTTP date). */
+export type WallTime = number | (() => number);
+
+function wall(t: WallTime): number {
+  return typeof t === 'number' ? t : t();
+}
+
 const DAYS = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'];
 const LONG_DAYS = ['Sunday', 'Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday', 'Saturday'];
 const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
@@ -67,12 +74,14 @@ export function parseHttpDate(value: string, nowMs: number): number | undefined 
  * parseRetryAfter('Wed, 21 Oct 2015 07:28:00 GMT', Date.parse('2015-10-21T07:27:00Z')); // 60000
  * ```
  */
-export function parseRetryAfter(value: string | null | undefined, wallNowMs: number): number | undefined {
+export function parseRetryAfter(value: string | null | undefined, wallNow: WallTime): number | undefined {
   if (typeof value !== 'string' || value.length > 64) return undefined;
   const v = value.trim();
   if (/^\d+$/.test(v)) return v.length > 10 ? MAX_HINT_MS : Math.min(MAX_HINT_MS, Number(v) * 1000);
+  const wallNowMs = wall(wallNow);
+  if (!Number.isFinite(wallNowMs)) return undefined;
   const at = parseHttpDate(v, wallNowMs);
-  if (at === undefined || !Number.isFinite(wallNowMs)) return undefined;
+  if (at === undefined) return undefined;
   return Math.min(MAX_HINT_MS, Math.max(0, at - wallNowMs));
 }
 
@@ -183,12 +192,12 @@ function leadingInteger(value: string | null | undefined): number | undefined {
  * sends; above 10^12, milliseconds), since 10^9 seconds as a delay would be 31 years; otherwise it is a delay in
  * seconds (decimals allowed). Undefined when malformed.
  */
-export function parseResetValue(value: string | null | undefined, wallNowMs: number): number | undefined {
+export function parseResetValue(value: string | null | undefined, wallNow: WallTime): number | undefined {
   const n = parseDecimal(value);
   if (n === undefined) return undefined;
   let ms: number;
-  if (n > 1e12) ms = n - wallNowMs;
-  else if (n > 1e9) ms = n * 1000 - wallNowMs;
+  if (n > 1e12) ms = n - wall(wallNow);
+  else if (n > 1e9) ms = n * 1000 - wall(wallNow);
   else ms = n * 1000;
   if (!Number.isFinite(ms)) return undefined;
   return Math.min(MAX_HINT_MS, Math.max(0, ms));
@@ -205,7 +214,7 @@ export function parseResetValue(value: string | null | undefined, wallNowMs: num
  * parseQuota((n) => res.headers.get(n), Date.now()); // { remaining: 50, resetMs: 30000, limit: 100, windowMs: 60000, ... }
  * ```
  */
-export function parseQuota(get: HeaderGetter, wallNowMs: number): Quota | undefined {
+export function parseQuota(get: HeaderGetter, wallNowMs: WallTime): Quota | undefined {
   const rateLimit = get('ratelimit');
   if (typeof rateLimit === 'string') {
     const policy = get('ratelimit-policy');
@@ -236,7 +245,7 @@ export function parseQuota(get: HeaderGetter, wallNowMs: number): Quota | undefi
  * The wait a response asks for, ms from now: `retry-after-ms` (milliseconds, as several API vendors send) when
  * valid, else `Retry-After` ({@link parseRetryAfter}). Undefined when neither is there or valid. Never throws.
  */
-export function parseRetryAfterHeaders(get: HeaderGetter, wallNowMs: number): number | undefined {
+export function parseRetryAfterHeaders(get: HeaderGetter, wallNowMs: WallTime): number | undefined {
   const ms = parseDecimal(get('retry-after-ms'));
   if (ms !== undefined) return Math.min(MAX_HINT_MS, ms);
   return parseRetryAfter(get('retry-after'), wallNowMs);
@@ -267,7 +276,7 @@ export interface ServerSignals {
  * if (s.retryAfterMs !== undefined) console.log(`server asks to wait ${s.retryAfterMs} ms`);
  * ```
  */
-export function readServerSignals(get: HeaderGetter, wallNowMs: number, loadFactorHeader?: string): ServerSignals {
+export function readServerSignals(get: HeaderGetter, wallNowMs: WallTime, loadFactorHeader?: string): ServerSignals {
   const safe: HeaderGetter = (name) => {
     try {
       const v = get(name);
@@ -276,9 +285,17 @@ export function readServerSignals(get: HeaderGetter, wallNowMs: number, loadFact
       return undefined;
     }
   };
+  return signalsOf(safe, wallNowMs, loadFactorHeader, true);
+}
+
+/**
+ * @internal {@link readServerSignals} for a getter that never throws and returns strings or null (the integrations'
+ * own); `retryAfter: false` skips the Retry-After fields (read only on a pushback status).
+ */
+export function signalsOf(get: HeaderGetter, wallNowMs: WallTime, loadFactorHeader: string | undefined, retryAfter: boolean): ServerSignals {
   return {
-    retryAfterMs: parseRetryAfterHeaders(safe, wallNowMs),
-    quota: parseQuota(safe, wallNowMs),
-    loadFactor: loadFactorHeader === undefined ? undefined : parseLoadFactor(safe(loadFactorHeader)),
+    retryAfterMs: retryAfter ? parseRetryAfterHeaders(get, wallNowMs) : undefined,
+    quota: parseQuota(get, wallNowMs),
+    loadFactor: loadFactorHeader === undefined ? undefined : parseLoadFactor(get(loadFactorHeader)),
   };
 }

@@ -18,6 +18,7 @@ export {
   type Quota,
   type ServerSignals,
   type HeaderGetter,
+  type WallTime,
 } from './headers.js';
 export { parseList, parseDictionary, SfToken, type SfItem, type SfInnerList, type BareItem } from './structured-fields.js';
 export { classifyStatus, isNetworkError, isRetryableError, replayable, RETRYABLE_STATUSES, IDEMPOTENT_METHODS } from './classify.js';

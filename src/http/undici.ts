@@ -8,7 +8,7 @@ import { reportError } from '../core/safe-call.js';
 import { NEVER_ABORTED, type ExecutionContext } from '../core/context.js';
 import type { Keyed } from '../keyed/keyed.js';
 import { replayable } from './classify.js';
-import { HttpGuard, RequestRun, parseCallOptions, type HttpCallOptions, type HttpOptions, type HttpRequestFacts, type ResponseView, type Upstream, type Verdict } from './guard.js';
+import { HttpGuard, LazyFacts, RequestRun, parseCallOptions, type HttpCallOptions, type HttpOptions, type HttpRequestFacts, type ResponseView, type Upstream, type Verdict } from './guard.js';
 import type { HeaderGetter } from './headers.js';
 
 type Headers = Record<string, string | string[] | undefined>;
@@ -265,7 +265,7 @@ export function sluiceInterceptor(options?: HttpOptions): SluiceInterceptor {
         const callOptions = parseCallOptions('sluiceInterceptor', opts.sluice);
         send = { ...opts };
         delete (send as { sluice?: unknown }).sluice;
-        const facts: HttpRequestFacts = { method: String(opts.method).toUpperCase(), url: new URL(opts.path, String(opts.origin)), header: getter(opts.headers) };
+        const facts: HttpRequestFacts = new LazyFacts(new URL(opts.path, String(opts.origin)).href, String(opts.method).toUpperCase(), getter(opts.headers));
         run = new RequestRun<Kept>(guard, facts, replayable(opts.body), callOptions, () => {});
       } catch (e) {
         user.onRequestStart?.(proxy, {});

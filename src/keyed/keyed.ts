@@ -108,10 +108,20 @@ const MAX_LABEL = 64;
 class Entry<P extends Policy> {
   inflight = 0;
   constructor(
+    readonly owner: KeyedImpl<P>,
     readonly key: string,
     readonly policy: P,
     public lastUsed: number,
   ) {}
+  /** A call of this key ended (handlers shared by its calls: no closure per call). */
+  readonly fulfilled = (value: unknown): unknown => {
+    this.owner.ended(this);
+    return value;
+  };
+  readonly rejected = (error: unknown): never => {
+    this.owner.ended(this);
+    throw error;
+  };
 }
 
 /** FNV-1a, for a short stable suffix that keeps cut labels distinct. */
@@ -199,20 +209,11 @@ class KeyedImpl<P extends Policy> implements Keyed<P> {
     } catch (e) {
       run = Promise.reject(e);
     }
-    return settle<T>(
-      run,
-      (value) => {
-        this.ended(entry);
-        return value as T;
-      },
-      (error) => {
-        this.ended(entry);
-        throw error;
-      },
-    );
+    return settle(run, entry.fulfilled, entry.rejected) as Promise<T>;
   }
 
-  private ended(entry: Entry<P>): void {
+  /** @internal a call of `entry` ended. */
+  ended(entry: Entry<P>): void {
     entry.inflight--;
     this.inflight--;
     entry.lastUsed = this.clock.now();
@@ -220,7 +221,9 @@ class KeyedImpl<P extends Policy> implements Keyed<P> {
 
   get(key: string): P {
     if (this.isDisposed) throw new DisposedError(this.name);
-    return this.entry(v.name(this.name, 'key', key)).policy;
+    const e = this.entry(v.name(this.name, 'key', key));
+    e.lastUsed = this.clock.now();
+    return e.policy;
   }
 
   peek(key: string): P | undefined {
@@ -228,10 +231,9 @@ class KeyedImpl<P extends Policy> implements Keyed<P> {
   }
 
   private entry(key: string): Entry<P> {
-    const now = this.clock.now();
     const e = this.entries.get(key);
     if (e !== undefined) {
-      e.lastUsed = now;
+      // A key in use is never evicted, and its last use is stamped when its call ends (no clock read here).
       // Move to the most recent end (skipped when already there, the common case of one hot key).
       if (this.entries.size > 1) {
         this.entries.delete(key);
@@ -239,6 +241,7 @@ class KeyedImpl<P extends Policy> implements Keyed<P> {
       }
       return e;
     }
+    const now = this.clock.now();
     this.sweep(now);
     if (this.entries.size >= this.maxKeys && !this.evictOne()) {
       this.t.rejected('CONCURRENCY_LIMITED', 0, 1);
@@ -252,7 +255,7 @@ class KeyedImpl<P extends Policy> implements Keyed<P> {
     if (policy.clock !== this.clock) {
       throw new TypeError(`${this.name}: the policy made for key ${JSON.stringify(label(key))} must use the keyed policy's clock (pass info.clock to it)`);
     }
-    const entry = new Entry(key, policy, now);
+    const entry = new Entry(this, key, policy, now);
     this.entries.set(key, entry);
     this.created++;
     return entry;

@@ -195,8 +195,12 @@ describe('protectFetch: safe retries', () => {
     const { api, clock } = make();
     let resets = 0;
     server.answer((req, res) => (req.url === '/reset' && resets++ === 0 ? req.socket.destroy() : reply(res, 200, {}, 'again')));
+    let outcome: unknown = 'pending';
     const p = api(`${server.url}/reset`).catch((e: unknown) => e);
-    await server.until(() => resets === 1);
+    void p.then((x) => (outcome = x));
+    await server.until(() => resets === 1 || outcome !== 'pending').catch(() => {
+      throw new Error(`no reset seen; outcome ${String(outcome)}; cause ${String((outcome as { cause?: unknown })?.cause)}`);
+    });
     await settle();
     await clock.advance(1);
     const res = (await p) as Response;

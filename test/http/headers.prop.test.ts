@@ -110,3 +110,35 @@ describe('parseList agrees with the structured-headers package (RFC 9651)', () =
     );
   });
 });
+
+describe('originOf (the fast origin of the default key)', () => {
+  it('agrees with new URL().origin on generated URLs, and on the tricky hosts', async () => {
+    const { originOf } = await import('../../src/http/guard.js');
+    const tricky = ['http://127.000.0.1/x', 'http://0x7f.1/', 'https://a.b:443/', 'http://a.b:80', 'http://a.b:080/', 'http://A.B/', 'http://user@a.b/', 'https://a.b:8443?q', 'http://1.2.3.4:65535/', 'http://a..b/', 'http://a.b.:81/'];
+    for (const u of tricky) {
+      let expected: string | Error;
+      try {
+        expected = new URL(u).origin;
+      } catch (e) {
+        expected = e as Error;
+      }
+      if (expected instanceof Error) expect(() => originOf(u), u).toThrow();
+      else expect(originOf(u), u).toBe(expected);
+    }
+    fc.assert(
+      fc.property(fc.webUrl({ withQueryParameters: true, withFragments: true }), fc.constantFrom('', ':80', ':443', ':8080', ':0', ':00080'), (u, port) => {
+        const m = /^(https?:\/\/[^/?#]+)(.*)$/.exec(u);
+        const url = m === null ? u : `${m[1]}${port}${m[2]}`;
+        let expected: string | undefined;
+        try {
+          expected = new URL(url).origin;
+        } catch {
+          expected = undefined;
+        }
+        if (expected === undefined) expect(() => originOf(url)).toThrow();
+        else expect(originOf(url)).toBe(expected);
+      }),
+      { numRuns: 3000 },
+    );
+  });
+});
