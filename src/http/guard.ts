@@ -241,7 +241,8 @@ export class Upstream implements Policy {
   }
 
   [RUN]<T>(next: Task<T>, ctx: Context): Promise<T> {
-    return this.run[RUN](next, ctx);
+    // Through execute(), with the context as its options, so that the pipeline takes its fused path.
+    return this.run.execute(next, ctx);
   }
 
   dispose(reason?: unknown): void {

@@ -1,6 +1,6 @@
 /**
- * The part of RFC 9651 (Structured Field Values for HTTP) that rate-limit fields use: Lists and Dictionaries of
- * items with parameters. Pure and total: malformed input yields `undefined` (the field is ignored, as the RateLimit
+ * RFC 9651 (Structured Field Values for HTTP) Lists and Dictionaries of items with parameters, the syntax of the
+ * rate-limit fields. Pure and total: malformed input yields `undefined` (the field is ignored, as the RateLimit
  * draft requires), never an exception. Written here rather than taken from a package so that the HTTP integrations
  * add no runtime dependency; the property tests check it against the `structured-headers` package.
  */
@@ -113,6 +113,30 @@ function parseString(p: Parser): string | Fail {
   return FAIL;
 }
 
+/** A Display String (RFC 9651 §4.2.10): `%"` then printable ASCII, with `%xx` (lower-case hex) for UTF-8 bytes. */
+function parseDisplayString(p: Parser): string | Fail {
+  p.i += 2; // %"
+  const bytes: number[] = [];
+  while (!p.done) {
+    const c = p.s[p.i++]!;
+    const code = c.charCodeAt(0);
+    if (code <= 0x1f || code >= 0x7f) return FAIL;
+    if (c === '%') {
+      const hex = p.s.slice(p.i, p.i + 2);
+      if (!/^[0-9a-f]{2}$/.test(hex)) return FAIL;
+      bytes.push(parseInt(hex, 16));
+      p.i += 2;
+    } else if (c === '"') {
+      try {
+        return new TextDecoder('utf-8', { fatal: true }).decode(new Uint8Array(bytes));
+      } catch {
+        return FAIL;
+      }
+    } else bytes.push(code);
+  }
+  return FAIL;
+}
+
 function parseToken(p: Parser): SfToken | Fail {
   const c = p.peek();
   if (!isAlpha(c) && c !== '*') return FAIL;
@@ -147,6 +171,7 @@ function parseBareItem(p: Parser): BareItem | Fail {
     const n = parseNumber(p);
     return n === FAIL || !Number.isInteger(n) ? FAIL : n;
   }
+  if (c === '%' && p.s[p.i + 1] === '"') return parseDisplayString(p);
   if (isAlpha(c) || c === '*') return parseToken(p);
   return FAIL;
 }

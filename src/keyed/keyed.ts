@@ -205,7 +205,8 @@ class KeyedImpl<P extends Policy> implements Keyed<P> {
     this.inflight++;
     let run: Promise<T>;
     try {
-      run = entry.policy[RUN](next, ctx);
+      // Through execute(), with the context as its options: a pipeline then takes its fused path.
+      run = entry.policy.execute(next, ctx);
     } catch (e) {
       run = Promise.reject(e);
     }
