@@ -12,7 +12,8 @@ export interface ChartLine {
   series: SimBucket[];
 }
 
-interface Row {
+/** One point of a panel chart: at time `t` (s), series `policy` has `value` in panel `panel`. */
+export interface Row {
   t: number;
   policy: string;
   panel: string;
@@ -36,8 +37,23 @@ export async function timeSeriesSvg(title: string, lines: ChartLine[], marks: nu
       rows.push({ t, policy: l.policy, panel: PANELS[3], value: b.downstreamInflight });
     }
   }
-  const present = PANELS.filter((p) => rows.some((r) => r.panel === p));
-  const panel = (name: string, scale: Record<string, unknown> = {}): Record<string, unknown> => ({
+  const scales = (p: string): Record<string, unknown> => (p === PANELS[1] ? { domain: [0, 1000], clamp: true } : p === PANELS[3] ? { type: 'symlog' } : {});
+  return panelsSvg(title, rows, PANELS.filter((p) => rows.some((r) => r.panel === p)), 'virtual time (s)', marks, scales);
+}
+
+/**
+ * Renders stacked panels of step lines (one panel per name in `panels`, one colour per `policy`) with vertical rules
+ * at `marks` (ms), and returns the SVG. `scaleOf` gives a panel's y scale (a domain, symlog).
+ */
+export async function panelsSvg(
+  title: string,
+  rows: Row[],
+  panels: readonly string[],
+  xTitle: string,
+  marks: number[] = [],
+  scaleOf: (panel: string) => Record<string, unknown> = () => ({}),
+): Promise<string> {
+  const panel = (name: string): Record<string, unknown> => ({
     width: 720,
     height: 130,
     layer: [
@@ -45,8 +61,8 @@ export async function timeSeriesSvg(title: string, lines: ChartLine[], marks: nu
         mark: { type: 'line', strokeWidth: 1.4, interpolate: 'step-after' },
         transform: [{ filter: { field: 'panel', equal: name } }],
         encoding: {
-          x: { field: 't', type: 'quantitative', title: 'virtual time (s)' },
-          y: { field: 'value', type: 'quantitative', title: name, scale },
+          x: { field: 't', type: 'quantitative', title: xTitle },
+          y: { field: 'value', type: 'quantitative', title: name, scale: scaleOf(name) },
           color: { field: 'policy', type: 'nominal', title: null, legend: { orient: 'top', labelLimit: 400, columns: 2 } },
         },
       },
@@ -61,7 +77,7 @@ export async function timeSeriesSvg(title: string, lines: ChartLine[], marks: nu
     $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
     title: { text: title, anchor: 'start', fontSize: 14 },
     data: { values: rows },
-    vconcat: present.map((p) => panel(p, p === PANELS[1] ? { domain: [0, 1000], clamp: true } : p === PANELS[3] ? { type: 'symlog' } : {})),
+    vconcat: panels.map((p) => panel(p)),
     config: { font: 'sans-serif', view: { stroke: '#ddd' }, axis: { labelFontSize: 10, titleFontSize: 11 }, background: 'white' },
   };
   const compiled = vl.compile(spec as unknown as vl.TopLevelSpec).spec;
