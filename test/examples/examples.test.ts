@@ -58,7 +58,7 @@ function runTimes(text: string): number[] {
   return [...text.matchAll(/^\s+(\d+) ms {2}call +\d+ runs$/gm)].map((m) => Number(m[1]));
 }
 
-const TESTED = ['buckets.ts', 'demo-sim-guide.ts', 'demo.ts', 'protected-fetch.ts', 'virtual-time.ts'];
+const TESTED = ['buckets.ts', 'demo-sim-guide.ts', 'demo.ts', 'http-service.ts', 'protected-fetch.ts', 'virtual-time.ts'];
 
 describe('examples/', () => {
   it('every example program has a test here', () => {
@@ -104,6 +104,18 @@ describe('examples/', () => {
     for (const [outcome] of outcomes) expect(outcome).toMatch(/^(ok|refused: [A-Z_]+|timed out|gave up after \d attempts \(\w+\), last: .+)$/);
     // More requests than calls reached the server: the retries.
     expect(num(r.stdout, /(\d+) requests reached the server/)).toBeGreaterThan(60);
+  });
+
+  it('http-service.ts: the dependency\'s 429 closes it for every caller, and the service answers 503 + Retry-After', async () => {
+    const r = await run('http-service.ts');
+    expectSuccess(r);
+    const reached = num(r.stdout, /60 requests to the service, (\d+) reached the dependency/);
+    // 20 served, then at most the 10 already in flight when the first 429 came back: the gate kept the rest home.
+    expect(reached).toBeGreaterThanOrEqual(21);
+    expect(reached).toBeLessThanOrEqual(30);
+    expect(num(r.stdout, /^\s+(\d+) {2}200$/m)).toBe(20);
+    expect(num(r.stdout, /^\s+(\d+) {2}503 \(Retry-After: 2\)$/m)).toBe(40);
+    expect(r.stdout).toContain('come back in 2 s');
   });
 
   it('demo.ts (npm run demo): unprotected collapses during the flash crowd, the token bucket keeps goodput and refuses at once', async () => {

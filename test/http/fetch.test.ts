@@ -303,6 +303,22 @@ describe('protectFetch: the closed loop beyond Retry-After', () => {
   });
 });
 
+describe('protectFetch: as the fetch of a library that takes one', () => {
+  it('ky with retry 0 gets sluice retries (ky passes a Request object)', async () => {
+    const { default: ky } = await import('ky');
+    const { api, clock } = make();
+    let n = 0;
+    server.answer((req, res) => (req.url === '/ky' && n++ === 0 ? reply(res, 502) : reply(res, 200, {}, 'from ky')));
+    const client = ky.create({ fetch: api, retry: 0 });
+    const p = client.get(`${server.url}/ky`).text();
+    await server.until(() => n === 1);
+    await settle();
+    await clock.advance(1);
+    expect(await p).toBe('from ky');
+    expect(n).toBe(2);
+  });
+});
+
 describe('protectFetch: bounded per-key state', () => {
   it('keeps at most maxKeys keys however many distinct keys arrive, disposing the evicted', async () => {
     const { api } = make({ maxKeys: 5, key: (r) => r.url.pathname });
