@@ -4,7 +4,7 @@
  */
 import { Readable } from 'node:stream';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { Agent, fetch as undiciFetch, request } from 'undici';
+import { Agent, fetch as undiciFetch, getGlobalDispatcher, request, setGlobalDispatcher } from 'undici';
 import { sluiceInterceptor } from '../../src/http/undici.js';
 import { isHttpStatusError, isNotRetriedError, type HttpOptions } from '../../src/http/index.js';
 import { ManualClock } from '../../src/testing/index.js';
@@ -76,6 +76,22 @@ describe('sluiceInterceptor', () => {
     await clock.advance(1);
     const res = await p;
     expect(await res.text()).toBe('via fetch');
+  });
+
+  it("covers Node's own global fetch through setGlobalDispatcher", async () => {
+    const { agent, up } = make({ retry: false });
+    const previous = getGlobalDispatcher();
+    setGlobalDispatcher(agent);
+    try {
+      server.answer((_req, res) => reply(res, 429, { 'retry-after': '7' }, 'no'));
+      const e = await fetch(`${server.url}/global`).catch((x: unknown) => x);
+      // The global fetch turns a dispatcher error into TypeError('fetch failed') with the cause kept.
+      const cause = (e as { cause?: unknown }).cause;
+      expect(isHttpStatusError(cause) ? cause.status : (e as { status?: number }).status).toBe(429);
+      expect(up().gate!.stats().remainingMs).toBe(7000);
+    } finally {
+      setGlobalDispatcher(previous);
+    }
   });
 
   it('rejects a refused response with an HttpStatusError, or replays it with throwOnStatus: false', async () => {
