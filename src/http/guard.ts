@@ -474,6 +474,7 @@ export class RequestRun<R> {
 
   /** The request failed: a refused response left at the end is handed back (`throwOnStatus: false`) or discarded. */
   readonly ended = (e: unknown): R => {
+    this.abandon(e);
     const refused = refusedResponseOf(e);
     if (refused !== undefined && refused === this.last) {
       this.last = undefined;
@@ -564,10 +565,29 @@ export class RequestRun<R> {
 
   /** Called at the start of each attempt: the previous refused response is no longer needed. */
   startAttempt(): void {
+    this.abandon(undefined);
     const last = this.last;
     if (last === undefined) return;
     this.last = undefined;
     this.discardError(last);
+  }
+
+  /**
+   * The attempt in flight, for clients that can end one without a signal (undici's controller): when the policies
+   * move on without it (a timeout raced it, the caller aborted), it is aborted, so its socket is freed.
+   */
+  current: { abandon(reason: unknown): void } | undefined = undefined;
+
+  /** Aborts the attempt in flight, if any (it reports its own end by clearing `current`). */
+  abandon(reason: unknown): void {
+    const c = this.current;
+    if (c === undefined) return;
+    this.current = undefined;
+    try {
+      c.abandon(reason);
+    } catch (e) {
+      reportError(e);
+    }
   }
 
   discardError(e: HttpStatusError): void {

@@ -71,7 +71,10 @@ describe('sluiceInterceptor', () => {
     let n = 0;
     server.answer((req, res) => (req.url === '/f' && n++ === 0 ? reply(res, 502) : reply(res, 200, {}, 'via fetch')));
     const p = undiciFetch(`${server.url}/f`, { dispatcher: agent });
-    await server.until(() => n === 1);
+    let failed: unknown;
+    p.catch((e: unknown) => (failed = e));
+    await server.until(() => n === 1 || failed !== undefined);
+    if (failed !== undefined) throw new Error(`the request failed before reaching the server: ${String(failed)} (cause ${String((failed as { cause?: unknown }).cause)})`);
     await settle();
     await clock.advance(1);
     const res = await p;
@@ -131,6 +134,19 @@ describe('sluiceInterceptor', () => {
     expect(e).toBeInstanceOf(Error);
     await server.until(() => up().limiter!.stats().inflight === 0);
     expect(clock.pendingTimers()).toBe(0);
+  });
+
+  it('times an attempt out on the clock, aborts its request (no signal needed) and retries', async () => {
+    const own = await TestServer.start();
+    const { agent, clock } = make({ attemptTimeoutMs: 1000 });
+    own.answer((_req, res, _s, i) => (i === 0 ? undefined : reply(res, 200, {}, 'second')));
+    const p = request(`${own.url}/slow`, { dispatcher: agent });
+    await own.until(() => own.requests.length === 1);
+    await clock.advance(1000);
+    await own.until(() => own.requests.length === 2);
+    expect(await (await p).body.text()).toBe('second');
+    await own.until(() => own.openSockets <= 1); // the abandoned attempt's socket was closed
+    await own.close();
   });
 
   it('takes per-request settings from the dispatch options', async () => {
