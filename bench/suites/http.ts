@@ -9,13 +9,21 @@
  * Target: the sluice row within 3 % of its bare client.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import axios from 'axios';
 import ky from 'ky';
 import { Agent, interceptors, request } from 'undici';
-import { protectFetch } from '../../src/http/fetch.js';
-import { sluiceInterceptor } from '../../src/http/undici.js';
-import { axiosAdapter } from '../../src/http/axios.js';
 import { asyncTask, type Suite } from '../harness.js';
+
+// The built package (dist/, from `npm run build`) when there is one: the HTTP wrappers make a few closures per
+// request, and tsx, which runs the sources for the other suites, wraps every closure it creates in a naming helper
+// (esbuild's keepNames), which adds about 2 µs per request here. Users run the build.
+const DIST = existsSync(new URL('../../dist/fetch/index.js', import.meta.url));
+const from = (built: string, source: string): Promise<unknown> => import(DIST ? built : source);
+const { protectFetch } = (await from('../../dist/fetch/index.js', '../../src/http/fetch.js')) as typeof import('../../src/http/fetch.js');
+const { sluiceInterceptor } = (await from('../../dist/undici/index.js', '../../src/http/undici.js')) as typeof import('../../src/http/undici.js');
+const { axiosAdapter } = (await from('../../dist/axios/index.js', '../../src/http/axios.js')) as typeof import('../../src/http/axios.js');
+const BUILD_NOTE = DIST ? 'sluice loaded from the build (dist/).' : 'dist/ missing: sluice loaded from the sources through tsx (run `npm run build` for the figures users get).';
 
 const SERVER = `
 const http = require('node:http');
@@ -107,6 +115,7 @@ const fetchSuite: Suite = {
   ],
   notes: [
     'Figures are per request. The server runs in a child process; the round trip dominates, so the ratios show what each wrapper adds to a real request.',
+    BUILD_NOTE,
     'Rows run one after the other and loopback latency drifts between them; the interleaved table below is the one to read for the 3 % target.',
   ],
   extra: () =>
@@ -203,7 +212,7 @@ const overheadSuite: Suite = {
     asyncTask('protectFetch(instant double)', () => wrappedInstant('http://127.0.0.1:1/'), { note: 'every default per-origin policy, URL parsing, per-request state, response headers read.' }),
     asyncTask('axiosAdapter(instant adapter)', () => wrappedAdapter(axiosConfig), { note: 'the same for an axios adapter that resolves at once.' }),
   ],
-  notes: ['What the wrapper itself costs per request, in CPU time: divide by a request’s latency (the tables above) for its share.'],
+  notes: ['What the wrapper itself costs per request, in CPU time: divide by a request’s latency (the tables above) for its share.', BUILD_NOTE],
   dispose: () => {
     wrappedInstant.dispose();
     wrappedAdapter.dispose();

@@ -74,24 +74,18 @@ class RequestController implements Controller {
   private why: unknown = undefined;
   private listeners: AbortListener[] | undefined = undefined;
   /** The signal the policies watch (the shape sluice accepts as `signal`: aborted, reason, add/removeEventListener). */
-  readonly signal = {
-    owner: this as RequestController,
-    get aborted(): boolean {
-      return this.owner.isAborted;
-    },
-    get reason(): unknown {
-      return this.owner.why;
-    },
-    addEventListener(_type: string, l: AbortListener): void {
-      (this.owner.listeners ??= []).push(l);
-    },
-    removeEventListener(_type: string, l: AbortListener): void {
-      const ls = this.owner.listeners;
-      if (ls === undefined) return;
-      const i = ls.indexOf(l);
-      if (i >= 0) ls.splice(i, 1);
-    },
-  };
+  readonly signal: LiteSignal = new LiteSignal(this);
+  /** @internal for LiteSignal. */
+  listen(l: AbortListener): void {
+    (this.listeners ??= []).push(l);
+  }
+  /** @internal for LiteSignal. */
+  unlisten(l: AbortListener): void {
+    const ls = this.listeners;
+    if (ls === undefined) return;
+    const i = ls.indexOf(l);
+    if (i >= 0) ls.splice(i, 1);
+  }
   /** The request's run, whose attempt in flight an abort ends. */
   run: RequestRun<unknown> | undefined = undefined;
   abort(reason: unknown): void {
@@ -129,6 +123,23 @@ class RequestController implements Controller {
   }
 }
 
+/** The request's signal: what sluice reads of an AbortSignal, on a prototype (no object literal with accessors per request). */
+class LiteSignal {
+  constructor(private readonly owner: RequestController) {}
+  get aborted(): boolean {
+    return this.owner.aborted;
+  }
+  get reason(): unknown {
+    return this.owner.reason;
+  }
+  addEventListener(_type: string, l: AbortListener): void {
+    this.owner.listen(l);
+  }
+  removeEventListener(_type: string, l: AbortListener): void {
+    this.owner.unlisten(l);
+  }
+}
+
 /** A refused response kept whole (its body up to the cap), to replay to the client with `throwOnStatus: false`. */
 interface Kept {
   readonly status: number;
@@ -159,8 +170,16 @@ function getter(headers: unknown): HeaderGetter {
   };
 }
 
+/** Response headers as undici hands them over: lower-case names, so a lookup is a property read. */
+function responseGetter(headers: Headers): HeaderGetter {
+  return (name) => {
+    const x = headers[name] ?? headers[name.toLowerCase()];
+    return x === undefined ? undefined : Array.isArray(x) ? x.join(', ') : x;
+  };
+}
+
 function viewOf(status: number, statusMessage: string | undefined, headers: Headers): ResponseView {
-  const get = getter(headers);
+  const get = responseGetter(headers);
   return {
     status,
     statusText: statusMessage ?? '',
@@ -181,7 +200,7 @@ class AttemptHandler implements Handler {
   private status = 0;
   private statusMessage: string | undefined;
   private headers: Headers = {};
-  private chunks: Buffer[] = [];
+  private chunks: Buffer[] | undefined = undefined;
   private size = 0;
   private truncated = false;
   private ctl: Controller | undefined;
@@ -238,12 +257,13 @@ class AttemptHandler implements Handler {
       return;
     }
     const room = this.max - this.size;
+    const chunks = (this.chunks ??= []);
     if (chunk.length > room) {
       this.truncated = true;
-      if (room > 0) this.chunks.push(chunk.subarray(0, room));
+      if (room > 0) chunks.push(chunk.subarray(0, room));
       this.size = this.max;
     } else {
-      this.chunks.push(chunk);
+      chunks.push(chunk);
       this.size += chunk.length;
     }
   }
@@ -255,7 +275,7 @@ class AttemptHandler implements Handler {
       this.resolve(PASSED);
       return;
     }
-    const body = Buffer.concat(this.chunks);
+    const body = Buffer.concat(this.chunks ?? []);
     const kept: Kept = { status: this.status, statusMessage: this.statusMessage, headers: this.headers, body };
     this.reject(this.run.refuse(this.view!, this.verdict!, new Uint8Array(body), this.truncated, kept));
   }
@@ -314,9 +334,13 @@ export function sluiceInterceptor(options?: HttpOptions): SluiceInterceptor {
       let send: Dispatcher.DispatchOptions;
       try {
         const callOptions = parseCallOptions('sluiceInterceptor', opts.sluice);
-        send = { ...opts };
-        delete (send as { sluice?: unknown }).sluice;
-        const facts: HttpRequestFacts = new LazyFacts(new URL(opts.path, String(opts.origin)).href, String(opts.method).toUpperCase(), getter(opts.headers));
+        // Copied only to strip `sluice`: a copy made with `delete` would be a slow dictionary-mode object for undici.
+        if (opts.sluice === undefined) send = opts;
+        else {
+          const { sluice: _own, ...rest } = opts;
+          send = rest;
+        }
+        const facts: HttpRequestFacts = new LazyFacts(opts.path, String(opts.method).toUpperCase(), getter(opts.headers), String(opts.origin));
         run = new RequestRun<Kept>(guard, facts, replayable(opts.body), callOptions, () => {});
       } catch (e) {
         user.onRequestStart?.(proxy, {});
