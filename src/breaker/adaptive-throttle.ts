@@ -13,7 +13,7 @@
  * `pipeline(adaptiveThrottle(), circuitBreaker())`).
  */
 import { NEVER_ABORTED, Context, DEFAULT_CONTEXT, executeContext, type ExecuteOptions, type Task } from '../core/context.js';
-import { DisposedError, RejectedError, isRejectedError } from '../core/errors.js';
+import { RejectedError, isRejectedError } from '../core/errors.js';
 import { COMMON_KEYS, parseCommon, type CommonOptions } from '../core/limiter-base.js';
 import { KIND, RUN, type Policy } from '../core/policy.js';
 import type { RandomSource } from '../core/random.js';
@@ -140,10 +140,7 @@ class AdaptiveThrottleImpl implements AdaptiveThrottle {
   }
 
   [RUN]<T>(next: Task<T>, ctx: Context): Promise<T> {
-    if (this.isDisposed) {
-      this.t.rejected('DISPOSED', 0, ctx.cost);
-      return Promise.reject(new DisposedError(this.name));
-    }
+    if (this.isDisposed) return this.t.refuseDisposed(ctx.cost);
     const signal = ctx.signal;
     if (signal !== NEVER_ABORTED && signal.aborted) return Promise.reject(signal.reason);
     const now = this.clock.now();

@@ -4,7 +4,7 @@
  */
 import type { EventEmitter } from 'eventemitter3';
 import { Context, DEFAULT_CONTEXT, NEVER_ABORTED, executeContext, type ExecuteOptions, type Task } from '../core/context.js';
-import { DisposedError, isRejectedError, isTimeoutError, type RejectionCode } from '../core/errors.js';
+import { isRejectedError, isTimeoutError, type RejectionCode } from '../core/errors.js';
 import { COMMON_KEYS, callTask, parseCommon, type CommonOptions } from '../core/limiter-base.js';
 import { KIND as POLICY_KIND, RUN, type Policy } from '../core/policy.js';
 import { SLOW, STAGE, type FastStage } from '../core/stage.js';
@@ -490,10 +490,7 @@ class CircuitBreakerImpl implements CircuitBreaker, FastStage {
 
   /** Every state but a plain closed one. */
   private admit<T>(next: Task<T>, ctx: Context): Promise<T> {
-    if (this.mode === DISPOSED) {
-      this.t.rejected('DISPOSED', 0, ctx.cost);
-      return Promise.reject(new DisposedError(this.name));
-    }
+    if (this.mode === DISPOSED) return this.t.refuseDisposed(ctx.cost);
     if (this.mode === DISABLED) {
       this.t.counts.admitted++;
       return callTask(next, ctx);

@@ -4,7 +4,7 @@
  */
 import { EventEmitter } from 'eventemitter3';
 import { safeEmit } from './safe-call.js';
-import { REJECTION_CODES, type RejectionCode } from './errors.js';
+import { DisposedError, REJECTION_CODES, type RejectionCode } from './errors.js';
 import { METRIC, noopMetrics, type Histogram, type Labels, type Metrics, type Unregister } from '../metrics/metrics.js';
 
 /** Emitted when a call is refused (`reject`) or, in dry-run mode, would have been refused (`wouldReject`). */
@@ -218,6 +218,15 @@ export class Telemetry<Events extends EventEmitter.ValidEventTypes> {
     if (this.untyped.listenerCount('reject') > 0) {
       safeEmit(this.untyped, 'reject', { policy: this.policy, reason, retryAfterMs, cost } satisfies RejectEvent);
     }
+  }
+
+  /**
+   * The refusal of a call made after `dispose()`: counted under `DISPOSED` (and emitted), returned as the rejected
+   * promise the call ends with.
+   */
+  refuseDisposed(cost: number): Promise<never> {
+    this.rejected('DISPOSED', 0, cost);
+    return Promise.reject(new DisposedError(this.policy));
   }
 
   /** Counts a dry-run would-be refusal and emits `wouldReject` if anyone listens. */

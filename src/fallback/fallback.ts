@@ -3,7 +3,6 @@
  * results) into a replacement value, computed or fixed.
  */
 import { Context, DEFAULT_CONTEXT, NEVER_ABORTED, executeContext, type ExecuteOptions, type ExecutionContext, type Task } from '../core/context.js';
-import { DisposedError } from '../core/errors.js';
 import { COMMON_KEYS, parseCommon, type CommonOptions } from '../core/limiter-base.js';
 import { KIND, RUN, type Policy } from '../core/policy.js';
 import { settle } from '../core/safe-call.js';
@@ -151,10 +150,7 @@ class FallbackImpl<T> implements Fallback<T>, FastStage {
   }
 
   [RUN]<R>(next: Task<R>, ctx: Context): Promise<R> {
-    if (this.isDisposed) {
-      this.t.rejected('DISPOSED', 0, ctx.cost);
-      return Promise.reject(new DisposedError(this.name));
-    }
+    if (this.isDisposed) return this.t.refuseDisposed(ctx.cost);
     const signal = ctx.signal;
     if (signal !== NEVER_ABORTED && signal.aborted) return Promise.reject(signal.reason);
     this.t.counts.admitted++;

@@ -179,10 +179,7 @@ class KeyedImpl<P extends Policy> implements Keyed<P> {
   }
 
   [RUN]<T>(next: Task<T>, ctx: Context): Promise<T> {
-    if (this.isDisposed) {
-      this.t.rejected('DISPOSED', 0, ctx.cost);
-      return Promise.reject(new DisposedError(this.name));
-    }
+    if (this.isDisposed) return this.t.refuseDisposed(ctx.cost);
     let key: unknown;
     try {
       key = this.keyOf === undefined ? ctx.key : this.keyOf(ctx);

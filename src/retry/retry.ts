@@ -364,10 +364,7 @@ class RetryImpl implements Retry, FastStage {
   }
 
   [RUN]<T>(next: Task<T>, ctx: Context): Promise<T> {
-    if (this.isDisposed) {
-      this.t.rejected('DISPOSED', 0, ctx.cost);
-      return Promise.reject(new DisposedError(this.name));
-    }
+    if (this.isDisposed) return this.t.refuseDisposed(ctx.cost);
     if (ctx.signal.aborted) return Promise.reject(ctx.signal.reason);
     if (ctx.retryDepth > 0) {
       this.sawNesting(ctx.retryDepth);
