@@ -53,6 +53,10 @@ const NETWORK_CODES = new Set([
  * Whether `e` is a network failure: a reset, refused or timed-out connection, a socket hang-up or a DNS failure,
  * seen on the error or up to four levels of its `cause` (undici's fetch wraps them in `TypeError('fetch failed')`,
  * axios in an `AxiosError` with the same `code`). Never throws.
+ * @example
+ * ```ts
+ * try { await fetch(url); } catch (e) { if (isNetworkError(e)) console.log('connection failed'); }
+ * ```
  */
 export function isNetworkError(e: unknown): boolean {
   let x = e;
@@ -70,7 +74,11 @@ export function isNetworkError(e: unknown): boolean {
   return false;
 }
 
-/** Whether an error is a failure worth retrying: a network failure or a sluice timeout. Never throws. */
+/** Whether an error is a failure worth retrying: a network failure or a sluice timeout. Never throws. * @example
+ * ```ts
+ * retry({ shouldRetry: isRetryableError });
+ * ```
+ */
 export function isRetryableError(e: unknown): boolean {
   try {
     return isNetworkError(e) || isTimeoutError(e);
@@ -79,7 +87,12 @@ export function isRetryableError(e: unknown): boolean {
   }
 }
 
-/** Whether a request body can be sent again: true for none or a buffered one, else why not. */
+/** Whether a request body can be sent again: true for none or a buffered one, else why not. * @example
+ * ```ts
+ * replayable('{"a":1}'); // true
+ * replayable(new ReadableStream()); // 'the body is a ReadableStream, which the first attempt consumed'
+ * ```
+ */
 export function replayable(body: unknown): true | string {
   if (body === undefined || body === null) return true;
   if (typeof body === 'string' || body instanceof ArrayBuffer || ArrayBuffer.isView(body)) return true;

@@ -112,12 +112,22 @@ function hasCode(e: unknown, code: string): boolean {
   }
 }
 
-/** True when `e` is an {@link HttpStatusError} from any copy of sluice. Never throws. */
+/** True when `e` is an {@link HttpStatusError} from any copy of sluice. Never throws. *
+ * @example
+ * ```ts
+ * catch (e) { if (isHttpStatusError(e)) console.log(e.status, e.retryAfterMs); }
+ * ```
+ */
 export function isHttpStatusError(e: unknown): e is HttpStatusError {
   return hasCode(e, 'HTTP_STATUS');
 }
 
-/** True when `e` is a {@link NotRetriedError} from any copy of sluice. Never throws. */
+/** True when `e` is a {@link NotRetriedError} from any copy of sluice. Never throws. *
+ * @example
+ * ```ts
+ * catch (e) { if (isNotRetriedError(e)) console.log(e.reason); }
+ * ```
+ */
 export function isNotRetriedError(e: unknown): e is NotRetriedError {
   return hasCode(e, 'NOT_RETRIED');
 }

@@ -142,7 +142,13 @@ const MIN_SCALE = 0.01;
 
 /**
  * The state one key (one dependency) keeps: its policies, outermost first (retry, breaker, cooldown gate, pacing
- * bucket, adaptive limiter, attempt timeout), and what the server last said.
+ * bucket, adaptive limiter, attempt timeout), and what the server last said. Made by the HTTP integrations, one
+ * per key; read it through their `upstreams`.
+ * @example
+ * ```ts
+ * const up = api.upstreams.peek('https://api.example.com');
+ * console.log(up?.gate?.stats().remainingMs, up?.limiter?.stats().effectiveLimit, up?.breaker?.state);
+ * ```
  */
 export class Upstream implements Policy {
   readonly [KIND] = 'upstream';

@@ -46,6 +46,10 @@ function utc(year: number, month: number, day: number, h: number, m: number, s: 
  * the obsolete RFC 850 form (`Sunday, 06-Nov-94 08:49:37 GMT`, its two-digit year read as the most recent year with
  * those digits that is not more than 50 years after `nowMs`) and asctime (`Sun Nov  6 08:49:37 1994`). Strict: the
  * weekday must match the date. Returns epoch ms, or undefined.
+ * @example
+ * ```ts
+ * parseHttpDate('Sun, 06 Nov 1994 08:49:37 GMT', Date.now()); // 784111777000
+ * ```
  */
 export function parseHttpDate(value: string, nowMs: number): number | undefined {
   let m = IMF_FIXDATE.exec(value);
@@ -191,6 +195,11 @@ function leadingInteger(value: string | null | undefined): number | undefined {
  * A vendor reset value, ms from now. A number above 10^9 is read as a Unix time (seconds since 1970, as GitHub
  * sends; above 10^12, milliseconds), since 10^9 seconds as a delay would be 31 years; otherwise it is a delay in
  * seconds (decimals allowed). Undefined when malformed.
+ * @example
+ * ```ts
+ * parseResetValue('30', Date.now()); // 30000 (a delay)
+ * parseResetValue(String(Math.floor(Date.now() / 1000) + 60), Date.now()); // about 60000 (a Unix time)
+ * ```
  */
 export function parseResetValue(value: string | null | undefined, wallNow: WallTime): number | undefined {
   const n = parseDecimal(value);
@@ -244,6 +253,10 @@ export function parseQuota(get: HeaderGetter, wallNowMs: WallTime): Quota | unde
 /**
  * The wait a response asks for, ms from now: `retry-after-ms` (milliseconds, as several API vendors send) when
  * valid, else `Retry-After` ({@link parseRetryAfter}). Undefined when neither is there or valid. Never throws.
+ * @example
+ * ```ts
+ * const waitMs = parseRetryAfterHeaders((n) => res.headers.get(n), Date.now());
+ * ```
  */
 export function parseRetryAfterHeaders(get: HeaderGetter, wallNowMs: WallTime): number | undefined {
   const ms = parseDecimal(get('retry-after-ms'));
@@ -251,7 +264,11 @@ export function parseRetryAfterHeaders(get: HeaderGetter, wallNowMs: WallTime): 
   return parseRetryAfter(get('retry-after'), wallNowMs);
 }
 
-/** A load factor (`0.9`: the server is at 90 % of its capacity): a non-negative decimal, capped at 100. */
+/** A load factor (`0.9`: the server is at 90 % of its capacity): a non-negative decimal, capped at 100. * @example
+ * ```ts
+ * parseLoadFactor(res.headers.get('x-load-factor')); // 0.9, or undefined
+ * ```
+ */
 export function parseLoadFactor(value: string | null | undefined): number | undefined {
   const n = parseDecimal(value);
   return n === undefined ? undefined : Math.min(n, MAX_LOAD_FACTOR);

@@ -20,7 +20,7 @@ export {
   type HeaderGetter,
   type WallTime,
 } from './headers.js';
-export { parseList, parseDictionary, SfToken, type SfItem, type SfInnerList, type BareItem } from './structured-fields.js';
+export { parseList, parseDictionary, isInnerList, SfToken, type SfItem, type SfInnerList, type BareItem } from './structured-fields.js';
 export { classifyStatus, isNetworkError, isRetryableError, replayable, RETRYABLE_STATUSES, IDEMPOTENT_METHODS } from './classify.js';
 export { HttpStatusError, NotRetriedError, isHttpStatusError, isNotRetriedError, type ResponseClass } from './errors.js';
 export { rejectionResponse, sendRejection, type RejectionResponse, type RejectionResponseOptions } from './serve.js';

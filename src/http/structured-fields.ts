@@ -245,7 +245,11 @@ function members(s: string, member: (p: Parser) => boolean): boolean {
   }
 }
 
-/** Whether `x` is an inner list (not an item). */
+/** Whether `x` is an inner list (not an item). * @example
+ * ```ts
+ * for (const m of parseList(value) ?? []) if (!isInnerList(m)) console.log(m.value);
+ * ```
+ */
 export function isInnerList(x: SfItem | SfInnerList): x is SfInnerList {
   return (x as SfInnerList).items !== undefined;
 }
@@ -253,6 +257,10 @@ export function isInnerList(x: SfItem | SfInnerList): x is SfInnerList {
 /**
  * Parses a Structured Field List (RFC 9651 §4.2.1); undefined when malformed. Trailing spaces are trimmed first, as
  * HTTP does to field values. Never throws.
+ * @example
+ * ```ts
+ * parseList('"default";r=50;t=30'); // [{ value: 'default', params: Map { 'r' => 50, 't' => 30 } }]
+ * ```
  */
 export function parseList(value: string | null | undefined): (SfItem | SfInnerList)[] | undefined {
   if (typeof value !== 'string') return undefined;
@@ -269,6 +277,10 @@ export function parseList(value: string | null | undefined): (SfItem | SfInnerLi
 /**
  * Parses a Structured Field Dictionary (RFC 9651 §4.2.2); undefined when malformed. A key without a value is `true`.
  * A repeated key keeps its first position and its last value. Never throws.
+ * @example
+ * ```ts
+ * parseDictionary('limit=100, remaining=50')?.get('remaining'); // { value: 50, params: Map {} }
+ * ```
  */
 export function parseDictionary(value: string | null | undefined): Map<string, SfItem | SfInnerList> | undefined {
   if (typeof value !== 'string') return undefined;

@@ -319,6 +319,33 @@ describe('protectFetch: as the fetch of a library that takes one', () => {
   });
 });
 
+describe('protectFetch: retries are budgeted, and discarded attempts free their sockets', () => {
+  it("the origin's token retry budget bounds the retries of a fleet of failing requests", async () => {
+    const { api, up } = make({ breaker: false });
+    server.answer((_req, res) => reply(res, 502));
+    for (let batch = 0; batch < 15; batch++) await Promise.all(Array.from({ length: 10 }, () => api(`${server.url}/b`).catch(() => undefined)));
+    const s = up().retry!.stats();
+    // 150 calls of up to 3 attempts would be 450 requests; the default budget (500 tokens, 5 per retry) allows 100.
+    expect(s.calls).toBe(150);
+    expect(s.retries).toBeLessThanOrEqual(100);
+    expect(s.giveUps.budget).toBeGreaterThan(0);
+    expect(server.requests.length).toBe(150 + s.retries);
+  });
+
+  it('cancels the bodies of retried attempts, so the connection pool does not grow', async () => {
+    const own = await TestServer.start();
+    const clock = new ManualClock();
+    const api = protectFetch(fetch, { clock, random: () => 0, breaker: false });
+    own.answer((_req, res) => reply(res, 503, {}, 'x'.repeat(200_000)));
+    for (let i = 0; i < 10; i++) await api(`${own.url}/big`).catch(() => undefined);
+    expect(own.requests.length).toBe(30);
+    // Sequential requests whose large bodies were cancelled or read: one connection (two at most) serves them all.
+    expect(own.openSockets).toBeLessThanOrEqual(2);
+    api.dispose();
+    await own.close();
+  });
+});
+
 describe('protectFetch: bounded per-key state', () => {
   it('keeps at most maxKeys keys however many distinct keys arrive, disposing the evicted', async () => {
     const { api } = make({ maxKeys: 5, key: (r) => r.url.pathname });
