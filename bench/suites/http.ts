@@ -123,6 +123,8 @@ const fetchSuite: Suite = {
       'fetch',
       [
         ['fetch(url)', () => fetch(url).then((r) => r.text())],
+        // The floor of any per-attempt timeout that can abort a fetch: the request needs a signal of its own.
+        ['fetch(url, { signal }) (a fresh AbortController)', () => fetch(url, { signal: new AbortController().signal }).then((r) => r.text())],
         ['protectFetch(fetch)(url)', () => api(url).then((r) => r.text())],
         ['ky (retry: 2)', () => kyRetry.get(url).text()],
       ],
@@ -137,6 +139,8 @@ const fetchSuite: Suite = {
 const bare = new Agent();
 const sluiced = new Agent().compose(sluiceInterceptor());
 const retried = new Agent().compose(interceptors.retry({ maxRetries: 2 }));
+// The floor of any interceptor: one that passes every request straight on.
+const noop = new Agent().compose((dispatch) => (opts, handler) => dispatch(opts, handler));
 
 const undiciSuite: Suite = {
   name: 'http-undici',
@@ -153,6 +157,7 @@ const undiciSuite: Suite = {
       'undici',
       [
         ['request(url) (Agent)', () => request(url, { dispatcher: bare }).then((r) => r.body.text())],
+        ['Agent.compose(no-op interceptor)', () => request(url, { dispatcher: noop }).then((r) => r.body.text())],
         ['Agent.compose(sluiceInterceptor())', () => request(url, { dispatcher: sluiced }).then((r) => r.body.text())],
         ['Agent.compose(interceptors.retry())', () => request(url, { dispatcher: retried }).then((r) => r.body.text())],
       ],
@@ -160,6 +165,7 @@ const undiciSuite: Suite = {
     ),
   dispose: () => {
     void bare.close();
+    void noop.close();
     void sluiced.close();
     void retried.close();
   },
