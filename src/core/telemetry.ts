@@ -70,7 +70,8 @@ function isLive(metrics: object, kind: string, name: string): boolean {
 /**
  * The name an unnamed primitive of `kind` gets on `metrics`: `kind` itself, or, when a live primitive of that kind
  * already reports to that sink under it, `kind#2`, `kind#3`, ... (the smallest free one). Without a sink (or with
- * the no-op sink), always `kind`: nothing can collide.
+ * the no-op sink), always `kind`: nothing can collide. `base` replaces `kind` as the name to number (a wrapper
+ * named after itself whose series are registered by a primitive of another kind).
  * @example
  * ```ts
  * const metrics = createMetricsRegistry();
@@ -78,11 +79,11 @@ function isLive(metrics: object, kind: string, name: string): boolean {
  * tokenBucket({ capacity: 1, refillPerSecond: 1, metrics }).name; // 'tokenBucket#2'
  * ```
  */
-export function defaultPolicyName(kind: string, metrics: unknown): string {
-  if (!tracked(metrics) || !isLive(metrics, kind, kind)) return kind;
+export function defaultPolicyName(kind: string, metrics: unknown, base: string = kind): string {
+  if (!tracked(metrics) || !isLive(metrics, kind, base)) return base;
   let n = 2;
-  while (isLive(metrics, kind, `${kind}#${n}`)) n++;
-  return `${kind}#${n}`;
+  while (isLive(metrics, kind, `${base}#${n}`)) n++;
+  return `${base}#${n}`;
 }
 
 /**

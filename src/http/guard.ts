@@ -14,6 +14,7 @@ import { KIND, RUN, type Policy } from '../core/policy.js';
 import { reportError } from '../core/safe-call.js';
 import type { Context } from '../core/context.js';
 import * as v from '../core/validate.js';
+import { defaultPolicyName } from '../core/telemetry.js';
 import { keyed, type Keyed, type KeyInfo } from '../keyed/keyed.js';
 import { adaptiveLimiter, type AdaptiveLimiter, type AdaptiveLimiterOptions } from '../concurrency/adaptive-limiter.js';
 import { circuitBreaker, type CircuitBreaker, type CircuitBreakerOptions } from '../breaker/circuit-breaker.js';
@@ -359,7 +360,8 @@ export function parseHttpOptions(owner: string, options: HttpOptions | undefined
   const load = o.loadFactor === false ? undefined : v.optionsObject<LoadFactorOptions>(`${owner}: option "loadFactor"`, o.loadFactor ?? {}, LOAD_KNOWN);
   const pacing = o.pacing === false ? undefined : v.optionsObject<{ maxWaitMs?: number; maxQueue?: number }>(`${owner}: option "pacing"`, o.pacing ?? {}, PACING_KNOWN);
   const parsed: ParsedHttp = {
-    name: o.name === undefined ? owner : common.name,
+    // The keyed policy registers the name (kind 'keyed'): number the default against those.
+    name: o.name === undefined ? defaultPolicyName('keyed', common.metrics, owner) : common.name,
     clock: common.clock,
     random: o.random,
     metrics: common.metrics,

@@ -106,4 +106,22 @@ describe('axiosAdapter', () => {
     expect((await api.get('/i')).data).toBe('via instance');
     expect(api.sluice.upstreams.size).toBe(1);
   });
+
+  it('shrinks the adaptive limit under 503s, and keeps distinct keys bounded', async () => {
+    const { api, clock, up } = make({ retry: false, breaker: false });
+    server.answer((_req, res) => reply(res, 503));
+    await api.get('/warm').catch(() => undefined);
+    const before = up().limiter!.stats().limit;
+    for (let round = 0; round < 6; round++) {
+      await Promise.all(Array.from({ length: 30 }, () => api.get('/busy').catch(() => undefined)));
+      await clock.advance(500);
+    }
+    expect(up().limiter!.stats().drops).toBeGreaterThan(30);
+    expect(up().limiter!.stats().limit).toBeLessThan(before);
+    const k = make({ maxKeys: 4, key: (r) => r.url.pathname });
+    server.answer((_req, res) => reply(res, 200));
+    for (let i = 0; i < 40; i++) await k.api.get(`/t/${i}`);
+    expect(k.adapter.upstreams.size).toBe(4);
+    expect(k.adapter.upstreams.stats().evicted.capacity).toBe(36);
+  });
 });

@@ -369,6 +369,17 @@ describe('protectFetch: options', () => {
     expect(() => protectFetch(42 as never)).toThrow(/fetchFn/);
   });
 
+  it('numbers the default name on a shared metrics registry, as every primitive does', async () => {
+    const { createMetricsRegistry } = await import('../../src/index.js');
+    const metrics = createMetricsRegistry();
+    const a = protectFetch(fetch, { metrics, clock: new ManualClock() });
+    const b = protectFetch(fetch, { metrics, clock: new ManualClock() });
+    expect(a.upstreams.name).toBe('protectFetch');
+    expect(b.upstreams.name).toBe('protectFetch#2');
+    a.dispose();
+    b.dispose();
+  });
+
   it('rejects a bad per-request option naming it', async () => {
     const { api } = make();
     await expect(api(`${server.url}/x`, { sluice: { timeout: 1 } as never })).rejects.toThrow(/timeout/);

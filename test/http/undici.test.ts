@@ -156,4 +156,22 @@ describe('sluiceInterceptor', () => {
     expect((e as { reason: string }).reason).toBe('deadline');
     expect((e as { retryAfterMs: number }).retryAfterMs).toBe(5000);
   });
+
+  it('shrinks the adaptive limit under 503s, and keeps distinct keys bounded', async () => {
+    const { agent, interceptor, clock, up } = make({ retry: false, breaker: false });
+    server.answer((_req, res) => reply(res, 503));
+    const before = up() === undefined ? 20 : up().limiter!.stats().limit;
+    for (let round = 0; round < 6; round++) {
+      await Promise.all(Array.from({ length: 30 }, () => request(`${server.url}/busy`, { dispatcher: agent }).catch(() => undefined)));
+      await clock.advance(500);
+    }
+    expect(up().limiter!.stats().drops).toBeGreaterThan(30);
+    expect(up().limiter!.stats().limit).toBeLessThan(before);
+    const k = make({ maxKeys: 4, key: (r) => r.url.pathname });
+    server.answer((_req, res) => reply(res, 200));
+    for (let i = 0; i < 40; i++) await (await request(`${server.url}/t/${i}`, { dispatcher: k.agent })).body.text();
+    expect(k.interceptor.upstreams.size).toBe(4);
+    expect(k.interceptor.upstreams.stats().evicted.capacity).toBe(36);
+    void interceptor;
+  });
 });
