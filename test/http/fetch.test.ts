@@ -74,6 +74,19 @@ describe('protectFetch: classification', () => {
     expect(await res.text()).toBe('busy');
   });
 
+  it('with throwOnStatus: false, hands back the last refused Response once the retries are spent', async () => {
+    const { api, clock } = make({ throwOnStatus: false, retry: { maxAttempts: 2 } });
+    let n = 0;
+    server.answer((req, res) => (req.url === '/spent' ? reply(res, 503, {}, `busy ${++n}`) : reply(res, 200)));
+    const p = api(`${server.url}/spent`);
+    await server.until(() => n === 1);
+    await settle();
+    await clock.advance(1);
+    const res = await p;
+    expect(res.status).toBe(503);
+    expect(await res.text()).toBe('busy 2'); // the last attempt's; the first one's body was cancelled
+  });
+
   it('keeps at most maxErrorBodyBytes of a refused body and cancels the rest', async () => {
     const { api } = make({ retry: false, maxErrorBodyBytes: 10 });
     server.answer((_req, res) => reply(res, 502, {}, 'x'.repeat(100_000)));
@@ -311,7 +324,7 @@ describe('protectFetch: as the fetch of a library that takes one', () => {
     server.answer((req, res) => (req.url === '/ky' && n++ === 0 ? reply(res, 502) : reply(res, 200, {}, 'from ky')));
     const client = ky.create({ fetch: api, retry: 0 });
     const p = client.get(`${server.url}/ky`).text();
-    await server.until(() => n === 1);
+    await server.until(() => n === 1, 5000, p);
     await settle();
     await clock.advance(1);
     expect(await p).toBe('from ky');

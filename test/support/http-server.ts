@@ -63,11 +63,20 @@ export class TestServer {
     return this.sockets.size;
   }
 
-  /** Waits (real time, polling every 2 ms) until `cond` holds; fails after `ms`. */
-  async until(cond: () => boolean, ms = 2000): Promise<void> {
+  /**
+   * Waits (real time, polling every 2 ms) until `cond` holds; fails after `ms`. With `pending`, the request under
+   * test, it fails at once if that settles first, and says how (so a test does not wait for what can no longer come).
+   */
+  async until(cond: () => boolean, ms = 5000, pending?: Promise<unknown>): Promise<void> {
     const end = performance.now() + ms;
+    let settled: { value: unknown } | undefined;
+    pending?.then(
+      (value) => (settled = { value }),
+      (value: unknown) => (settled = { value }),
+    );
     while (!cond()) {
-      if (performance.now() > end) throw new Error('TestServer.until: condition not met in time');
+      if (settled !== undefined) throw new Error(`TestServer.until: the request settled first with ${describe(settled.value)}; requests seen: ${this.requests.map((r) => `${r.method} ${r.path}`).join(', ')}`);
+      if (performance.now() > end) throw new Error(`TestServer.until: condition not met in ${ms} ms; requests seen: ${this.requests.map((r) => `${r.method} ${r.path}`).join(', ')}`);
       await new Promise((r) => setTimeout(r, 2));
     }
   }
@@ -76,6 +85,11 @@ export class TestServer {
     for (const s of this.sockets) s.destroy();
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
   }
+}
+
+function describe(x: unknown): string {
+  if (x instanceof Error) return `${x.name}: ${x.message}${x.cause === undefined ? '' : ` (cause: ${String((x.cause as Error)?.message ?? x.cause)})`}`;
+  return String(x);
 }
 
 /** Answers with `status`, `headers` and `body`. */
