@@ -189,6 +189,34 @@ describe('protectFetch: safe retries', () => {
     expect(server.requests.map((r) => r.body)).toEqual(['payload', 'payload']);
   });
 
+  it('replays buffered bodies (string, ArrayBuffer, typed array, URLSearchParams, Blob, FormData) byte for byte', async () => {
+    const { api, clock } = make();
+    const form = new FormData();
+    form.set('field', 'value');
+    const bodies: [string, BodyInit][] = [
+      ['string', 'plain text'],
+      ['ArrayBuffer', new TextEncoder().encode('array buffer').buffer as ArrayBuffer],
+      ['Uint8Array', new TextEncoder().encode('typed array')],
+      ['URLSearchParams', new URLSearchParams({ a: '1', b: '2' })],
+      ['Blob', new Blob(['a blob'])],
+      ['FormData', form],
+    ];
+    for (const [name, body] of bodies) {
+      let n = 0;
+      server.answer((req, res) => (req.url === '/replay' && n++ === 0 ? reply(res, 503) : reply(res, 200)));
+      const p = api(`${server.url}/replay`, { method: 'PUT', body });
+      await server.until(() => n === 1, 5000, p);
+      await settle();
+      await clock.advance(1);
+      expect((await p).status, name).toBe(200);
+      const [first, second] = server.requests.filter((r) => r.path === '/replay');
+      // FormData is encoded afresh each time, with a new multipart boundary: the same parts, another separator.
+      const normal = (b: string | undefined) => b?.replace(/formdata-undici-\d+/g, 'boundary');
+      expect(normal(second?.body), name).toBe(normal(first?.body));
+      expect(first!.body.length, name).toBeGreaterThan(0);
+    }
+  });
+
   it('never re-sends a streamed body, and says why', async () => {
     const { api } = make();
     server.answer((req) => req.socket.destroy());
