@@ -190,7 +190,7 @@ describe('protectFetch: safe retries', () => {
   });
 
   it('replays buffered bodies (string, ArrayBuffer, typed array, URLSearchParams, Blob, FormData) byte for byte', async () => {
-    const { api, clock } = make();
+    const { api } = make();
     const form = new FormData();
     form.set('field', 'value');
     const bodies: [string, BodyInit][] = [
@@ -204,11 +204,8 @@ describe('protectFetch: safe retries', () => {
     for (const [name, body] of bodies) {
       let n = 0;
       server.answer((req, res) => (req.url === '/replay' && n++ === 0 ? reply(res, 503) : reply(res, 200)));
-      const p = api(`${server.url}/replay`, { method: 'PUT', body });
-      await server.until(() => n === 1, 5000, p);
-      await settle();
-      await clock.advance(1);
-      expect((await p).status, name).toBe(200);
+      // The retry's backoff is 0 ms (random 0): it needs no clock advance.
+      expect((await api(`${server.url}/replay`, { method: 'PUT', body })).status, name).toBe(200);
       const [first, second] = server.requests.filter((r) => r.path === '/replay');
       // FormData is encoded afresh each time, with a new multipart boundary: the same parts, another separator.
       const normal = (b: string | undefined) => b?.replace(/formdata-undici-\d+/g, 'boundary');
@@ -352,7 +349,7 @@ describe('protectFetch: as the fetch of a library that takes one', () => {
     server.answer((req, res) => (req.url === '/ky' && n++ === 0 ? reply(res, 502) : reply(res, 200, {}, 'from ky')));
     const client = ky.create({ fetch: api, retry: 0 });
     const p = client.get(`${server.url}/ky`).text();
-    await server.until(() => n === 1, 5000, p);
+    await server.until(() => n >= 1, 5000, p);
     await settle();
     await clock.advance(1);
     expect(await p).toBe('from ky');
