@@ -149,6 +149,20 @@ describe('sluiceInterceptor', () => {
     await own.close();
   });
 
+  it('never retries a response that has started streaming to the caller', async () => {
+    const { agent } = make();
+    server.answer((req, res) => {
+      res.writeHead(200, { 'content-type': 'text/plain' });
+      res.write('partial');
+      setTimeout(() => req.socket.destroy(), 20);
+    });
+    const r = await request(`${server.url}/midway`, { dispatcher: agent });
+    expect(r.statusCode).toBe(200);
+    await expect(r.body.text()).rejects.toThrow();
+    await new Promise((done) => setTimeout(done, 50));
+    expect(server.requests).toHaveLength(1);
+  });
+
   it('takes per-request settings from the dispatch options', async () => {
     const { agent } = make();
     server.answer((_req, res) => reply(res, 503, { 'retry-after': '5' }));
