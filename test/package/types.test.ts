@@ -1,6 +1,6 @@
 /**
  * The packed package's types, as TypeScript projects of each module-resolution mode see them: `sluice`,
- * `sluice/sim` and `sluice/testing` must resolve to their declarations (not `any`) under `node10` (old setups, which
+ * `sluice/sim`, `sluice/testing`, `sluice/fetch` and `sluice/http` must resolve to their declarations (not `any`) under `node10` (old setups, which
  * ignore `exports`), `node16` (ESM and CommonJS files) and `bundler`. Each project is type-checked by the
  * repository's own TypeScript, with `skipLibCheck: false` so the declarations themselves are checked too.
  */
@@ -16,7 +16,13 @@ const TSC = join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
 const SOURCE = `import { tokenBucket, NEVER_ABORTED, type TokenBucket } from 'sluice';
 import { simulate, type SimResult } from 'sluice/sim';
 import { ManualClock } from 'sluice/testing';
+import { protectFetch } from 'sluice/fetch';
+import { parseRetryAfter } from 'sluice/http';
 
+const api = protectFetch(fetch, { retry: { maxAttempts: 2 } });
+const hint: number | undefined = parseRetryAfter('120', Date.now());
+// @ts-expect-error retry.maxAttempts is a number
+protectFetch(fetch, { retry: { maxAttempts: 'two' } });
 const clock = new ManualClock();
 const bucket: TokenBucket = tokenBucket({ capacity: 1, refillPerSecond: 1, clock });
 const name: string = bucket.name;
@@ -26,7 +32,7 @@ const run: (o: Parameters<typeof simulate>[0]) => Promise<SimResult> = simulate;
 tokenBucket({ capacity: 'ten', refillPerSecond: 1 });
 // @ts-expect-error ManualClock has no such method
 clock.notAMethod();
-export { name, signal, run };
+export { name, signal, run, api, hint };
 `;
 
 interface Mode {
