@@ -193,7 +193,7 @@ describe('protectFetch: safe retries', () => {
     const { api } = make();
     const form = new FormData();
     form.set('field', 'value');
-    const bodies: [string, BodyInit][] = [
+    const bodies: [string, NonNullable<RequestInit['body']>][] = [
       ['string', 'plain text'],
       ['ArrayBuffer', new TextEncoder().encode('array buffer').buffer as ArrayBuffer],
       ['Uint8Array', new TextEncoder().encode('typed array')],
