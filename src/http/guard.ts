@@ -25,7 +25,7 @@ import { timeout } from '../timeout/timeout.js';
 import type { Metrics } from '../metrics/metrics.js';
 import { IDEMPOTENT_METHODS, RETRYABLE_STATUSES, classifyStatus, isNetworkError, isRetryableError } from './classify.js';
 import { HttpStatusError, NotRetriedError, isHttpStatusError, isNotRetriedError, type ResponseClass } from './errors.js';
-import { signalsOf, type HeaderGetter, type ServerSignals } from './headers.js';
+import { NO_SIGNALS, signalsOf, type HeaderGetter, type ServerSignals } from './headers.js';
 
 /** What the key function and the classifiers see of a request. */
 export interface HttpRequestFacts {
@@ -163,6 +163,11 @@ export class Upstream implements Policy {
   private readonly run: Policy;
   /** Until when the pacer follows a server quota (clock time); after it, with no new quota, pacing stops. */
   private pacedUntil = -Infinity;
+
+  /** Whether the pacer follows a server quota now (a response without one may end it). */
+  get paced(): boolean {
+    return this.pacedUntil !== -Infinity;
+  }
 
   constructor(
     readonly key: string,
@@ -553,7 +558,8 @@ export class RequestRun<R> {
       }
       signals = { ...signals, loadFactor: typeof f === 'number' && f >= 0 && Number.isFinite(f) ? Math.min(f, 100) : undefined };
     }
-    upstream.observe(cls, signals, upstream.clock.now());
+    // A response that says nothing (the common case) has nothing to feed back, unless the pacer waits for one.
+    if (signals !== NO_SIGNALS || upstream.paced) upstream.observe(cls, signals, upstream.clock.now());
     if (cls === 'ok') return OK;
     let retryAfterMs = cls === 'pushback' ? signals.retryAfterMs : undefined;
     const q = signals.quota;

@@ -310,9 +310,12 @@ export function readServerSignals(get: HeaderGetter, wallNowMs: WallTime, loadFa
  * own); `retryAfter: false` skips the Retry-After fields (read only on a pushback status).
  */
 export function signalsOf(get: HeaderGetter, wallNowMs: WallTime, loadFactorHeader: string | undefined, retryAfter: boolean): ServerSignals {
-  return {
-    retryAfterMs: retryAfter ? parseRetryAfterHeaders(get, wallNowMs) : undefined,
-    quota: parseQuota(get, wallNowMs),
-    loadFactor: loadFactorHeader === undefined ? undefined : parseLoadFactor(get(loadFactorHeader)),
-  };
+  const retryAfterMs = retryAfter ? parseRetryAfterHeaders(get, wallNowMs) : undefined;
+  const quota = parseQuota(get, wallNowMs);
+  const loadFactor = loadFactorHeader === undefined ? undefined : parseLoadFactor(get(loadFactorHeader));
+  if (retryAfterMs === undefined && quota === undefined && loadFactor === undefined) return NO_SIGNALS;
+  return { retryAfterMs, quota, loadFactor };
 }
+
+/** What most responses say: nothing (shared, so that such a response allocates no signals object). */
+export const NO_SIGNALS: ServerSignals = Object.freeze({ retryAfterMs: undefined, quota: undefined, loadFactor: undefined });
