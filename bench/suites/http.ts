@@ -204,6 +204,8 @@ const axiosSuite: Suite = {
 const fakeResponse = { status: 200, statusText: 'OK', headers: { get: (): null => null, forEach: (): void => {} }, body: null };
 const instantFetch = (_input: unknown, _init?: unknown): Promise<typeof fakeResponse> => Promise.resolve(fakeResponse);
 const wrappedInstant = protectFetch(instantFetch);
+const noAttemptTimeout = protectFetch(instantFetch, { attemptTimeoutMs: Infinity });
+const allOff = protectFetch(instantFetch, { retry: false, breaker: false, cooldown: false, pacing: false, concurrency: false, loadFactor: false, attemptTimeoutMs: Infinity });
 const fakeAxiosResponse = { status: 200, statusText: 'OK', headers: {}, data: 'ok', config: {} };
 const instantAdapter = (): Promise<typeof fakeAxiosResponse> => Promise.resolve(fakeAxiosResponse);
 const wrappedAdapter = axiosAdapter(instantAdapter as never);
@@ -216,11 +218,15 @@ const overheadSuite: Suite = {
   tasks: [
     asyncTask('instant fetch double', () => instantFetch('http://127.0.0.1:1/'), { role: 'floor', note: 'a fetch-compatible function that resolves a ready response at once.' }),
     asyncTask('protectFetch(instant double)', () => wrappedInstant('http://127.0.0.1:1/'), { note: 'every default per-origin policy, URL parsing, per-request state, response headers read.' }),
+    asyncTask('protectFetch(instant double), attemptTimeoutMs: Infinity', () => noAttemptTimeout('http://127.0.0.1:1/'), { note: 'every default policy but the attempt timeout (so no AbortController per attempt).' }),
+    asyncTask('protectFetch(instant double), every policy off', () => allOff('http://127.0.0.1:1/'), { note: 'the engine alone: key, request state, response judged, no policy.' }),
     asyncTask('axiosAdapter(instant adapter)', () => wrappedAdapter(axiosConfig), { note: 'the same for an axios adapter that resolves at once.' }),
   ],
   notes: ['What the wrapper itself costs per request, in CPU time: divide by a request’s latency (the tables above) for its share.', BUILD_NOTE],
   dispose: () => {
     wrappedInstant.dispose();
+    noAttemptTimeout.dispose();
+    allOff.dispose();
     wrappedAdapter.dispose();
   },
 };
