@@ -8,8 +8,8 @@ import type { AxiosAdapter, AxiosInstance, AxiosResponse, AxiosStatic, InternalA
 import type { Keyed } from '../keyed/keyed.js';
 import { NEVER_ABORTED } from '../core/context.js';
 import { replayable } from './classify.js';
-import { HttpGuard, LazyFacts, RequestRun, parseCallOptions, type HttpCallOptions, type HttpOptions, type HttpRequestFacts, type ResponseView, type Upstream } from './guard.js';
-import type { HeaderGetter } from './headers.js';
+import { HttpGuard, LazyFacts, NO_HEADERS, RequestRun, parseCallOptions, type HttpCallOptions, type HttpOptions, type HttpRequestFacts, type ResponseView, type Upstream } from './guard.js';
+import { isSignalField, type HeaderGetter } from './headers.js';
 
 /** The request's own sluice settings, as `config.sluice`. */
 declare module 'axios' {
@@ -45,12 +45,16 @@ function headerGetter(headers: unknown): HeaderGetter {
   };
 }
 
-function viewOf(res: AxiosResponse): ResponseView {
+function viewOf(res: AxiosResponse, loadHeader: string | undefined): ResponseView {
   const get = headerGetter(res.headers);
+  let may = false;
+  const raw = res.headers as unknown as Record<string, unknown> | undefined;
+  if (raw !== null && typeof raw === 'object') for (const k in raw) if (isSignalField(k.toLowerCase(), loadHeader)) may = true;
   return {
     status: res.status,
     statusText: res.statusText ?? '',
     header: get,
+    signalHeader: may ? get : NO_HEADERS,
     headers: () => {
       const out: Record<string, string> = {};
       const raw = res.headers as unknown as { toJSON?: () => Record<string, unknown> } & Record<string, unknown>;
@@ -131,7 +135,7 @@ export function axiosAdapter(adapter: AxiosAdapter, options?: HttpOptions): Slui
         res = r;
         rejection = new Rejection(e);
       }
-      const v = viewOf(res);
+      const v = viewOf(res, guard.config.loadHeader);
       const verdict = run.judge(up, v);
       const result = rejection ?? res;
       if (verdict.cls === 'ok') return result;

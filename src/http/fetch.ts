@@ -6,8 +6,8 @@ import { NEVER_ABORTED } from '../core/context.js';
 import { reportError } from '../core/safe-call.js';
 import type { Keyed } from '../keyed/keyed.js';
 import { replayable } from './classify.js';
-import { HttpGuard, LazyFacts, RequestRun, parseCallOptions, type HttpCallOptions, type HttpOptions, type HttpRequestFacts, type ResponseView, type Upstream } from './guard.js';
-import type { HeaderGetter } from './headers.js';
+import { HttpGuard, LazyFacts, NO_HEADERS, RequestRun, parseCallOptions, type HttpCallOptions, type HttpOptions, type HttpRequestFacts, type ResponseView, type Upstream } from './guard.js';
+import { isSignalField, type HeaderGetter } from './headers.js';
 
 /** The part of a fetch Response the wrapper reads. */
 interface ResponseLike {
@@ -45,11 +45,23 @@ function isRequest(x: unknown): x is { url: string; method: string; headers: Hea
 class FetchView implements ResponseView {
   readonly status: number;
   readonly statusText: string;
-  constructor(private readonly res: ResponseLike) {
+  constructor(
+    private readonly res: ResponseLike,
+    private readonly loadHeader: string | undefined,
+  ) {
     this.status = res.status;
     this.statusText = res.statusText;
   }
   readonly header = (name: string): string | null => this.res.headers.get(name);
+  /** One pass over the names (lower-case in iteration) instead of a search for each signal field the response lacks. */
+  get signalHeader(): HeaderGetter {
+    let found = false;
+    const load = this.loadHeader;
+    this.res.headers.forEach((_value, key) => {
+      if (!found && isSignalField(key, load)) found = true;
+    });
+    return found ? this.header : NO_HEADERS;
+  }
   headers(): Record<string, string> {
     const out: Record<string, string> = {};
     this.res.headers.forEach((value, key) => {
@@ -169,7 +181,7 @@ export function protectFetch<F extends FetchLike>(fetchFn: F, options?: HttpOpti
     const attemptInitOf = (signal: AbortSignal): Record<string, unknown> | undefined => (signal === NEVER_ABORTED ? sendInit : { ...sendInit, signal });
     return guard.run(run, userSignal, async (ctx, up) => {
       const res = (await fetchFn(input, attemptInitOf(ctx.signal))) as ResponseLike;
-      const v = new FetchView(res);
+      const v = new FetchView(res, guard.config.loadHeader);
       const verdict = run.judge(up, v);
       if (verdict.cls === 'ok') return res;
       if (keepResponse) throw run.refuse(v, verdict, undefined, false, res);

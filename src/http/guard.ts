@@ -459,6 +459,9 @@ function cachedOrigin(raw: string): string {
   return origin;
 }
 
+/** A header getter for a response known to carry no signal field. */
+export const NO_HEADERS: HeaderGetter = () => undefined;
+
 /** A response's class and the wait it asked for. */
 export interface Verdict {
   readonly cls: ResponseClass;
@@ -471,7 +474,13 @@ const OK: Verdict = Object.freeze({ cls: 'ok' as const, retryAfterMs: undefined 
 export interface ResponseView {
   readonly status: number;
   readonly statusText: string;
+  /** Reads a header, case-insensitive (what user callbacks get). */
   readonly header: HeaderGetter;
+  /**
+   * Reads a header by its lower-case name, for the signal parsers; `NO_HEADERS` when the client could tell at once
+   * that the response carries none of the signal fields. Default: `header`.
+   */
+  readonly signalHeader?: HeaderGetter;
   /** Every header, lower-case names (for the error). */
   headers(): Record<string, string>;
 }
@@ -548,7 +557,8 @@ export class RequestRun<R> {
         reportError(e);
       }
     }
-    let signals = signalsOf(view.header, c.wallClock, c.loadHeader, cls === 'pushback');
+    const sh = view.signalHeader ?? view.header;
+    let signals = sh === NO_HEADERS ? NO_SIGNALS : signalsOf(sh, c.wallClock, c.loadHeader, cls === 'pushback');
     if (c.loadRead !== undefined) {
       let f: unknown;
       try {

@@ -317,5 +317,16 @@ export function signalsOf(get: HeaderGetter, wallNowMs: WallTime, loadFactorHead
   return { retryAfterMs, quota, loadFactor };
 }
 
+/**
+ * @internal Whether a (lower-case) header name is one the signal parsers read: Retry-After and retry-after-ms, a
+ * RateLimit family, or the load-factor header. A client that can list a response's names checks them once instead of
+ * searching for each field the response lacks.
+ */
+export function isSignalField(name: string, loadHeader: string | undefined): boolean {
+  if (name === loadHeader) return true;
+  const c = name.charCodeAt(0);
+  return (c === 114 /* r */ && (name.startsWith('ratelimit') || name.startsWith('retry-after'))) || (c === 120 /* x */ && name.startsWith('x-rate'));
+}
+
 /** What most responses say: nothing (shared, so that such a response allocates no signals object). */
 export const NO_SIGNALS: ServerSignals = Object.freeze({ retryAfterMs: undefined, quota: undefined, loadFactor: undefined });

@@ -7,8 +7,8 @@ import type { Dispatcher } from 'undici';
 import { reportError } from '../core/safe-call.js';
 import type { Keyed } from '../keyed/keyed.js';
 import { replayable } from './classify.js';
-import { HttpGuard, LazyFacts, RequestRun, parseCallOptions, type HttpCallOptions, type HttpOptions, type HttpRequestFacts, type ResponseView, type Upstream, type Verdict } from './guard.js';
-import type { HeaderGetter } from './headers.js';
+import { HttpGuard, LazyFacts, NO_HEADERS, RequestRun, parseCallOptions, type HttpCallOptions, type HttpOptions, type HttpRequestFacts, type ResponseView, type Upstream, type Verdict } from './guard.js';
+import { isSignalField, type HeaderGetter } from './headers.js';
 
 type Headers = Record<string, string | string[] | undefined>;
 
@@ -170,20 +170,30 @@ function getter(headers: unknown): HeaderGetter {
   };
 }
 
-/** Response headers as undici hands them over: lower-case names, so a lookup is a property read. */
-function responseGetter(headers: Headers): HeaderGetter {
+/** Response headers as undici hands them over: lower-case names, so a lookup by a lower-case name is a property read. */
+function lowerCaseGetter(headers: Headers): HeaderGetter {
   return (name) => {
-    const x = headers[name] ?? headers[name.toLowerCase()];
+    const x = headers[name];
     return x === undefined ? undefined : Array.isArray(x) ? x.join(', ') : x;
   };
 }
 
-function viewOf(status: number, statusMessage: string | undefined, headers: Headers): ResponseView {
-  const get = responseGetter(headers);
+/**
+ * Whether a response may carry a signal field (Retry-After, a RateLimit family, the load-factor header): one pass
+ * over its few names, so that the usual response is not searched for each field it lacks.
+ */
+function maySignal(headers: Headers, loadHeader: string | undefined): boolean {
+  for (const k in headers) if (isSignalField(k, loadHeader)) return true;
+  return false;
+}
+
+function viewOf(status: number, statusMessage: string | undefined, headers: Headers, loadHeader: string | undefined): ResponseView {
+  const get = lowerCaseGetter(headers);
   return {
     status,
     statusText: statusMessage ?? '',
-    header: get,
+    header: (name) => get(name.toLowerCase()),
+    signalHeader: maySignal(headers, loadHeader) ? get : NO_HEADERS,
     headers: () => {
       const out: Record<string, string> = {};
       for (const [k, val] of Object.entries(headers)) if (val !== undefined) out[k.toLowerCase()] = Array.isArray(val) ? val.join(', ') : String(val);
@@ -234,7 +244,7 @@ class AttemptHandler implements Handler {
   }
 
   onResponseStart(controller: Controller, statusCode: number, headers: Headers, statusMessage?: string): void {
-    const view = viewOf(statusCode, statusMessage, headers);
+    const view = viewOf(statusCode, statusMessage, headers, this.run.guard.config.loadHeader);
     const verdict = this.run.judge(this.up, view);
     if (verdict.cls === 'ok') {
       this.mode = 'pass';
