@@ -5,7 +5,7 @@
  * adaptive limit, and 429/503 count as drops and failures.
  */
 import { wallClockNow, type Clock } from '../core/clock.js';
-import { DisposedError, isRejectedError, isTimeoutError } from '../core/errors.js';
+import { DisposedError, isTimeoutError } from '../core/errors.js';
 import { executeContext, type ExecuteOptions, type ExecutionContext, type Task } from '../core/context.js';
 import { COMMON_KEYS, callTask, parseCommon, type CommonOptions } from '../core/limiter-base.js';
 import type { PermitOutcome } from '../core/permit.js';
@@ -695,8 +695,8 @@ export class HttpGuard {
   }
 
   /**
-   * Runs a request: `attempt(ctx, upstream)` sends it once (with `ctx.signal`) and returns the response, or throws
-   * what {@link RequestRun.judge} returned. The final outcome is the response; or, for a refused one, the error (or,
+   * Runs a request: `attempt(ctx, upstream)` sends it once (with `ctx.signal`, where the client needs a signal) and
+   * returns the response, or throws what {@link RequestRun.refuse} made of it. The final outcome is the response; or, for a refused one, the error (or,
    * with `throwOnStatus: false`, the response).
    */
   run<R>(run: RequestRun<R>, signal: AbortSignal | undefined, attempt: (ctx: ExecutionContext, upstream: Upstream) => Promise<R>): Promise<R> {
@@ -725,9 +725,4 @@ export class HttpGuard {
   dispose(reason?: unknown): void {
     this.upstreams.dispose(reason);
   }
-}
-
-/** Whether `e` is a local rejection by the engine's policies (the request was not sent). */
-export function isLocalRefusal(e: unknown): boolean {
-  return isRejectedError(e);
 }

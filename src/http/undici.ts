@@ -360,9 +360,8 @@ export function sluiceInterceptor(options?: HttpOptions): SluiceInterceptor {
       proxy.run = run as RequestRun<unknown>;
       user.onRequestStart?.(proxy, {});
       guard
-        .run<unknown>(run as RequestRun<unknown>, proxy.signal as unknown as AbortSignal, () =>
+        .run<unknown>(run as RequestRun<unknown>, proxy.signal as unknown as AbortSignal, (_ctx, up) =>
           new Promise((resolve, reject) => {
-            const up = guard.upstreams.peek(guard.keyOf(run.facts))!;
             const h = new AttemptHandler(run, up, user, proxy, max, resolve, reject);
             run.current = h;
             try {
