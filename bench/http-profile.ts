@@ -53,10 +53,15 @@ try {
     p.samples.forEach((id, i) => dt.set(id, (dt.get(id) ?? 0) + (p.timeDeltas[i] ?? 0)));
     const byOwner = new Map<string, number>();
     const sluiceFns = new Map<string, number>();
+    const nodeFns = new Map<string, number>();
     for (const n of p.nodes) {
       const t = dt.get(n.id) ?? 0;
       const o = owner(n.callFrame.url, n.callFrame.functionName);
       byOwner.set(o, (byOwner.get(o) ?? 0) + t);
+      if (o === 'node internals') {
+        const k = `${n.callFrame.functionName || '(anonymous)'} ${n.callFrame.url}:${n.callFrame.lineNumber}`;
+        nodeFns.set(k, (nodeFns.get(k) ?? 0) + t);
+      }
       if (o === 'sluice (dist)') {
         const k = `${n.callFrame.functionName || '(anonymous)'} ${n.callFrame.url.split('/').pop()}:${n.callFrame.lineNumber}`;
         sluiceFns.set(k, (sluiceFns.get(k) ?? 0) + t);
@@ -65,6 +70,8 @@ try {
     const total = [...byOwner.values()].reduce((a, b) => a + b, 0);
     console.log(`\n${mode}: ${(total / N).toFixed(1)} µs per request sampled, by owner (self time, µs per request)`);
     for (const [k, v] of [...byOwner].sort((a, b) => b[1] - a[1]).slice(0, 8)) console.log(`  ${(v / N).toFixed(2).padStart(7)}  ${k}`);
+    console.log('  node internals, top functions:');
+    for (const [k, v] of [...nodeFns].sort((a, b) => b[1] - a[1]).slice(0, 6)) console.log(`  ${(v / N).toFixed(2).padStart(7)}  ${k}`);
     if (sluiceFns.size > 0) {
       console.log('  sluice, top functions:');
       for (const [k, v] of [...sluiceFns].sort((a, b) => b[1] - a[1]).slice(0, 10)) console.log(`  ${(v / N).toFixed(2).padStart(7)}  ${k}`);
