@@ -121,7 +121,7 @@ class AdaptiveThrottleImpl implements AdaptiveThrottle {
     this.clock = common.clock;
     this.random = common.random;
     this.t = new Telemetry<LimiterEvents>(owner, this.name, common.metrics);
-    this.t.gauge(METRIC.throttleProbability, 'Probability that a call is refused locally', {}, () => this.probability(this.clock.now()));
+    this.t.gauge(METRIC.throttleProbability, {}, () => this.probability(this.clock.now()));
   }
 
   get events(): Telemetry<LimiterEvents>['events'] {

@@ -386,11 +386,11 @@ class CircuitBreakerImpl implements CircuitBreaker, FastStage {
     this.t = new Telemetry<CircuitBreakerEvents>(KIND, this.name, common.metrics);
     this.emitter = this.t.events;
     this.timeAlways = this.slowMs !== Infinity || this.t.duration !== undefined;
-    CIRCUIT_STATES.forEach((s, code) => this.t.gauge(METRIC.circuitState, 'Circuit state (1 = current)', { state: s }, () => (this.currentMode() === code ? 1 : 0)));
-    this.t.counter(METRIC.circuitOpens, 'Circuit openings', {}, () => this.opens);
-    this.t.counter(METRIC.circuitCalls, 'Outcomes of calls through the breaker', { outcome: 'success' }, () => this.succeeded);
-    this.t.counter(METRIC.circuitCalls, 'Outcomes of calls through the breaker', { outcome: 'failure' }, () => this.failed);
-    this.t.counter(METRIC.circuitCalls, 'Outcomes of calls through the breaker', { outcome: 'ignored' }, () => this.ignored);
+    CIRCUIT_STATES.forEach((s, code) => this.t.gauge(METRIC.circuitState, { state: s }, () => (this.currentMode() === code ? 1 : 0)));
+    this.t.counter(METRIC.circuitOpens, {}, () => this.opens);
+    this.t.counter(METRIC.circuitCalls, { outcome: 'success' }, () => this.succeeded);
+    this.t.counter(METRIC.circuitCalls, { outcome: 'failure' }, () => this.failed);
+    this.t.counter(METRIC.circuitCalls, { outcome: 'ignored' }, () => this.ignored);
   }
 
   private restore(saved: CircuitBreakerSavedState): void {

@@ -198,11 +198,11 @@ export class BulkheadImpl extends QueueingLimiter<LimiterEvents> implements Bulk
     super(kind, parseCommon(kind, o), o, { maxQueue: 0, maxWaitMs: Infinity }, queue);
     this.limit = limit;
     this.discipline = typeof o.queue === 'string' ? o.queue : o.queue === undefined ? 'fifo' : disciplineName(o.queue);
-    this.t.gauge(METRIC.inflight, 'Units of cost held by running calls', {}, () => this.inflight);
-    this.t.gauge(METRIC.limit, 'Concurrency limit', {}, () => this.limit);
+    this.t.gauge(METRIC.inflight, {}, () => this.inflight);
+    this.t.gauge(METRIC.limit, {}, () => this.limit);
     const shed = this.shedBy;
-    this.t.counter(METRIC.shed, 'Queued calls shed', { trigger: 'displaced' }, () => shed.displaced);
-    this.t.counter(METRIC.shed, 'Queued calls shed', { trigger: 'queue-delay' }, () => shed['queue-delay']);
+    this.t.counter(METRIC.shed, { trigger: 'displaced' }, () => shed.displaced);
+    this.t.counter(METRIC.shed, { trigger: 'queue-delay' }, () => shed['queue-delay']);
     this.gauges = this.t.observed ? new QueueGauges(this.t) : undefined;
   }
 

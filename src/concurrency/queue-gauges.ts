@@ -5,7 +5,7 @@
  * `(other)`.
  */
 import { priorityClassOf, PRIORITY, type PriorityClass, type QueuedCall } from '../core/queue.js';
-import { METRIC } from '../metrics/metrics.js';
+import { METRIC, type MetricName } from '../metrics/metrics.js';
 
 /** Most tenants that get a label of their own; later ones are counted under `(other)`. */
 export const MAX_TENANT_LABELS = 32;
@@ -17,7 +17,7 @@ export class QueueGauges {
   private readonly byClass = new Map<PriorityClass, number>();
   private readonly byTenant = new Map<string, number>();
 
-  constructor(private readonly t: { gauge(name: string, help: string, labels: Readonly<Record<string, string>>, read: () => number): void }) {}
+  constructor(private readonly t: { gauge(name: MetricName, labels: Readonly<Record<string, string>>, read: () => number): void }) {}
 
   enqueued(w: QueuedCall): void {
     this.add(w, 1);
@@ -38,9 +38,9 @@ export class QueueGauges {
     else this.byTenant.set(key, n + d);
   }
 
-  private register<K extends string>(map: Map<K, number>, key: K, name: string, label: string, d: number): void {
+  private register<K extends string>(map: Map<K, number>, key: K, name: MetricName, label: string, d: number): void {
     map.set(key, d);
-    this.t.gauge(name, label === 'priority' ? 'Callers waiting, per priority class' : 'Callers waiting, per tenant', { [label]: key }, () => map.get(key) ?? 0);
+    this.t.gauge(name, { [label]: key }, () => map.get(key) ?? 0);
   }
 }
 

@@ -151,7 +151,7 @@ export abstract class QueueingLimiter<Events extends LimiterEvents, Q extends Wa
     // Registered (the name claimed on the sink) only once every option is valid: a constructor that throws leaves
     // nothing behind. Subclasses validate their own options before calling super() for the same reason.
     this.t = new Telemetry<Events>(kind, common.name, common.metrics);
-    this.t.gauge(METRIC.queued, 'Callers waiting', {}, () => this.waiting);
+    this.t.gauge(METRIC.queued, {}, () => this.waiting);
   }
 
   /** @internal the policy's kind, for `pipeline()`'s checks. */

@@ -5,7 +5,13 @@
 import { EventEmitter } from 'eventemitter3';
 import { safeEmit } from './safe-call.js';
 import { DisposedError, REJECTION_CODES, type RejectionCode } from './errors.js';
-import { METRIC, noopMetrics, type Histogram, type Labels, type Metrics, type Unregister } from '../metrics/metrics.js';
+import { METRIC, noopMetrics, type Histogram, type Labels, type MetricName, type Metrics, type Unregister } from '../metrics/metrics.js';
+import { schemaOf } from '../metrics/schema.js';
+
+/** A metric's help text, from the schema (every name in METRIC has one; a test holds them together). */
+function helpOf(name: MetricName): string {
+  return schemaOf(name)?.help ?? name;
+}
 
 /** Emitted when a call is refused (`reject`) or, in dry-run mode, would have been refused (`wouldReject`). */
 export interface RejectEvent {
@@ -120,16 +126,15 @@ export class Telemetry<Events extends EventEmitter.ValidEventTypes> {
     this.claim();
     try {
       const c = this.counts;
-      this.counter(METRIC.admitted, 'Calls admitted', {}, () => c.admitted);
-      this.counter(METRIC.aborted, 'Waiters aborted by their signal', {}, () => c.aborted);
+      this.counter(METRIC.admitted, {}, () => c.admitted);
+      this.counter(METRIC.aborted, {}, () => c.aborted);
       for (const code of REJECTION_CODES) {
-        this.counter(METRIC.rejected, 'Calls refused locally', { reason: code }, () => c.rejectedBy[code]);
-        this.counter(METRIC.wouldReject, 'Dry-run: calls that would have been refused', { reason: code }, () => c.wouldRejectBy[code]);
+        this.counter(METRIC.rejected, { reason: code }, () => c.rejectedBy[code]);
+        this.counter(METRIC.wouldReject, { reason: code }, () => c.wouldRejectBy[code]);
       }
-      this.queueWait = this.histogram(METRIC.queueWait, 'Time admitted calls waited, ms');
-      const help = 'Duration of calls run through execute(), ms';
-      const success = this.histogram(METRIC.duration, help, { outcome: 'success' });
-      const failure = this.histogram(METRIC.duration, help, { outcome: 'failure' });
+      this.queueWait = this.histogram(METRIC.queueWait);
+      const success = this.histogram(METRIC.duration, { outcome: 'success' });
+      const failure = this.histogram(METRIC.duration, { outcome: 'failure' });
       this.duration = success !== undefined && failure !== undefined ? { success, failure } : undefined;
     } catch (e) {
       this.release(); // a sink that throws leaves nothing registered
@@ -179,17 +184,19 @@ export class Telemetry<Events extends EventEmitter.ValidEventTypes> {
     );
   }
 
-  counter(name: string, help: string, labels: Labels, read: () => number): void {
-    this.unregister.push(this.metrics.counter({ name, help, labels: { ...this.labels, ...labels } }, read));
+  /** Registers a counter series of `name` (its help text from the schema) with the policy's labels and `labels`. */
+  counter(name: MetricName, labels: Labels, read: () => number): void {
+    this.unregister.push(this.metrics.counter({ name, help: helpOf(name), labels: { ...this.labels, ...labels } }, read));
   }
 
-  gauge(name: string, help: string, labels: Labels, read: () => number): void {
-    this.unregister.push(this.metrics.gauge({ name, help, labels: { ...this.labels, ...labels } }, read));
+  /** Registers a gauge series, as {@link counter}. */
+  gauge(name: MetricName, labels: Labels, read: () => number): void {
+    this.unregister.push(this.metrics.gauge({ name, help: helpOf(name), labels: { ...this.labels, ...labels } }, read));
   }
 
   /** A histogram from the sink (undefined when it records none), unregistered by {@link disposed}. */
-  histogram(name: string, help: string, labels: Labels = {}): Histogram | undefined {
-    const h = this.metrics.histogram({ name, help, labels: { ...this.labels, ...labels } });
+  histogram(name: MetricName, labels: Labels = {}): Histogram | undefined {
+    const h = this.metrics.histogram({ name, help: helpOf(name), labels: { ...this.labels, ...labels } });
     if (h !== undefined && typeof h.unregister === 'function') this.unregister.push(() => h.unregister!());
     return h;
   }

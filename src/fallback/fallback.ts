@@ -136,8 +136,8 @@ class FallbackImpl<T> implements Fallback<T>, FastStage {
     this.name = common.name;
     this.clock = common.clock;
     this.t = new Telemetry<FallbackEvents>('fallback', this.name, common.metrics);
-    this.t.counter(METRIC.fallbacks, 'Failures replaced by a fallback', { on: 'error' }, () => this.fallbacks - this.fallbacksOnResult);
-    this.t.counter(METRIC.fallbacks, 'Failures replaced by a fallback', { on: 'result' }, () => this.fallbacksOnResult);
+    this.t.counter(METRIC.fallbacks, { on: 'error' }, () => this.fallbacks - this.fallbacksOnResult);
+    this.t.counter(METRIC.fallbacks, { on: 'result' }, () => this.fallbacksOnResult);
   }
 
   get events(): Telemetry<FallbackEvents>['events'] {

@@ -159,9 +159,9 @@ class KeyedImpl<P extends Policy> implements Keyed<P> {
     this.clock = common.clock;
     this.metrics = common.metrics;
     this.t = new Telemetry<KeyedEvents>(OWNER, this.name, common.metrics);
-    this.t.gauge(METRIC.keys, 'Keys with live state', {}, () => this.entries.size);
+    this.t.gauge(METRIC.keys, {}, () => this.entries.size);
     for (const reason of ['idle', 'capacity', 'deleted'] as const) {
-      this.t.counter(METRIC.keyEvictions, 'Keys evicted', { reason }, () => this.evicted[reason]);
+      this.t.counter(METRIC.keyEvictions, { reason }, () => this.evicted[reason]);
     }
   }
 

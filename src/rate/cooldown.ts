@@ -78,7 +78,7 @@ class CooldownImpl extends QueueingLimiter<LimiterEvents, FifoQueue<Waiter>> imp
     this.noDeadlineWaitMs = noDeadlineWaitMs;
     this.waitWithinDeadline = waitWithinDeadline;
     this.maxPauseMs = maxPauseMs;
-    this.t.gauge(METRIC.cooldownRemaining, 'Milliseconds until the gate opens', {}, () => this.remaining(this.clock.now()));
+    this.t.gauge(METRIC.cooldownRemaining, {}, () => this.remaining(this.clock.now()));
   }
 
   get closed(): boolean {

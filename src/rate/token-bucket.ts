@@ -96,7 +96,7 @@ class TokenBucketImpl extends QueueingLimiter<LimiterEvents, FifoQueue<Waiter>> 
     this.tol = TOLERANCE * capacity;
     this.tokens = tokens;
     this.last = this.clock.now();
-    this.t.gauge(METRIC.tokens, 'Tokens available', {}, () => this.currentTokens());
+    this.t.gauge(METRIC.tokens, {}, () => this.currentTokens());
   }
 
   private refill(now: number): void {

@@ -335,16 +335,16 @@ class RetryImpl implements Retry, FastStage {
             v.shaped<RetryBudget>(OWNER, 'budget', x, ['recordRequest', 'tryRetry', 'recordSuccess', 'stats']),
           ) ?? tokenBudget();
     this.t = new Telemetry<RetryEvents>(OWNER, this.name, common.metrics);
-    this.t.counter(METRIC.retryAttempts, 'Attempts started, first attempts included', {}, () => this.attempts);
-    this.t.counter(METRIC.retries, 'Retries started', {}, () => this.retries);
-    this.t.counter(METRIC.retryNested, 'Calls run as a single attempt inside another retry', {}, () => this.nestedCalls);
+    this.t.counter(METRIC.retryAttempts, {}, () => this.attempts);
+    this.t.counter(METRIC.retries, {}, () => this.retries);
+    this.t.counter(METRIC.retryNested, {}, () => this.nestedCalls);
     for (const reason of GIVE_UP_REASONS) {
-      this.t.counter(METRIC.retryGiveUps, 'Calls that stopped retrying', { reason }, () => this.giveUps[reason]);
+      this.t.counter(METRIC.retryGiveUps, { reason }, () => this.giveUps[reason]);
     }
-    this.t.gauge(METRIC.retrySleeping, 'Calls waiting in a backoff', {}, () => this.sleepers.size);
+    this.t.gauge(METRIC.retrySleeping, {}, () => this.sleepers.size);
     const budget = this.budget;
     if (budget !== undefined) {
-      this.t.gauge(METRIC.retryBudgetAvailable, 'Retries the budget could grant now', {}, () => {
+      this.t.gauge(METRIC.retryBudgetAvailable, {}, () => {
         try {
           return budget.stats(this.clock).available;
         } catch {

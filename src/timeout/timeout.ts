@@ -158,8 +158,8 @@ class TimeoutImpl implements Timeout, Racer, FastStage {
     this.clock = common.clock;
     this.alarm = new Alarm(this.clock, () => this.onAlarm());
     this.t = new Telemetry<TimeoutEvents>('timeout', this.name, common.metrics);
-    this.t.counter(METRIC.timeouts, 'Calls rejected because they ran past their deadline', {}, () => this.timedOut);
-    this.t.gauge(METRIC.inflight, 'Calls running under the timeout', {}, () => this.pending());
+    this.t.counter(METRIC.timeouts, {}, () => this.timedOut);
+    this.t.gauge(METRIC.inflight, {}, () => this.pending());
   }
 
   get events(): Telemetry<TimeoutEvents>['events'] {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { METRIC, bulkhead, circuitBreaker, createMetricsRegistry, fallback, leakyBucket, retry, timeout, tokenBucket } from '../../src/index.js';
+import { METRIC, METRIC_SCHEMA, adaptiveLimiter, adaptiveThrottle, bulkhead, circuitBreaker, cooldown, createMetricsRegistry, fallback, keyed, leakyBucket, retry, schemaOf, timeout, tokenBucket } from '../../src/index.js';
 import { ManualClock } from '../../src/testing/index.js';
 
 describe('METRIC', () => {
@@ -20,5 +20,50 @@ describe('METRIC', () => {
     const names = new Set(metrics.snapshot().map((s) => s.name));
     expect(names.size).toBeGreaterThan(10);
     expect([...names].filter((n) => !known.has(n))).toEqual([]);
+  });
+});
+
+describe('METRIC_SCHEMA', () => {
+  it('describes every METRIC name once, under its own key', () => {
+    for (const [key, name] of Object.entries(METRIC)) {
+      const s = METRIC_SCHEMA[key as keyof typeof METRIC];
+      expect(s, key).toBeDefined();
+      expect(s.name).toBe(name);
+      expect(schemaOf(name)).toBe(s);
+      expect(s.help.length).toBeGreaterThan(0);
+      // Durations are recorded in ms (exporters convert them to seconds); the names say so.
+      expect(s.unit === 'ms', key).toBe(name.endsWith('_ms'));
+      expect(s.kind === 'counter', key).toBe(name.endsWith('_total'));
+    }
+    expect(Object.keys(METRIC_SCHEMA).sort()).toEqual(Object.keys(METRIC).sort());
+  });
+
+  it('every series a scripted run registers matches its schema: kind, help, and labels within policy, kind and the declared ones', async () => {
+    const metrics = createMetricsRegistry();
+    const clock = new ManualClock();
+    const policies = [
+      tokenBucket({ capacity: 1, refillPerSecond: 1, metrics, clock }),
+      leakyBucket({ ratePerSecond: 1, metrics, clock }),
+      bulkhead({ limit: 1, maxQueue: 5, queue: 'fair', metrics, clock }),
+      adaptiveLimiter({ metrics, clock }),
+      adaptiveThrottle({ metrics, clock }),
+      circuitBreaker({ metrics, clock }),
+      retry({ metrics, clock }),
+      timeout({ timeoutMs: 10, metrics, clock }),
+      fallback({ value: 0, metrics, clock }),
+      cooldown({ metrics, clock }),
+      keyed((_k, info) => tokenBucket({ ...info, capacity: 1, refillPerSecond: 1 }), { metrics, clock, keyOf: () => 'k' }),
+    ];
+    for (const p of policies) await p.execute(() => 1);
+    const samples = metrics.snapshot();
+    expect(samples.length).toBeGreaterThan(40);
+    for (const s of samples) {
+      const schema = schemaOf(s.name);
+      expect(schema, s.name).toBeDefined();
+      expect(s.type, s.name).toBe(schema!.kind);
+      expect(s.help, s.name).toBe(schema!.help);
+      const allowed = new Set(['policy', 'kind', ...schema!.labels]);
+      expect(Object.keys(s.labels).filter((l) => !allowed.has(l)), s.name).toEqual([]);
+    }
   });
 });
