@@ -55,7 +55,7 @@ const NETWORK_CODES = new Set([
  * axios in an `AxiosError` with the same `code`). Never throws.
  * @example
  * ```ts
- * try { await fetch(url); } catch (e) { if (isNetworkError(e)) console.log('connection failed'); }
+ * try { await fetch(url); } catch (e) { if (isNetworkError(e)) log.warn('connection failed', e); }
  * ```
  */
 export function isNetworkError(e: unknown): boolean {

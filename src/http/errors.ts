@@ -15,7 +15,7 @@ export type ResponseClass = 'ok' | 'failure' | 'pushback';
  * @example
  * ```ts
  * try { await api('https://api.example.com/orders'); }
- * catch (e) { if (isHttpStatusError(e) && e.status === 429) console.log(`asked to wait ${e.retryAfterMs} ms`); }
+ * catch (e) { if (isHttpStatusError(e) && e.status === 429) log.warn(`asked to wait ${e.retryAfterMs} ms`); }
  * ```
  */
 export class HttpStatusError extends SluiceError {
@@ -115,7 +115,7 @@ function hasCode(e: unknown, code: string): boolean {
 /** True when `e` is an {@link HttpStatusError} from any copy of sluice. Never throws. *
  * @example
  * ```ts
- * catch (e) { if (isHttpStatusError(e)) console.log(e.status, e.retryAfterMs); }
+ * catch (e) { if (isHttpStatusError(e)) log.warn(e.status, e.retryAfterMs); }
  * ```
  */
 export function isHttpStatusError(e: unknown): e is HttpStatusError {
@@ -125,7 +125,7 @@ export function isHttpStatusError(e: unknown): e is HttpStatusError {
 /** True when `e` is a {@link NotRetriedError} from any copy of sluice. Never throws. *
  * @example
  * ```ts
- * catch (e) { if (isNotRetriedError(e)) console.log(e.reason); }
+ * catch (e) { if (isNotRetriedError(e)) log.warn(e.reason); }
  * ```
  */
 export function isNotRetriedError(e: unknown): e is NotRetriedError {

@@ -148,7 +148,7 @@ const MIN_SCALE = 0.01;
  * @example
  * ```ts
  * const up = api.upstreams.peek('https://api.example.com');
- * console.log(up?.gate?.stats().remainingMs, up?.limiter?.stats().effectiveLimit, up?.breaker?.state);
+ * log.info({ closedForMs: up?.gate?.stats().remainingMs, limit: up?.limiter?.stats().effectiveLimit, circuit: up?.breaker?.state });
  * ```
  */
 export class Upstream implements Policy {

@@ -290,7 +290,7 @@ export interface ServerSignals {
  * @example
  * ```ts
  * const s = readServerSignals((n) => res.headers.get(n), Date.now(), 'x-load-factor');
- * if (s.retryAfterMs !== undefined) console.log(`server asks to wait ${s.retryAfterMs} ms`);
+ * if (s.retryAfterMs !== undefined) log.info(`server asks to wait ${s.retryAfterMs} ms`);
  * ```
  */
 export function readServerSignals(get: HeaderGetter, wallNowMs: WallTime, loadFactorHeader?: string): ServerSignals {

@@ -247,7 +247,7 @@ function members(s: string, member: (p: Parser) => boolean): boolean {
 
 /** Whether `x` is an inner list (not an item). * @example
  * ```ts
- * for (const m of parseList(value) ?? []) if (!isInnerList(m)) console.log(m.value);
+ * for (const m of parseList(value) ?? []) if (!isInnerList(m)) use(m.value);
  * ```
  */
 export function isInnerList(x: SfItem | SfInnerList): x is SfInnerList {
