@@ -244,6 +244,11 @@ class AttemptHandler implements Handler {
   }
 
   onResponseStart(controller: Controller, statusCode: number, headers: Headers, statusMessage?: string): void {
+    // An answer to an attempt the policies already moved on from (the abort raced it) reaches nobody.
+    if (this.isAbandoned) {
+      controller.abort(this.abandoned);
+      return;
+    }
     const view = viewOf(statusCode, statusMessage, headers, this.run.guard.config.loadHeader);
     const verdict = this.run.judge(this.up, view);
     if (verdict.cls === 'ok') {
@@ -262,6 +267,7 @@ class AttemptHandler implements Handler {
   }
 
   onResponseData(_controller: Controller, chunk: Buffer): void {
+    if (this.isAbandoned) return;
     if (this.mode === 'pass') {
       this.user.onResponseData?.(this.proxy, chunk);
       return;
@@ -280,6 +286,10 @@ class AttemptHandler implements Handler {
 
   onResponseEnd(_controller: Controller, trailers: Headers): void {
     this.done();
+    if (this.isAbandoned && this.mode !== 'pass') {
+      this.reject(this.abandoned);
+      return;
+    }
     if (this.mode === 'pass') {
       this.user.onResponseEnd?.(this.proxy, trailers);
       this.resolve(PASSED);
@@ -292,7 +302,7 @@ class AttemptHandler implements Handler {
 
   onResponseError(_controller: Controller, error: unknown): void {
     this.done();
-    if (this.mode === 'pass') {
+    if (this.mode === 'pass' && !this.run.userDone) {
       this.run.userDone = true;
       this.user.onResponseError?.(this.proxy, error);
     }
