@@ -5,4 +5,4 @@
  */
 export { noopMetrics, METRIC, type MetricName, type Metrics, type MetricDescriptor, type Histogram, type Labels, type Unregister } from './metrics.js';
 export { createMetricsRegistry, type MetricsRegistry, type MetricSample, type HistogramSummary } from './registry.js';
-export { METRIC_SCHEMA, schemaOf, type MetricSchema, type MetricKind } from './schema.js';
+export { METRIC_SCHEMA, schemaOf, prometheusName, type MetricSchema, type MetricKind } from './schema.js';

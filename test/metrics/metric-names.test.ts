@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { METRIC, METRIC_SCHEMA, adaptiveLimiter, adaptiveThrottle, bulkhead, circuitBreaker, cooldown, createMetricsRegistry, fallback, keyed, leakyBucket, retry, schemaOf, timeout, tokenBucket } from '../../src/index.js';
+import { METRIC, METRIC_SCHEMA, prometheusName, adaptiveLimiter, adaptiveThrottle, bulkhead, circuitBreaker, cooldown, createMetricsRegistry, fallback, keyed, leakyBucket, retry, schemaOf, timeout, tokenBucket } from '../../src/index.js';
 import { ManualClock } from '../../src/testing/index.js';
 
 describe('METRIC', () => {
@@ -65,5 +65,27 @@ describe('METRIC_SCHEMA', () => {
       const allowed = new Set(['policy', 'kind', ...schema!.labels]);
       expect(Object.keys(s.labels).filter((l) => !allowed.has(l)), s.name).toEqual([]);
     }
+  });
+});
+
+describe('exported names', () => {
+  it('OpenTelemetry names are dotted, without _total or a unit; Prometheus names follow by the translation rules', () => {
+    for (const s of Object.values(METRIC_SCHEMA)) {
+      expect(s.otelName, s.name).toMatch(/^sluice(\.[a-z][a-z0-9_]*)+$/);
+      expect(s.otelName, s.name).not.toMatch(/_total$|_ms$|_seconds$/);
+      // Durations are published in seconds, whatever they are recorded in.
+      if (s.unit === 'ms') expect([s.exportUnit, s.exportScale], s.name).toEqual(['s', 0.001]);
+      else expect([s.exportUnit, s.exportScale], s.name).toEqual([s.unit, 1]);
+      // The registry's names, with durations in seconds and the dimensionless gauge marked as a ratio.
+      const expected = s.name.replace(/_ms$/, '_seconds') + (s.exportUnit === '1' && s.kind === 'gauge' ? '_ratio' : '');
+      expect(prometheusName(s), s.name).toBe(expected);
+    }
+  });
+
+  it('applies the rules to any descriptor', () => {
+    expect(prometheusName({ otelName: 'a.b.duration', exportUnit: 's', kind: 'histogram' })).toBe('a_b_duration_seconds');
+    expect(prometheusName({ otelName: 'a.requests', exportUnit: '{request}', kind: 'counter' })).toBe('a_requests_total');
+    expect(prometheusName({ otelName: 'a.utilization', exportUnit: '1', kind: 'gauge' })).toBe('a_utilization_ratio');
+    expect(prometheusName({ otelName: 'a.size', exportUnit: 'By', kind: 'gauge' })).toBe('a_size_bytes');
   });
 });
