@@ -20,7 +20,7 @@ describe('package exports', () => {
   });
 
   it('loads every entry point as ESM and as CommonJS', async () => {
-    for (const entry of ['sluice', 'sluice/testing', 'sluice/sim', 'sluice/http', 'sluice/fetch', 'sluice/undici', 'sluice/axios']) {
+    for (const entry of ['sluice', 'sluice/testing', 'sluice/sim', 'sluice/http', 'sluice/fetch', 'sluice/undici', 'sluice/axios', 'sluice/prometheus']) {
       const esm = (await import(entry)) as Record<string, unknown>;
       const cjs = require(entry) as Record<string, unknown>;
       expect(Object.keys(esm).length).toBeGreaterThan(0);

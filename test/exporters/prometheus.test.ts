@@ -1,0 +1,112 @@
+/**
+ * `sluice/prometheus`: the text it serves, parsed back by parse-prometheus-text-format (a real parser of the
+ * exposition format), checked against the primitives' own counts after a scripted run.
+ */
+import { createRequire } from 'node:module';
+import { describe, expect, it } from 'vitest';
+import { prometheusMetrics, DEFAULT_BUCKETS } from '../../src/exporters/prometheus.js';
+import { bulkhead, circuitBreaker, retry, timeout, tokenBucket, pipeline } from '../../src/index.js';
+import { ManualClock } from '../../src/testing/index.js';
+
+type Family = { name: string; help: string; type: string; metrics: { value?: string; labels?: Record<string, string>; buckets?: Record<string, string>; count?: string; sum?: string }[] };
+const parse = createRequire(import.meta.url)('parse-prometheus-text-format') as (text: string) => Family[];
+
+const family = (fams: Family[], name: string): Family => {
+  const f = fams.find((x) => x.name === name);
+  if (f === undefined) throw new Error(`no family ${name} in ${fams.map((x) => x.name).join(', ')}`);
+  return f;
+};
+const value = (f: Family, labels: Record<string, string>): number => {
+  const m = f.metrics.find((x) => Object.entries(labels).every(([k, v]) => x.labels?.[k] === v));
+  if (m === undefined) throw new Error(`no series ${JSON.stringify(labels)} in ${f.name}`);
+  return Number(m.value);
+};
+
+describe('prometheusMetrics', () => {
+  it('serves every series of a scripted run under its Prometheus name, with help, type and values that match', async () => {
+    const clock = new ManualClock();
+    const metrics = prometheusMetrics();
+    const bucket = tokenBucket({ name: 'api', capacity: 2, refillPerSecond: 1, metrics, clock });
+    const breaker = circuitBreaker({ name: 'api', metrics, clock });
+    for (let i = 0; i < 5; i++) await bucket.execute(() => 1).catch(() => undefined);
+    await breaker.execute(() => Promise.reject(new Error('x'))).catch(() => undefined);
+    const text = metrics.metricsText();
+    const fams = parse(text);
+    const admitted = family(fams, 'sluice_admitted_total');
+    expect(admitted.type).toBe('COUNTER');
+    expect(admitted.help).toBe('Calls admitted');
+    expect(value(admitted, { policy: 'api', kind: 'tokenBucket' })).toBe(2);
+    expect(value(family(fams, 'sluice_rejected_total'), { policy: 'api', kind: 'tokenBucket', reason: 'RATE_LIMITED' })).toBe(3);
+    expect(family(fams, 'sluice_tokens').type).toBe('GAUGE');
+    expect(value(family(fams, 'sluice_circuit_state'), { policy: 'api', state: 'closed' })).toBe(1);
+    expect(value(family(fams, 'sluice_circuit_calls_total'), { policy: 'api', outcome: 'failure' })).toBe(1);
+    expect(metrics.contentType).toBe('text/plain; version=0.0.4; charset=utf-8');
+  });
+
+  it('exports durations in seconds, in explicit buckets, with sum and count', async () => {
+    const clock = new ManualClock();
+    const metrics = prometheusMetrics();
+    const t = timeout({ name: 'slow', timeoutMs: 10_000, metrics, clock });
+    for (const ms of [3, 40, 40, 2000]) {
+      const p = t.execute(() => new Promise<void>((r) => clock.setTimeout(() => r(), ms)));
+      await clock.advance(ms);
+      await p;
+    }
+    const text = metrics.metricsText();
+    expect(family(parse(text), 'sluice_call_duration_seconds').type).toBe('HISTOGRAM');
+    // parse-prometheus-text-format keeps the labels of a histogram's series only when there is one series and it has
+    // none: parse the success series alone, its labels other than le taken off.
+    const own = text
+      .split('\n')
+      .filter((l) => l.startsWith('# ') ? l.includes('sluice_call_duration_seconds ') : l.startsWith('sluice_call_duration_seconds') && l.includes('outcome="success"'))
+      .map((l) => l.replace(/\{[^}]*?(le="[^"]*")[^}]*\}/, '{$1}').replace(/\{[^}]*\}/, (m) => (m.includes('le=') ? m : '')))
+      .join('\n');
+    const series = family(parse(`${own}\n`), 'sluice_call_duration_seconds').metrics[0]!;
+    expect(Number(series.count)).toBe(4);
+    expect(Number(series.sum)).toBeCloseTo(2.083, 9);
+    expect(Number(series.buckets!['0.005'])).toBe(1);
+    expect(Number(series.buckets!['0.05'])).toBe(3);
+    expect(Number(series.buckets!['2.5'])).toBe(4);
+    expect(Object.keys(series.buckets!)).toHaveLength(DEFAULT_BUCKETS.length + 1);
+  });
+
+  it('keeps counters monotonic when a policy is disposed and made again under the same name', async () => {
+    const clock = new ManualClock();
+    const metrics = prometheusMetrics();
+    const first = bulkhead({ name: 'db', limit: 5, metrics, clock });
+    for (let i = 0; i < 3; i++) await first.execute(() => 1);
+    first.dispose();
+    const second = bulkhead({ name: 'db', limit: 5, metrics, clock });
+    await second.execute(() => 1);
+    const fams = parse(metrics.metricsText());
+    expect(value(family(fams, 'sluice_admitted_total'), { policy: 'db' })).toBe(4);
+    // A gauge belongs to the live policy only.
+    expect(value(family(fams, 'sluice_limit'), { policy: 'db' })).toBe(5);
+  });
+
+  it('caps the series of a metric, folding the overflow into policy="(other)" and counting it', async () => {
+    const clock = new ManualClock();
+    const metrics = prometheusMetrics({ maxSeriesPerMetric: 3 });
+    for (let i = 0; i < 10; i++) await tokenBucket({ name: `tenant-${i}`, capacity: 5, refillPerSecond: 1, metrics, clock }).execute(() => 1);
+    const fams = parse(metrics.metricsText());
+    const admitted = family(fams, 'sluice_admitted_total');
+    expect(admitted.metrics).toHaveLength(4); // three of their own, and the folded one
+    expect(value(admitted, { policy: '(other)' })).toBe(7); // ten buckets, three with series of their own
+    expect(value(family(fams, 'sluice_exporter_folded_series_total'), { metric: 'sluice_admitted_total' })).toBe(7);
+  });
+
+  it('escapes label values, and leaves the hot path of an unobserved policy alone', async () => {
+    const clock = new ManualClock();
+    const metrics = prometheusMetrics();
+    const p = pipeline(retry({ name: 'a "quoted"\\name\nwith a newline', metrics, clock }), bulkhead({ limit: 1, metrics, clock }));
+    await p.execute(() => 1);
+    const fams = parse(metrics.metricsText());
+    expect(value(family(fams, 'sluice_retry_attempts_total'), { policy: 'a "quoted"\\name\nwith a newline' })).toBe(1);
+  });
+
+  it('validates its options', () => {
+    expect(() => prometheusMetrics({ buckets: [1, 0.5] })).toThrow(/buckets/);
+    expect(() => prometheusMetrics({ maxSeriesPerMetric: 0 })).toThrow(/maxSeriesPerMetric/);
+    expect(() => prometheusMetrics({ bucket: [] } as never)).toThrow(/unknown option "bucket"/);
+  });
+});
