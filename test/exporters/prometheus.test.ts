@@ -110,3 +110,20 @@ describe('prometheusMetrics', () => {
     expect(() => prometheusMetrics({ bucket: [] } as never)).toThrow(/unknown option "bucket"/);
   });
 });
+
+describe('docs/metrics.md', () => {
+  it('lists every metric with both names, its kind, unit and labels, as the schema says', async () => {
+    const { readFileSync } = await import('node:fs');
+    const { METRIC_SCHEMA, prometheusName } = await import('../../src/index.js');
+    const doc = readFileSync(new URL('../../docs/metrics.md', import.meta.url), 'utf8');
+    for (const s of Object.values(METRIC_SCHEMA)) {
+      const row = doc.split('\n').find((l) => l.startsWith(`| \`${prometheusName(s)}\` |`));
+      expect(row, s.name).toBeDefined();
+      const cells = row!.split(' | ');
+      expect(cells[1], s.name).toBe(`\`${s.otelName}\``);
+      expect(cells[2], s.name).toBe(s.kind);
+      expect(cells[3], s.name).toBe(`\`${s.exportUnit}\``);
+      expect(cells[4], s.name).toBe(['policy', 'kind', ...s.labels].map((l) => `\`${l}\``).join(', '));
+    }
+  });
+});
