@@ -5,19 +5,18 @@
  * disposed and made again under the same name; and the number of series per metric is capped, the overflow folded
  * into one `policy="(other)"` series and counted.
  */
-import type { Histogram, Labels, MetricDescriptor, Metrics, Unregister } from '../metrics/metrics.js';
-import { prometheusName, schemaOf, type MetricSchema } from '../metrics/schema.js';
-import { reportError } from '../core/safe-call.js';
+import type { Histogram, Labels, MetricDescriptor, Metrics } from '../metrics/metrics.js';
+import { prometheusName, schemaOf } from '../metrics/schema.js';
 import * as v from '../core/validate.js';
+import { SeriesStore, parseMaxSeries, schemaFor } from './series.js';
+
+export { FOLDED } from './series.js';
 
 /**
  * Default histogram bucket bounds, seconds: the OpenTelemetry HTTP duration advice (5 ms to 10 s), with four finer
  * bounds below for in-process calls and queue waits.
  */
 export const DEFAULT_BUCKETS: readonly number[] = Object.freeze([0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10]);
-
-/** The label value series beyond `maxSeriesPerMetric` are folded under (in place of their `policy`). */
-export const FOLDED = '(other)';
 
 /** Options of {@link prometheusMetrics}. */
 export interface PrometheusOptions {
@@ -39,13 +38,6 @@ export interface PrometheusMetrics extends Metrics {
   readonly contentType: string;
 }
 
-class ObservedSeries {
-  readonly reads = new Set<() => number>();
-  /** For counters: what registrations that went away had counted (so the series never goes down). */
-  retired = 0;
-  constructor(readonly labels: Labels) {}
-}
-
 class HistogramSeries {
   readonly counts: number[];
   sum = 0;
@@ -58,17 +50,9 @@ class HistogramSeries {
   }
 }
 
-interface Family<S> {
+interface HistogramFamily {
   readonly d: MetricDescriptor;
-  readonly type: 'counter' | 'gauge' | 'histogram';
-  readonly series: Map<string, S>;
-}
-
-function seriesKey(labels: Labels): string {
-  return Object.keys(labels)
-    .sort()
-    .map((k) => `${k}=${JSON.stringify(labels[k])}`)
-    .join(',');
+  readonly series: Map<string, HistogramSeries>;
 }
 
 function escapeLabel(value: string): string {
@@ -91,22 +75,6 @@ function num(x: number): string {
   if (x === Infinity) return '+Inf';
   if (x === -Infinity) return '-Inf';
   return Number.isNaN(x) ? 'NaN' : String(x);
-}
-
-/** The schema of a descriptor, or one made up for a name sluice does not know (a user's own series). */
-function schemaFor(d: MetricDescriptor, type: Family<unknown>['type']): MetricSchema {
-  return (
-    schemaOf(d.name) ?? {
-      name: d.name as MetricSchema['name'],
-      kind: type,
-      unit: '',
-      labels: [],
-      help: d.help,
-      otelName: d.name,
-      exportUnit: '',
-      exportScale: 1,
-    }
-  );
 }
 
 /**
@@ -135,59 +103,32 @@ export function prometheusMetrics(options?: PrometheusOptions): PrometheusMetric
     }
     return Object.freeze([...b]) as readonly number[];
   });
-  const maxSeries = v.opt(o.maxSeriesPerMetric, 1000, (x) => v.integer(owner, 'maxSeriesPerMetric', x, 1, false));
-  const families = new Map<string, Family<ObservedSeries | HistogramSeries>>();
-  const folded = new Map<string, number>();
-
-  /** The series of `d` to register into: its own, or the folded one when the metric is at its cap. */
-  function seriesOf<S extends ObservedSeries | HistogramSeries>(d: MetricDescriptor, type: Family<S>['type'], make: (labels: Labels) => S): S {
-    let f = families.get(d.name) as Family<S> | undefined;
-    if (f === undefined) families.set(d.name, (f = { d, type, series: new Map() }) as unknown as Family<ObservedSeries | HistogramSeries>);
-    let labels = d.labels;
-    let key = seriesKey(labels);
-    let s = f.series.get(key);
-    if (s !== undefined) return s;
-    if (f.series.size >= maxSeries) {
-      labels = { ...labels, policy: FOLDED };
-      key = seriesKey(labels);
-      s = f.series.get(key);
-      folded.set(d.name, (folded.get(d.name) ?? 0) + 1);
-      if (s !== undefined) return s;
-    }
-    s = make(labels);
-    f.series.set(key, s);
-    return s;
-  }
-
-  const observe =
-    (type: 'counter' | 'gauge') =>
-    (d: MetricDescriptor, read: () => number): Unregister => {
-      const s = seriesOf<ObservedSeries>(d, type, (labels) => new ObservedSeries(labels));
-      s.reads.add(read);
-      let live = true;
-      return () => {
-        if (!live) return;
-        live = false;
-        if (type === 'counter') {
-          try {
-            const last = read();
-            if (Number.isFinite(last)) s.retired += last;
-          } catch (e) {
-            reportError(e);
-          }
-        }
-        s.reads.delete(read);
-        // A gauge's series leaves with its last registration; a counter's stays, so the count never goes down.
-        if (type === 'gauge' && s.reads.size === 0) families.get(d.name)?.series.delete(seriesKey(s.labels));
-      };
-    };
+  const store = new SeriesStore(parseMaxSeries(owner, o.maxSeriesPerMetric));
+  const histograms = new Map<string, HistogramFamily>();
+  /** Families in order of first registration, observed and histogram alike. */
+  const order: string[] = [];
+  const seen = (name: string): void => {
+    if (!store.observed.has(name) && !histograms.has(name)) order.push(name);
+  };
 
   return {
     contentType: 'text/plain; version=0.0.4; charset=utf-8',
-    counter: observe('counter'),
-    gauge: observe('gauge'),
+    counter: (d, read) => {
+      seen(d.name);
+      return store.observe('counter', d, read);
+    },
+    gauge: (d, read) => {
+      seen(d.name);
+      return store.observe('gauge', d, read);
+    },
     histogram(d: MetricDescriptor): Histogram {
-      const s = seriesOf<HistogramSeries>(d, 'histogram', (labels) => new HistogramSeries(labels, buckets.length));
+      seen(d.name);
+      let f = histograms.get(d.name);
+      if (f === undefined) histograms.set(d.name, (f = { d, series: new Map() }));
+      const { key, labels } = store.place(d);
+      let s = f.series.get(key);
+      if (s === undefined) f.series.set(key, (s = new HistogramSeries(labels, buckets.length)));
+      const series = s;
       const scale = schemaFor(d, 'histogram').exportScale;
       return {
         record(value: number): void {
@@ -200,9 +141,9 @@ export function prometheusMetrics(options?: PrometheusOptions): PrometheusMetric
             if ((buckets[mid] as number) < x) lo = mid + 1;
             else hi = mid;
           }
-          s.counts[lo]!++;
-          s.sum += x;
-          s.count++;
+          series.counts[lo]!++;
+          series.sum += x;
+          series.count++;
         },
         // The series stays: a histogram's counts, like a counter's, never go down.
         unregister(): void {},
@@ -210,12 +151,19 @@ export function prometheusMetrics(options?: PrometheusOptions): PrometheusMetric
     },
     metricsText(): string {
       const out: string[] = [];
-      for (const f of families.values()) {
-        const schema = schemaFor(f.d, f.type);
-        const name = schemaOf(f.d.name) === undefined ? f.d.name.replace(/[^a-zA-Z0-9_:]/g, '_') : prometheusName(schema);
+      for (const metric of order) {
+        const observed = store.observed.get(metric);
+        const hist = histograms.get(metric);
+        const d = (observed ?? hist)!.d;
+        const type = observed?.type ?? 'histogram';
+        const schema = schemaFor(d, type);
+        const name = schemaOf(d.name) === undefined ? d.name.replace(/[^a-zA-Z0-9_:]/g, '_') : prometheusName(schema);
         const lines: string[] = [];
-        for (const s of f.series.values()) {
-          if (s instanceof HistogramSeries) {
+        if (observed !== undefined) {
+          for (const s of observed.series.values()) lines.push(`${name}${labelText(s.labels)} ${num(s.value() * schema.exportScale)}`);
+        }
+        if (hist !== undefined) {
+          for (const s of hist.series.values()) {
             let cumulative = 0;
             for (let i = 0; i < buckets.length; i++) {
               cumulative += s.counts[i]!;
@@ -224,22 +172,12 @@ export function prometheusMetrics(options?: PrometheusOptions): PrometheusMetric
             lines.push(`${name}_bucket${labelText(s.labels, 'le="+Inf"')} ${s.count}`);
             lines.push(`${name}_sum${labelText(s.labels)} ${num(s.sum)}`);
             lines.push(`${name}_count${labelText(s.labels)} ${s.count}`);
-            continue;
           }
-          let value = f.type === 'counter' ? s.retired : 0;
-          for (const read of s.reads) {
-            try {
-              const x = read();
-              if (typeof x === 'number' && !Number.isNaN(x)) value += x; // a read that cannot say (NaN) adds nothing
-            } catch (e) {
-              reportError(e);
-            }
-          }
-          lines.push(`${name}${labelText(s.labels)} ${num(value * schema.exportScale)}`);
         }
         if (lines.length === 0) continue;
-        out.push(`# HELP ${name} ${escapeHelp(schema.help)}`, `# TYPE ${name} ${f.type}`, ...lines);
+        out.push(`# HELP ${name} ${escapeHelp(schema.help)}`, `# TYPE ${name} ${type}`, ...lines);
       }
+      const folded = store.folded;
       if (folded.size > 0) {
         out.push('# HELP sluice_exporter_folded_series_total Series folded into policy="(other)" because their metric had reached maxSeriesPerMetric');
         out.push('# TYPE sluice_exporter_folded_series_total counter');

@@ -1,0 +1,127 @@
+/**
+ * What every exporter keeps of the series registered with it: the observed counters and gauges (read at collection
+ * time, a counter's count kept across its policy's re-creation), and the cap on series per metric, beyond which a
+ * new series is folded into one with `policy="(other)"` and counted.
+ */
+import type { Labels, MetricDescriptor, Unregister } from '../metrics/metrics.js';
+import { schemaOf, type MetricSchema } from '../metrics/schema.js';
+import { reportError } from '../core/safe-call.js';
+import * as v from '../core/validate.js';
+
+/** The label value series beyond the cap are folded under (in place of their `policy`). */
+export const FOLDED = '(other)';
+
+/** Default cap on the series of their own one metric keeps. */
+export const DEFAULT_MAX_SERIES = 1000;
+
+/** A counter's or gauge's series: its read functions, and for a counter what registrations gone away had counted. */
+export class ObservedSeries {
+  readonly reads = new Set<() => number>();
+  retired = 0;
+  constructor(
+    readonly key: string,
+    readonly labels: Labels,
+  ) {}
+
+  /** The value now: the sum of the reads that can say (NaN and throwing reads add nothing), plus what retired. */
+  value(): number {
+    let value = this.retired;
+    for (const read of this.reads) {
+      try {
+        const x = read();
+        if (typeof x === 'number' && !Number.isNaN(x)) value += x;
+      } catch (e) {
+        reportError(e);
+      }
+    }
+    return value;
+  }
+}
+
+/** One metric's series, as registered. */
+export interface ObservedFamily {
+  readonly d: MetricDescriptor;
+  readonly type: 'counter' | 'gauge';
+  readonly schema: MetricSchema;
+  readonly series: Map<string, ObservedSeries>;
+}
+
+export function seriesKey(labels: Labels): string {
+  return Object.keys(labels)
+    .sort()
+    .map((k) => `${k}=${JSON.stringify(labels[k])}`)
+    .join(',');
+}
+
+/** The schema of a descriptor, or one made up for a name sluice does not know (a user's own series). */
+export function schemaFor(d: MetricDescriptor, kind: MetricSchema['kind']): MetricSchema {
+  return (
+    schemaOf(d.name) ?? { name: d.name as MetricSchema['name'], kind, unit: '', labels: [], help: d.help, otelName: d.name, exportUnit: '', exportScale: 1 }
+  );
+}
+
+/** Validates the `maxSeriesPerMetric` option of an exporter. */
+export function parseMaxSeries(owner: string, x: unknown): number {
+  return v.opt(x, DEFAULT_MAX_SERIES, (m) => v.integer(owner, 'maxSeriesPerMetric', m, 1, false));
+}
+
+/** The series an exporter keeps, with the per-metric cap. */
+export class SeriesStore {
+  readonly observed = new Map<string, ObservedFamily>();
+  /** Series keys seen per metric name (observed and histogram), for the cap. */
+  private readonly keys = new Map<string, Set<string>>();
+  /** Series folded, per metric name. */
+  readonly folded = new Map<string, number>();
+
+  constructor(private readonly maxSeries: number) {}
+
+  /** The labels a new registration of `d` goes under: its own, or the folded ones once the metric is at its cap. */
+  place(d: MetricDescriptor): { key: string; labels: Labels } {
+    let keys = this.keys.get(d.name);
+    if (keys === undefined) this.keys.set(d.name, (keys = new Set()));
+    const key = seriesKey(d.labels);
+    if (keys.has(key)) return { key, labels: d.labels };
+    if (keys.size < this.maxSeries) {
+      keys.add(key);
+      return { key, labels: d.labels };
+    }
+    this.folded.set(d.name, (this.folded.get(d.name) ?? 0) + 1);
+    const labels = { ...d.labels, policy: FOLDED };
+    return { key: seriesKey(labels), labels };
+  }
+
+  /** Registers a counter's or gauge's read function; `onNewFamily` runs once per metric name (to create an instrument). */
+  observe(type: 'counter' | 'gauge', d: MetricDescriptor, read: () => number, onNewFamily?: (f: ObservedFamily) => void): Unregister {
+    let f = this.observed.get(d.name);
+    if (f === undefined) {
+      f = { d, type, schema: schemaFor(d, type), series: new Map() };
+      this.observed.set(d.name, f);
+      onNewFamily?.(f);
+    }
+    const { key, labels } = this.place(d);
+    let s = f.series.get(key);
+    if (s === undefined) f.series.set(key, (s = new ObservedSeries(key, labels)));
+    s.reads.add(read);
+    const series = s;
+    const family = f;
+    let live = true;
+    return () => {
+      if (!live) return;
+      live = false;
+      if (type === 'counter') {
+        try {
+          const last = read();
+          if (Number.isFinite(last)) series.retired += last;
+        } catch (e) {
+          reportError(e);
+        }
+      }
+      series.reads.delete(read);
+      // A gauge's series leaves with its last registration; a counter's stays, so the count never goes down.
+      if (type === 'gauge' && series.reads.size === 0) {
+        family.series.delete(series.key);
+        this.keys.get(d.name)?.delete(series.key); // frees its place under the cap (a folded key holds none)
+      }
+    };
+  }
+}
