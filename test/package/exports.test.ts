@@ -20,7 +20,7 @@ describe('package exports', () => {
   });
 
   it('loads every entry point as ESM and as CommonJS', async () => {
-    for (const entry of ['sluice', 'sluice/testing', 'sluice/sim', 'sluice/http', 'sluice/fetch', 'sluice/undici', 'sluice/axios', 'sluice/prometheus']) {
+    for (const entry of ['sluice', 'sluice/testing', 'sluice/sim', 'sluice/http', 'sluice/fetch', 'sluice/undici', 'sluice/axios', 'sluice/prometheus', 'sluice/otel']) {
       const esm = (await import(entry)) as Record<string, unknown>;
       const cjs = require(entry) as Record<string, unknown>;
       expect(Object.keys(esm).length).toBeGreaterThan(0);
@@ -35,7 +35,7 @@ describe('package exports', () => {
     const chunks = readdirSync(dist).filter((f) => f.startsWith('chunk-') && f.endsWith('.js'));
     for (const file of ['index.js', ...chunks]) {
       const text = file === 'index.js' ? core : readFileSync(new URL(file, dist), 'utf8');
-      expect(text, file).not.toMatch(/from ['"](undici|axios)['"]|require\(['"](undici|axios)['"]\)/);
+      expect(text, file).not.toMatch(/from ['"](undici|axios|@opentelemetry\/api)['"]|require\(['"](undici|axios|@opentelemetry\/api)['"]\)/);
     }
   });
 
