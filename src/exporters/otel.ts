@@ -18,6 +18,8 @@ export interface OtelOptions {
    * Integer ≥ 1. Default 1000.
    */
   maxSeriesPerMetric?: number;
+  /** Whether to hand out histograms; `false`: counters and gauges only, and nothing is timed. Default true. */
+  histograms?: boolean;
 }
 
 /**
@@ -40,7 +42,8 @@ export interface OtelOptions {
 export function otelMetrics(meter: Meter, options?: OtelOptions): Metrics {
   const owner = 'otelMetrics';
   v.shaped<Meter>(owner, 'meter', meter, ['createHistogram', 'createObservableCounter', 'createObservableGauge']);
-  const o = v.optionsObject<OtelOptions>(owner, options ?? {}, v.keys('buckets', 'maxSeriesPerMetric'));
+  const o = v.optionsObject<OtelOptions>(owner, options ?? {}, v.keys('buckets', 'maxSeriesPerMetric', 'histograms'));
+  const withHistograms = v.opt(o.histograms, true, (x) => v.bool(owner, 'histograms', x));
   const buckets = v.opt(o.buckets, DEFAULT_BUCKETS, (b) => {
     if (!Array.isArray(b) || b.length === 0 || !b.every((x, i) => typeof x === 'number' && Number.isFinite(x) && x > 0 && (i === 0 || x > (b[i - 1] as number)))) {
       throw new RangeError(`${owner}: option "buckets" must be a non-empty array of finite, positive, strictly increasing bounds in seconds, got ${v.describeValue(b)}`);
@@ -63,7 +66,8 @@ export function otelMetrics(meter: Meter, options?: OtelOptions): Metrics {
   return {
     counter: (d, read) => store.observe('counter', d, read, instrument),
     gauge: (d, read) => store.observe('gauge', d, read, instrument),
-    histogram(d: MetricDescriptor): Histogram {
+    histogram(d: MetricDescriptor): Histogram | undefined {
+      if (!withHistograms) return undefined;
       const schema = schemaFor(d, 'histogram');
       let h = histograms.get(d.name);
       if (h === undefined) {

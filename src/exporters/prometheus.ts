@@ -28,6 +28,11 @@ export interface PrometheusOptions {
    * Default 1000.
    */
   maxSeriesPerMetric?: number;
+  /**
+   * Whether to hand out histograms (call durations, queue waits). `false`: counters and gauges only, and the
+   * primitives then time nothing (their hot path is the same as with no sink at all). Default true.
+   */
+  histograms?: boolean;
 }
 
 /** A {@link Metrics} sink that renders the Prometheus text format. */
@@ -42,11 +47,14 @@ class HistogramSeries {
   readonly counts: number[];
   sum = 0;
   count = 0;
+  /** The labels rendered (`a="1",b="2"`), cached: they never change. */
+  readonly body: string;
   constructor(
     readonly labels: Labels,
     buckets: number,
   ) {
     this.counts = new Array<number>(buckets + 1).fill(0);
+    this.body = labelBody(labels);
   }
 }
 
@@ -63,12 +71,17 @@ function escapeHelp(text: string): string {
   return text.replace(/\\/g, '\\\\').replace(/\n/g, '\\n');
 }
 
-function labelText(labels: Labels, extra?: string): string {
-  const parts = Object.keys(labels)
+/** Labels in the exposition syntax, sorted, without braces (`a="1",b="2"`). */
+function labelBody(labels: Labels): string {
+  return Object.keys(labels)
     .sort()
-    .map((k) => `${k.replace(/[^a-zA-Z0-9_]/g, '_')}="${escapeLabel(String(labels[k]))}"`);
-  if (extra !== undefined) parts.push(extra);
-  return parts.length === 0 ? '' : `{${parts.join(',')}}`;
+    .map((k) => `${k.replace(/[^a-zA-Z0-9_]/g, '_')}="${escapeLabel(String(labels[k]))}"`)
+    .join(',');
+}
+
+function braces(body: string, extra?: string): string {
+  if (extra === undefined) return body === '' ? '' : `{${body}}`;
+  return body === '' ? `{${extra}}` : `{${body},${extra}}`;
 }
 
 function num(x: number): string {
@@ -96,7 +109,8 @@ function num(x: number): string {
  */
 export function prometheusMetrics(options?: PrometheusOptions): PrometheusMetrics {
   const owner = 'prometheusMetrics';
-  const o = v.optionsObject<PrometheusOptions>(owner, options ?? {}, v.keys('buckets', 'maxSeriesPerMetric'));
+  const o = v.optionsObject<PrometheusOptions>(owner, options ?? {}, v.keys('buckets', 'maxSeriesPerMetric', 'histograms'));
+  const withHistograms = v.opt(o.histograms, true, (x) => v.bool(owner, 'histograms', x));
   const buckets = v.opt(o.buckets, DEFAULT_BUCKETS, (b) => {
     if (!Array.isArray(b) || b.length === 0 || !b.every((x, i) => typeof x === 'number' && Number.isFinite(x) && x > 0 && (i === 0 || x > (b[i - 1] as number)))) {
       throw new RangeError(`${owner}: option "buckets" must be a non-empty array of finite, positive, strictly increasing bounds in seconds, got ${v.describeValue(b)}`);
@@ -104,6 +118,7 @@ export function prometheusMetrics(options?: PrometheusOptions): PrometheusMetric
     return Object.freeze([...b]) as readonly number[];
   });
   const store = new SeriesStore(parseMaxSeries(owner, o.maxSeriesPerMetric));
+  const leLabels = buckets.map((b) => `le="${num(b)}"`);
   const histograms = new Map<string, HistogramFamily>();
   /** Families in order of first registration, observed and histogram alike. */
   const order: string[] = [];
@@ -121,7 +136,8 @@ export function prometheusMetrics(options?: PrometheusOptions): PrometheusMetric
       seen(d.name);
       return store.observe('gauge', d, read);
     },
-    histogram(d: MetricDescriptor): Histogram {
+    histogram(d: MetricDescriptor): Histogram | undefined {
+      if (!withHistograms) return undefined;
       seen(d.name);
       let f = histograms.get(d.name);
       if (f === undefined) histograms.set(d.name, (f = { d, series: new Map() }));
@@ -160,18 +176,18 @@ export function prometheusMetrics(options?: PrometheusOptions): PrometheusMetric
         const name = schemaOf(d.name) === undefined ? d.name.replace(/[^a-zA-Z0-9_:]/g, '_') : prometheusName(schema);
         const lines: string[] = [];
         if (observed !== undefined) {
-          for (const s of observed.series.values()) lines.push(`${name}${labelText(s.labels)} ${num(s.value() * schema.exportScale)}`);
+          for (const s of observed.series.values()) lines.push(`${name}${braces((s.rendered ??= labelBody(s.labels)))} ${num(s.value() * schema.exportScale)}`);
         }
         if (hist !== undefined) {
           for (const s of hist.series.values()) {
             let cumulative = 0;
             for (let i = 0; i < buckets.length; i++) {
               cumulative += s.counts[i]!;
-              lines.push(`${name}_bucket${labelText(s.labels, `le="${num(buckets[i]!)}"`)} ${cumulative}`);
+              lines.push(`${name}_bucket${braces(s.body, leLabels[i])} ${cumulative}`);
             }
-            lines.push(`${name}_bucket${labelText(s.labels, 'le="+Inf"')} ${s.count}`);
-            lines.push(`${name}_sum${labelText(s.labels)} ${num(s.sum)}`);
-            lines.push(`${name}_count${labelText(s.labels)} ${s.count}`);
+            lines.push(`${name}_bucket${braces(s.body, 'le="+Inf"')} ${s.count}`);
+            lines.push(`${name}_sum${braces(s.body)} ${num(s.sum)}`);
+            lines.push(`${name}_count${braces(s.body)} ${s.count}`);
           }
         }
         if (lines.length === 0) continue;

@@ -18,6 +18,8 @@ export const DEFAULT_MAX_SERIES = 1000;
 export class ObservedSeries {
   readonly reads = new Set<() => number>();
   retired = 0;
+  /** An exporter's rendering of the labels, cached (they never change). */
+  rendered: string | undefined = undefined;
   constructor(
     readonly key: string,
     readonly labels: Labels,
