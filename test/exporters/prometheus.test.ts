@@ -127,3 +127,45 @@ describe('docs/metrics.md', () => {
     }
   });
 });
+
+describe('docs/grafana/sluice-dashboard.json', () => {
+  it('every query names only metrics the Prometheus exporter really emits', async () => {
+    const { readFileSync } = await import('node:fs');
+    const dashboard = JSON.parse(readFileSync(new URL('../../docs/grafana/sluice-dashboard.json', import.meta.url), 'utf8')) as {
+      panels: { title: string; targets: { expr: string }[] }[];
+      templating: { list: { query?: unknown }[] };
+    };
+    // What a scripted run of every primitive actually exposes (histogram series with their suffixes).
+    const { adaptiveLimiter, adaptiveThrottle, cooldown } = await import('../../src/index.js');
+    const clock = new ManualClock();
+    const metrics = prometheusMetrics();
+    const policies = [
+      tokenBucket({ capacity: 1, refillPerSecond: 1, metrics, clock }),
+      bulkhead({ limit: 1, maxQueue: 2, queue: 'priority', metrics, clock }),
+      adaptiveLimiter({ metrics, clock }),
+      adaptiveThrottle({ metrics, clock }),
+      circuitBreaker({ metrics, clock }),
+      retry({ metrics, clock }),
+      timeout({ timeoutMs: 10, metrics, clock }),
+      cooldown({ metrics, clock }),
+    ];
+    for (const p of policies) await p.execute(() => 1);
+    // A call waits in the bulkhead's priority queue, so its per-class gauge exists too.
+    const held = policies[1]!.execute(() => new Promise<void>((r) => clock.setTimeout(() => r(), 5)));
+    const queued = policies[1]!.execute(() => 1);
+    const emitted = new Set(
+      metrics
+        .metricsText()
+        .split('\n')
+        .filter((l) => l !== '' && !l.startsWith('#'))
+        .map((l) => l.replace(/[{ ].*$/, '')),
+    );
+    await clock.advance(5);
+    await Promise.all([held, queued]);
+    const exprs = [...dashboard.panels.flatMap((p) => p.targets.map((t) => t.expr)), ...dashboard.templating.list.map((t) => JSON.stringify(t.query ?? ''))];
+    expect(dashboard.panels.length).toBeGreaterThanOrEqual(8);
+    const named = new Set(exprs.flatMap((e) => e.match(/\bsluice_[a-z_]+/g) ?? []));
+    expect(named.size).toBeGreaterThan(12);
+    expect([...named].filter((n) => !emitted.has(n))).toEqual([]);
+  });
+});
