@@ -58,7 +58,7 @@ function runTimes(text: string): number[] {
   return [...text.matchAll(/^\s+(\d+) ms {2}call +\d+ runs$/gm)].map((m) => Number(m[1]));
 }
 
-const TESTED = ['buckets.ts', 'demo-sim-guide.ts', 'demo.ts', 'http-service.ts', 'protected-fetch.ts', 'virtual-time.ts'];
+const TESTED = ['buckets.ts', 'demo-sim-guide.ts', 'demo.ts', 'http-service.ts', 'metrics-service.ts', 'protected-fetch.ts', 'virtual-time.ts'];
 
 describe('examples/', () => {
   it('every example program has a test here', () => {
@@ -116,6 +116,18 @@ describe('examples/', () => {
     expect(num(r.stdout, /^\s+(\d+) {2}200$/m)).toBe(20);
     expect(num(r.stdout, /^\s+(\d+) {2}503 \(Retry-After: 2\)$/m)).toBe(40);
     expect(r.stdout).toContain('come back in 2 s');
+  });
+
+  it('metrics-service.ts: serves /metrics in the Prometheus format while it calls a flaky dependency', async () => {
+    const r = await run('metrics-service.ts');
+    expectSuccess(r);
+    const answered = num(r.stdout, /200 calls: (\d+) answered/);
+    expect(answered).toBeGreaterThan(180); // one 502 in four, retried
+    expect(num(r.stdout, /the dependency saw (\d+) requests/)).toBeGreaterThan(200); // the retries
+    expect(num(r.stdout, /GET \/metrics: (\d+) samples/)).toBeGreaterThan(100);
+    expect(r.stdout).toContain('content-type text/plain; version=0.0.4; charset=utf-8');
+    expect(r.stdout).toMatch(/sluice_retries_total\{kind="retry",policy="dependency\/http:\/\/127\.0\.0\.1:\d+"\} [1-9]\d*/);
+    expect(r.stdout).toMatch(/sluice_call_duration_seconds_count\{kind="retry",outcome="success",policy="dependency\/[^"]+"\} \d+/);
   });
 
   it('demo.ts (npm run demo): unprotected collapses during the flash crowd, the token bucket keeps goodput and refuses at once', async () => {
