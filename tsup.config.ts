@@ -21,7 +21,7 @@ export default defineConfig({
     'otel/index': 'src/exporters/otel-entry.ts',
   },
   // Optional peers: never bundled, only their types are imported.
-  external: ['undici', 'axios', '@opentelemetry/api'],
+  external: ['undici', 'axios', '@opentelemetry/api', 'prom-client'],
   format: ['esm', 'cjs'],
   dts: true,
   sourcemap: true,

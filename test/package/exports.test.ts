@@ -35,7 +35,7 @@ describe('package exports', () => {
     const chunks = readdirSync(dist).filter((f) => f.startsWith('chunk-') && f.endsWith('.js'));
     for (const file of ['index.js', ...chunks]) {
       const text = file === 'index.js' ? core : readFileSync(new URL(file, dist), 'utf8');
-      expect(text, file).not.toMatch(/from ['"](undici|axios|@opentelemetry\/api)['"]|require\(['"](undici|axios|@opentelemetry\/api)['"]\)/);
+      expect(text, file).not.toMatch(/from ['"](undici|axios|prom-client|@opentelemetry\/api)['"]|require\(['"](undici|axios|prom-client|@opentelemetry\/api)['"]\)/);
     }
   });
 

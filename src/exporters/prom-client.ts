@@ -1,0 +1,110 @@
+/**
+ * `sluice/prometheus` with prom-client (an optional peer, passed in: this module imports only its types): a metrics
+ * sink that registers sluice's metrics as prom-client collectors on your registry, next to your own metrics.
+ */
+import type * as PromClient from 'prom-client';
+import type { Histogram, MetricDescriptor, Metrics } from '../metrics/metrics.js';
+import { prometheusName, schemaOf } from '../metrics/schema.js';
+import * as v from '../core/validate.js';
+import { SeriesStore, parseMaxSeries, schemaFor, type ObservedFamily } from './series.js';
+import { DEFAULT_BUCKETS } from './prometheus.js';
+
+/** Options of {@link promClientMetrics}. */
+export interface PromClientOptions {
+  /** The registry to register on. Default: prom-client's global `register`. */
+  registry?: PromClient.Registry;
+  /** Histogram bucket upper bounds, seconds, strictly increasing. Default `DEFAULT_BUCKETS` (0.5 ms to 10 s). */
+  buckets?: readonly number[];
+  /** Most series of their own one metric keeps; beyond it, folded into `policy="(other)"`. Default 1000. */
+  maxSeriesPerMetric?: number;
+  /** Whether to hand out histograms; `false`: counters and gauges only, and nothing is timed. Default true. */
+  histograms?: boolean;
+}
+
+type PromModule = Pick<typeof PromClient, 'Counter' | 'Gauge' | 'Histogram' | 'register'>;
+
+/**
+ * Creates a metrics sink that registers sluice's metrics on a prom-client registry: counters and gauges are
+ * collectors read when the registry is scraped (`await registry.metrics()`), durations are prom-client histograms in
+ * seconds. Names, help and units follow the schema (docs/metrics.md); a counter keeps its count when its policy is
+ * disposed and made again under the same name; the series per metric are capped as in {@link prometheusMetrics}.
+ * Pass prom-client itself as `promClient` (it is an optional peer dependency, never imported by sluice). One sink per
+ * registry: a second would register the same names again, which prom-client refuses.
+ *
+ * @throws {TypeError | RangeError} when `promClient` is not prom-client or an option is invalid (the message names it).
+ * @example
+ * ```ts
+ * import * as promClient from 'prom-client';
+ * import { promClientMetrics } from 'sluice/prometheus';
+ * const metrics = promClientMetrics(promClient, { registry: promClient.register });
+ * const bucket = tokenBucket({ name: 'github', capacity: 50, refillPerSecond: 10, metrics });
+ * app.get('/metrics', async (req, res) => res.type(promClient.register.contentType).send(await promClient.register.metrics()));
+ * ```
+ */
+export function promClientMetrics(promClient: PromModule, options?: PromClientOptions): Metrics {
+  const owner = 'promClientMetrics';
+  v.shaped<PromModule>(owner, 'promClient', promClient, ['Counter', 'Gauge', 'Histogram']);
+  const o = v.optionsObject<PromClientOptions>(owner, options ?? {}, v.keys('registry', 'buckets', 'maxSeriesPerMetric', 'histograms'));
+  const registry = v.opt(o.registry, undefined, (r) => v.shaped<PromClient.Registry>(owner, 'registry', r, ['registerMetric', 'metrics'])) ?? promClient.register;
+  const buckets = v.opt(o.buckets, DEFAULT_BUCKETS, (b) => {
+    if (!Array.isArray(b) || b.length === 0 || !b.every((x, i) => typeof x === 'number' && Number.isFinite(x) && x > 0 && (i === 0 || x > (b[i - 1] as number)))) {
+      throw new RangeError(`${owner}: option "buckets" must be a non-empty array of finite, positive, strictly increasing bounds in seconds, got ${v.describeValue(b)}`);
+    }
+    return [...b] as number[];
+  });
+  const withHistograms = v.opt(o.histograms, true, (x) => v.bool(owner, 'histograms', x));
+  const store = new SeriesStore(parseMaxSeries(owner, o.maxSeriesPerMetric));
+  const histograms = new Map<string, PromClient.Histogram<string>>();
+
+  const labelNames = (d: MetricDescriptor): string[] => {
+    const s = schemaOf(d.name);
+    return s === undefined ? Object.keys(d.labels) : ['policy', 'kind', ...s.labels];
+  };
+  const nameOf = (d: MetricDescriptor, kind: 'counter' | 'gauge' | 'histogram'): string =>
+    schemaOf(d.name) === undefined ? d.name.replace(/[^a-zA-Z0-9_:]/g, '_') : prometheusName(schemaFor(d, kind));
+
+  const instrument = (f: ObservedFamily): void => {
+    const scale = f.schema.exportScale;
+    const config = { name: nameOf(f.d, f.type), help: f.schema.help, labelNames: labelNames(f.d), registers: [registry] };
+    if (f.type === 'counter') {
+      new promClient.Counter({
+        ...config,
+        collect(this: PromClient.Counter<string>) {
+          this.reset();
+          for (const s of f.series.values()) this.inc(s.labels, Math.max(0, s.value() * scale));
+        },
+      });
+    } else {
+      new promClient.Gauge({
+        ...config,
+        collect(this: PromClient.Gauge<string>) {
+          this.reset();
+          for (const s of f.series.values()) this.set(s.labels, s.value() * scale);
+        },
+      });
+    }
+  };
+
+  return {
+    counter: (d, read) => store.observe('counter', d, read, instrument),
+    gauge: (d, read) => store.observe('gauge', d, read, instrument),
+    histogram(d: MetricDescriptor): Histogram | undefined {
+      if (!withHistograms) return undefined;
+      const schema = schemaFor(d, 'histogram');
+      let h = histograms.get(d.name);
+      if (h === undefined) {
+        h = new promClient.Histogram({ name: nameOf(d, 'histogram'), help: schema.help, labelNames: labelNames(d), buckets: [...buckets], registers: [registry] });
+        histograms.set(d.name, h);
+      }
+      const { labels } = store.place(d);
+      const inst = h;
+      const scale = schema.exportScale;
+      return {
+        record(value: number): void {
+          if (value >= 0) inst.observe(labels, value * scale);
+        },
+        unregister(): void {},
+      };
+    },
+  };
+}
