@@ -6,21 +6,10 @@
 import type { Attributes, Histogram as OtelHistogram, Meter, ObservableResult } from '@opentelemetry/api';
 import type { Histogram, MetricDescriptor, Metrics } from '../metrics/metrics.js';
 import * as v from '../core/validate.js';
-import { SeriesStore, parseMaxSeries, schemaFor, type ObservedFamily } from './series.js';
-import { DEFAULT_BUCKETS } from './prometheus.js';
+import { EXPORTER_KEYS, SeriesStore, parseExporterOptions, schemaFor, type ExporterOptions, type ObservedFamily } from './series.js';
 
-/** Options of {@link otelMetrics}. */
-export interface OtelOptions {
-  /** Explicit bucket boundaries advised for duration histograms, seconds, strictly increasing. Default the Prometheus sink's `DEFAULT_BUCKETS`. */
-  buckets?: readonly number[];
-  /**
-   * Most series of their own one metric keeps; a new one beyond it is folded into one with `policy="(other)"`.
-   * Integer ≥ 1. Default 1000.
-   */
-  maxSeriesPerMetric?: number;
-  /** Whether to hand out histograms; `false`: counters and gauges only, and nothing is timed. Default true. */
-  histograms?: boolean;
-}
+/** Options of {@link otelMetrics}: the exporters' common ones. */
+export type OtelOptions = ExporterOptions;
 
 /**
  * Creates a metrics sink over an OpenTelemetry meter: pass it as `metrics` to sluice's primitives. Each metric becomes
@@ -42,15 +31,9 @@ export interface OtelOptions {
 export function otelMetrics(meter: Meter, options?: OtelOptions): Metrics {
   const owner = 'otelMetrics';
   v.shaped<Meter>(owner, 'meter', meter, ['createHistogram', 'createObservableCounter', 'createObservableGauge']);
-  const o = v.optionsObject<OtelOptions>(owner, options ?? {}, v.keys('buckets', 'maxSeriesPerMetric', 'histograms'));
-  const withHistograms = v.opt(o.histograms, true, (x) => v.bool(owner, 'histograms', x));
-  const buckets = v.opt(o.buckets, DEFAULT_BUCKETS, (b) => {
-    if (!Array.isArray(b) || b.length === 0 || !b.every((x, i) => typeof x === 'number' && Number.isFinite(x) && x > 0 && (i === 0 || x > (b[i - 1] as number)))) {
-      throw new RangeError(`${owner}: option "buckets" must be a non-empty array of finite, positive, strictly increasing bounds in seconds, got ${v.describeValue(b)}`);
-    }
-    return Object.freeze([...b]) as readonly number[];
-  });
-  const store = new SeriesStore(parseMaxSeries(owner, o.maxSeriesPerMetric));
+  const o = v.optionsObject<OtelOptions>(owner, options ?? {}, v.keys(...EXPORTER_KEYS));
+  const { buckets, maxSeries, histograms: withHistograms } = parseExporterOptions(owner, o);
+  const store = new SeriesStore(maxSeries);
   const histograms = new Map<string, OtelHistogram>();
 
   const instrument = (f: ObservedFamily): void => {

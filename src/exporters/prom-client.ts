@@ -6,19 +6,12 @@ import type * as PromClient from 'prom-client';
 import type { Histogram, MetricDescriptor, Metrics } from '../metrics/metrics.js';
 import { prometheusName, schemaOf } from '../metrics/schema.js';
 import * as v from '../core/validate.js';
-import { SeriesStore, parseMaxSeries, schemaFor, type ObservedFamily } from './series.js';
-import { DEFAULT_BUCKETS } from './prometheus.js';
+import { EXPORTER_KEYS, SeriesStore, parseExporterOptions, schemaFor, type ExporterOptions, type ObservedFamily } from './series.js';
 
 /** Options of {@link promClientMetrics}. */
-export interface PromClientOptions {
+export interface PromClientOptions extends ExporterOptions {
   /** The registry to register on. Default: prom-client's global `register`. */
   registry?: PromClient.Registry;
-  /** Histogram bucket upper bounds, seconds, strictly increasing. Default `DEFAULT_BUCKETS` (0.5 ms to 10 s). */
-  buckets?: readonly number[];
-  /** Most series of their own one metric keeps; beyond it, folded into `policy="(other)"`. Default 1000. */
-  maxSeriesPerMetric?: number;
-  /** Whether to hand out histograms; `false`: counters and gauges only, and nothing is timed. Default true. */
-  histograms?: boolean;
 }
 
 type PromModule = Pick<typeof PromClient, 'Counter' | 'Gauge' | 'Histogram' | 'register'>;
@@ -44,16 +37,10 @@ type PromModule = Pick<typeof PromClient, 'Counter' | 'Gauge' | 'Histogram' | 'r
 export function promClientMetrics(promClient: PromModule, options?: PromClientOptions): Metrics {
   const owner = 'promClientMetrics';
   v.shaped<PromModule>(owner, 'promClient', promClient, ['Counter', 'Gauge', 'Histogram']);
-  const o = v.optionsObject<PromClientOptions>(owner, options ?? {}, v.keys('registry', 'buckets', 'maxSeriesPerMetric', 'histograms'));
+  const o = v.optionsObject<PromClientOptions>(owner, options ?? {}, v.keys('registry', ...EXPORTER_KEYS));
   const registry = v.opt(o.registry, undefined, (r) => v.shaped<PromClient.Registry>(owner, 'registry', r, ['registerMetric', 'metrics'])) ?? promClient.register;
-  const buckets = v.opt(o.buckets, DEFAULT_BUCKETS, (b) => {
-    if (!Array.isArray(b) || b.length === 0 || !b.every((x, i) => typeof x === 'number' && Number.isFinite(x) && x > 0 && (i === 0 || x > (b[i - 1] as number)))) {
-      throw new RangeError(`${owner}: option "buckets" must be a non-empty array of finite, positive, strictly increasing bounds in seconds, got ${v.describeValue(b)}`);
-    }
-    return [...b] as number[];
-  });
-  const withHistograms = v.opt(o.histograms, true, (x) => v.bool(owner, 'histograms', x));
-  const store = new SeriesStore(parseMaxSeries(owner, o.maxSeriesPerMetric));
+  const { buckets, maxSeries, histograms: withHistograms } = parseExporterOptions(owner, o);
+  const store = new SeriesStore(maxSeries);
   const histograms = new Map<string, PromClient.Histogram<string>>();
 
   const labelNames = (d: MetricDescriptor): string[] => {

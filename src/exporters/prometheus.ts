@@ -8,32 +8,12 @@
 import type { Histogram, Labels, MetricDescriptor, Metrics } from '../metrics/metrics.js';
 import { prometheusName, schemaOf } from '../metrics/schema.js';
 import * as v from '../core/validate.js';
-import { SeriesStore, parseMaxSeries, schemaFor } from './series.js';
+import { EXPORTER_KEYS, SeriesStore, parseExporterOptions, schemaFor, type ExporterOptions } from './series.js';
 
-export { FOLDED } from './series.js';
+export { FOLDED, DEFAULT_BUCKETS } from './series.js';
 
-/**
- * Default histogram bucket bounds, seconds: the OpenTelemetry HTTP duration advice (5 ms to 10 s), with four finer
- * bounds below for in-process calls and queue waits.
- */
-export const DEFAULT_BUCKETS: readonly number[] = Object.freeze([0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10]);
-
-/** Options of {@link prometheusMetrics}. */
-export interface PrometheusOptions {
-  /** Histogram bucket upper bounds, seconds, strictly increasing. Default {@link DEFAULT_BUCKETS}. */
-  buckets?: readonly number[];
-  /**
-   * Most series of their own one metric keeps; a new series beyond it is folded into one more, with
-   * `policy="(other)"` (its values summed there), and counted in `sluice_exporter_folded_series_total`. Integer ≥ 1.
-   * Default 1000.
-   */
-  maxSeriesPerMetric?: number;
-  /**
-   * Whether to hand out histograms (call durations, queue waits). `false`: counters and gauges only, and the
-   * primitives then time nothing (their hot path is the same as with no sink at all). Default true.
-   */
-  histograms?: boolean;
-}
+/** Options of {@link prometheusMetrics}: the exporters' common ones. */
+export type PrometheusOptions = ExporterOptions;
 
 /** A {@link Metrics} sink that renders the Prometheus text format. */
 export interface PrometheusMetrics extends Metrics {
@@ -109,15 +89,9 @@ function num(x: number): string {
  */
 export function prometheusMetrics(options?: PrometheusOptions): PrometheusMetrics {
   const owner = 'prometheusMetrics';
-  const o = v.optionsObject<PrometheusOptions>(owner, options ?? {}, v.keys('buckets', 'maxSeriesPerMetric', 'histograms'));
-  const withHistograms = v.opt(o.histograms, true, (x) => v.bool(owner, 'histograms', x));
-  const buckets = v.opt(o.buckets, DEFAULT_BUCKETS, (b) => {
-    if (!Array.isArray(b) || b.length === 0 || !b.every((x, i) => typeof x === 'number' && Number.isFinite(x) && x > 0 && (i === 0 || x > (b[i - 1] as number)))) {
-      throw new RangeError(`${owner}: option "buckets" must be a non-empty array of finite, positive, strictly increasing bounds in seconds, got ${v.describeValue(b)}`);
-    }
-    return Object.freeze([...b]) as readonly number[];
-  });
-  const store = new SeriesStore(parseMaxSeries(owner, o.maxSeriesPerMetric));
+  const o = v.optionsObject<PrometheusOptions>(owner, options ?? {}, v.keys(...EXPORTER_KEYS));
+  const { buckets, maxSeries, histograms: withHistograms } = parseExporterOptions(owner, o);
+  const store = new SeriesStore(maxSeries);
   const leLabels = buckets.map((b) => `le="${num(b)}"`);
   const histograms = new Map<string, HistogramFamily>();
   /** Families in order of first registration, observed and histogram alike. */

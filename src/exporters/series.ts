@@ -62,9 +62,44 @@ export function schemaFor(d: MetricDescriptor, kind: MetricSchema['kind']): Metr
   );
 }
 
-/** Validates the `maxSeriesPerMetric` option of an exporter. */
-export function parseMaxSeries(owner: string, x: unknown): number {
-  return v.opt(x, DEFAULT_MAX_SERIES, (m) => v.integer(owner, 'maxSeriesPerMetric', m, 1, false));
+/**
+ * Default histogram bucket bounds, seconds: the OpenTelemetry HTTP duration advice (5 ms to 10 s), with four finer
+ * bounds below for in-process calls and queue waits.
+ */
+export const DEFAULT_BUCKETS: readonly number[] = Object.freeze([0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10]);
+
+/** The options every exporter takes. */
+export interface ExporterOptions {
+  /** Histogram bucket upper bounds, seconds, strictly increasing. Default {@link DEFAULT_BUCKETS} (0.5 ms to 10 s). */
+  buckets?: readonly number[];
+  /**
+   * Most series of their own one metric keeps; a new series beyond it is folded into one more, with
+   * `policy="(other)"` (its values summed there), and counted. Integer ≥ 1. Default 1000.
+   */
+  maxSeriesPerMetric?: number;
+  /**
+   * Whether to hand out histograms (call durations, queue waits). `false`: counters and gauges only, and the
+   * primitives then time nothing (their hot path is the same as with no sink at all). Default true.
+   */
+  histograms?: boolean;
+}
+
+/** The names of {@link ExporterOptions}, for the unknown-option check. */
+export const EXPORTER_KEYS = ['buckets', 'maxSeriesPerMetric', 'histograms'] as const;
+
+/** Validates {@link ExporterOptions}. */
+export function parseExporterOptions(owner: string, o: ExporterOptions): { buckets: readonly number[]; maxSeries: number; histograms: boolean } {
+  const buckets = v.opt(o.buckets, DEFAULT_BUCKETS, (b) => {
+    if (!Array.isArray(b) || b.length === 0 || !b.every((x, i) => typeof x === 'number' && Number.isFinite(x) && x > 0 && (i === 0 || x > (b[i - 1] as number)))) {
+      throw new RangeError(`${owner}: option "buckets" must be a non-empty array of finite, positive, strictly increasing bounds in seconds, got ${v.describeValue(b)}`);
+    }
+    return Object.freeze([...b]) as readonly number[];
+  });
+  return {
+    buckets,
+    maxSeries: v.opt(o.maxSeriesPerMetric, DEFAULT_MAX_SERIES, (m) => v.integer(owner, 'maxSeriesPerMetric', m, 1, false)),
+    histograms: v.opt(o.histograms, true, (x) => v.bool(owner, 'histograms', x)),
+  };
 }
 
 /** The series an exporter keeps, with the per-metric cap. */
