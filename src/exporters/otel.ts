@@ -3,10 +3,10 @@
  * only its types are imported). Counters and gauges become observable instruments read at collection time, so the hot
  * path pays nothing for them; durations are histograms in seconds, with explicit bucket advice.
  */
-import type { Attributes, Histogram as OtelHistogram, Meter, ObservableResult } from '@opentelemetry/api';
-import type { Histogram, MetricDescriptor, Metrics } from '../metrics/metrics.js';
+import type { Attributes, Meter, ObservableResult } from '@opentelemetry/api';
+import type { Metrics } from '../metrics/metrics.js';
 import * as v from '../core/validate.js';
-import { EXPORTER_KEYS, SeriesStore, parseExporterOptions, schemaFor, type ExporterOptions, type ObservedFamily } from './series.js';
+import { EXPORTER_KEYS, SeriesStore, instrumentedSink, parseExporterOptions, type ExporterOptions, type ObservedFamily } from './series.js';
 
 /** Options of {@link otelMetrics}: the exporters' common ones. */
 export type OtelOptions = ExporterOptions;
@@ -34,7 +34,6 @@ export function otelMetrics(meter: Meter, options?: OtelOptions): Metrics {
   const o = v.optionsObject<OtelOptions>(owner, options ?? {}, v.keys(...EXPORTER_KEYS));
   const { buckets, maxSeries, histograms: withHistograms } = parseExporterOptions(owner, o);
   const store = new SeriesStore(maxSeries);
-  const histograms = new Map<string, OtelHistogram>();
 
   const instrument = (f: ObservedFamily): void => {
     const opts = { description: f.schema.help, unit: f.schema.exportUnit };
@@ -46,27 +45,8 @@ export function otelMetrics(meter: Meter, options?: OtelOptions): Metrics {
     inst.addCallback(callback);
   };
 
-  return {
-    counter: (d, read) => store.observe('counter', d, read, instrument),
-    gauge: (d, read) => store.observe('gauge', d, read, instrument),
-    histogram(d: MetricDescriptor): Histogram | undefined {
-      if (!withHistograms) return undefined;
-      const schema = schemaFor(d, 'histogram');
-      let h = histograms.get(d.name);
-      if (h === undefined) {
-        h = meter.createHistogram(schema.otelName, { description: schema.help, unit: schema.exportUnit, advice: { explicitBucketBoundaries: [...buckets] } });
-        histograms.set(d.name, h);
-      }
-      const { labels } = store.place(d);
-      const attributes = labels as Attributes;
-      const scale = schema.exportScale;
-      const inst = h;
-      return {
-        record(value: number): void {
-          if (value >= 0) inst.record(value * scale, attributes);
-        },
-        unregister(): void {},
-      };
-    },
-  };
+  return instrumentedSink(store, withHistograms, instrument, (_d, schema) => {
+    const h = meter.createHistogram(schema.otelName, { description: schema.help, unit: schema.exportUnit, advice: { explicitBucketBoundaries: [...buckets] } });
+    return (value, labels) => h.record(value, labels as Attributes);
+  });
 }

@@ -3,10 +3,10 @@
  * sink that registers sluice's metrics as prom-client collectors on your registry, next to your own metrics.
  */
 import type * as PromClient from 'prom-client';
-import type { Histogram, MetricDescriptor, Metrics } from '../metrics/metrics.js';
+import type { MetricDescriptor, Metrics } from '../metrics/metrics.js';
 import { prometheusName, schemaOf } from '../metrics/schema.js';
 import * as v from '../core/validate.js';
-import { EXPORTER_KEYS, SeriesStore, parseExporterOptions, schemaFor, type ExporterOptions, type ObservedFamily } from './series.js';
+import { EXPORTER_KEYS, SeriesStore, instrumentedSink, parseExporterOptions, schemaFor, type ExporterOptions, type ObservedFamily } from './series.js';
 
 /** Options of {@link promClientMetrics}. */
 export interface PromClientOptions extends ExporterOptions {
@@ -41,7 +41,6 @@ export function promClientMetrics(promClient: PromModule, options?: PromClientOp
   const registry = v.opt(o.registry, undefined, (r) => v.shaped<PromClient.Registry>(owner, 'registry', r, ['registerMetric', 'metrics'])) ?? promClient.register;
   const { buckets, maxSeries, histograms: withHistograms } = parseExporterOptions(owner, o);
   const store = new SeriesStore(maxSeries);
-  const histograms = new Map<string, PromClient.Histogram<string>>();
 
   const labelNames = (d: MetricDescriptor): string[] => {
     const s = schemaOf(d.name);
@@ -72,26 +71,8 @@ export function promClientMetrics(promClient: PromModule, options?: PromClientOp
     }
   };
 
-  return {
-    counter: (d, read) => store.observe('counter', d, read, instrument),
-    gauge: (d, read) => store.observe('gauge', d, read, instrument),
-    histogram(d: MetricDescriptor): Histogram | undefined {
-      if (!withHistograms) return undefined;
-      const schema = schemaFor(d, 'histogram');
-      let h = histograms.get(d.name);
-      if (h === undefined) {
-        h = new promClient.Histogram({ name: nameOf(d, 'histogram'), help: schema.help, labelNames: labelNames(d), buckets: [...buckets], registers: [registry] });
-        histograms.set(d.name, h);
-      }
-      const { labels } = store.place(d);
-      const inst = h;
-      const scale = schema.exportScale;
-      return {
-        record(value: number): void {
-          if (value >= 0) inst.observe(labels, value * scale);
-        },
-        unregister(): void {},
-      };
-    },
-  };
+  return instrumentedSink(store, withHistograms, instrument, (d, schema) => {
+    const h = new promClient.Histogram({ name: nameOf(d, 'histogram'), help: schema.help, labelNames: labelNames(d), buckets: [...buckets], registers: [registry] });
+    return (value, labels) => h.observe(labels, value);
+  });
 }

@@ -3,7 +3,7 @@
  * time, a counter's count kept across its policy's re-creation), and the cap on series per metric, beyond which a
  * new series is folded into one with `policy="(other)"` and counted.
  */
-import type { Labels, MetricDescriptor, Unregister } from '../metrics/metrics.js';
+import type { Histogram, Labels, MetricDescriptor, Metrics, Unregister } from '../metrics/metrics.js';
 import { schemaOf, type MetricSchema } from '../metrics/schema.js';
 import { reportError } from '../core/safe-call.js';
 import * as v from '../core/validate.js';
@@ -161,4 +161,38 @@ export class SeriesStore {
       }
     };
   }
+}
+
+/**
+ * A sink over a store whose histograms are another library's instruments (OpenTelemetry's, prom-client's):
+ * `instrument(family)` makes a metric's observable instrument on its first registration, `histogramOf(d, schema)`
+ * makes a metric's histogram once and returns how to record into it (a value in the exported unit, and the labels).
+ */
+export function instrumentedSink(
+  store: SeriesStore,
+  withHistograms: boolean,
+  instrument: (family: ObservedFamily) => void,
+  histogramOf: (d: MetricDescriptor, schema: MetricSchema) => (value: number, labels: Labels) => void,
+): Metrics {
+  const recorders = new Map<string, (value: number, labels: Labels) => void>();
+  return {
+    counter: (d, read) => store.observe('counter', d, read, instrument),
+    gauge: (d, read) => store.observe('gauge', d, read, instrument),
+    histogram(d: MetricDescriptor): Histogram | undefined {
+      if (!withHistograms) return undefined;
+      const schema = schemaFor(d, 'histogram');
+      let rec = recorders.get(d.name);
+      if (rec === undefined) recorders.set(d.name, (rec = histogramOf(d, schema)));
+      const { labels } = store.place(d);
+      const scale = schema.exportScale;
+      const record = rec;
+      return {
+        record(value: number): void {
+          if (value >= 0) record(value * scale, labels);
+        },
+        // The series stays: a histogram's counts never go down.
+        unregister(): void {},
+      };
+    },
+  };
 }
