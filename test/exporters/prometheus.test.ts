@@ -169,3 +169,42 @@ describe('docs/grafana/sluice-dashboard.json', () => {
     expect([...named].filter((n) => !emitted.has(n))).toEqual([]);
   });
 });
+
+describe('prometheusMetrics against the in-memory registry', () => {
+  it('after the same scripted run, every counter and gauge series has the registry value (in the exported unit)', async () => {
+    const { createMetricsRegistry, schemaOf, prometheusName, adaptiveLimiter, cooldown } = await import('../../src/index.js');
+    type Sink = Parameters<typeof tokenBucket>[0]['metrics'];
+    /** A deterministic run of several primitives on a manual clock, reporting to `metrics`. */
+    const script = async (metrics: Sink) => {
+      const clock = new ManualClock();
+      const bucket = tokenBucket({ name: 'b', capacity: 3, refillPerSecond: 1, metrics, clock });
+      const limiter = adaptiveLimiter({ name: 'l', maxQueue: 2, metrics, clock });
+      const breaker = circuitBreaker({ name: 'c', metrics, clock });
+      const r = retry({ name: 'r', metrics, clock, random: () => 0 });
+      const gate = cooldown({ name: 'g', metrics, clock });
+      gate.closeUntil(clock.now() + 1500);
+      for (let i = 0; i < 6; i++) await bucket.execute(() => 1).catch(() => undefined);
+      for (let i = 0; i < 4; i++) await breaker.execute(() => Promise.reject(new Error('x'))).catch(() => undefined);
+      let n = 0;
+      const p = r.execute(() => (++n < 3 ? Promise.reject(new Error('flaky')) : n));
+      await clock.advance(1000);
+      await p;
+      await limiter.execute(() => 1);
+      await gate.execute(() => 1).catch(() => undefined);
+    };
+    const registry = createMetricsRegistry();
+    await script(registry);
+    const prom = prometheusMetrics();
+    await script(prom);
+    const fams = parse(prom.metricsText());
+    let compared = 0;
+    for (const s of registry.snapshot()) {
+      if (s.type === 'histogram') continue;
+      const schema = schemaOf(s.name)!;
+      const f = family(fams, prometheusName(schema));
+      expect(value(f, s.labels as Record<string, string>), `${s.name} ${JSON.stringify(s.labels)}`).toBeCloseTo(s.value * schema.exportScale, 9);
+      compared++;
+    }
+    expect(compared).toBeGreaterThan(80);
+  });
+});
