@@ -328,6 +328,8 @@ class CircuitBreakerImpl implements CircuitBreaker, FastStage {
   private openUntil = 0;
   private consecutiveOpens = 0;
   private opens = 0;
+  /** Transitions by (from × states + to), once any happened; read by the transitions counter. */
+  private transitionCounts: Map<number, number> | undefined = undefined;
   private probes = 0;
   private probeSuccesses = 0;
   private probeFailures = 0;
@@ -641,9 +643,23 @@ class CircuitBreakerImpl implements CircuitBreaker, FastStage {
     return base * (1 - this.jitter * (r >= 0 && r < 1 ? r : 0));
   }
 
+  /** Counts a transition; its series is registered with the first one (most of the 20 pairs never happen). */
+  private countTransition(from: number, to: number): void {
+    const k = from * CIRCUIT_STATES.length + to;
+    const counts = (this.transitionCounts ??= new Map());
+    const n = counts.get(k);
+    if (n !== undefined) {
+      counts.set(k, n + 1);
+      return;
+    }
+    counts.set(k, 1);
+    this.t.counter(METRIC.circuitTransitions, { from: CIRCUIT_STATES[from]!, to: CIRCUIT_STATES[to]! }, () => counts.get(k) ?? 0);
+  }
+
   private moveTo(to: number, at: number, reason: CircuitTransitionReason): void {
     const from = this.mode;
     this.mode = to;
+    this.countTransition(from, to);
     this.generation++;
     this.probes = 0;
     this.probeSuccesses = 0;

@@ -102,6 +102,8 @@ export const METRIC = Object.freeze({
   circuitState: 'sluice_circuit_state',
   /** Circuit breaker: openings. Counter. */
   circuitOpens: 'sluice_circuit_opens_total',
+  /** Circuit breaker: state transitions; labels `from`, `to` (a series appears with its first transition). Counter. */
+  circuitTransitions: 'sluice_circuit_transitions_total',
   /** Circuit breaker: outcomes of calls run through it; label `outcome` = success | failure | ignored. Counter. */
   circuitCalls: 'sluice_circuit_calls_total',
   /** Retry: attempts, first attempts included. Counter. */

@@ -68,6 +68,7 @@ export const METRIC_SCHEMA: Readonly<Record<Key, MetricSchema>> = Object.freeze(
   duration: S('duration', 'histogram', 'ms', ['outcome'], 'Duration of calls run through execute()', 'sluice.call.duration'),
   circuitState: S('circuitState', 'gauge', '{state}', ['state'], 'Circuit state (1 for the current state, 0 for the others)', 'sluice.circuit.state'),
   circuitOpens: S('circuitOpens', 'counter', '{opening}', [], 'Circuit openings', 'sluice.circuit.opens'),
+  circuitTransitions: S('circuitTransitions', 'counter', '{transition}', ['from', 'to'], 'Circuit state transitions', 'sluice.circuit.transitions'),
   circuitCalls: S('circuitCalls', 'counter', '{call}', ['outcome'], 'Outcomes of calls through the breaker', 'sluice.circuit.calls'),
   retryAttempts: S('retryAttempts', 'counter', '{attempt}', [], 'Attempts started, first attempts included', 'sluice.retry.attempts'),
   retries: S('retries', 'counter', '{retry}', [], 'Retries started', 'sluice.retries'),

@@ -89,3 +89,21 @@ describe('exported names', () => {
     expect(prometheusName({ otelName: 'a.size', exportUnit: 'By', kind: 'gauge' })).toBe('a_size_bytes');
   });
 });
+
+describe('circuit transitions', () => {
+  it('counts each transition under its from and to, the series appearing with the first', async () => {
+    const { consecutiveFailures } = await import('../../src/index.js');
+    const metrics = createMetricsRegistry();
+    const clock = new ManualClock();
+    const breaker = circuitBreaker({ name: 'dep', strategy: consecutiveFailures({ threshold: 2 }), metrics, clock, random: () => 0 });
+    const series = () => metrics.snapshot().filter((s) => s.name === METRIC.circuitTransitions);
+    expect(series()).toEqual([]);
+    for (let i = 0; i < 2; i++) await breaker.execute(() => Promise.reject(new Error('down'))).catch(() => undefined);
+    await clock.advance(10_000);
+    await breaker.execute(() => 'up'); // the probe, in half-open
+    const counts = Object.fromEntries(series().map((s) => [`${s.labels.from}->${s.labels.to}`, s.type === 'histogram' ? NaN : s.value]));
+    expect(counts['closed->open']).toBe(1);
+    expect(counts['open->half-open']).toBe(1);
+    expect(Object.values(counts).reduce((a, b) => a + b, 0)).toBeGreaterThanOrEqual(2);
+  });
+});
