@@ -45,6 +45,13 @@ export function otelMetrics(meter: Meter, options?: OtelOptions): Metrics {
     inst.addCallback(callback);
   };
 
+  // Series folded beyond the cap, per metric, counted where operators look.
+  meter
+    .createObservableCounter('sluice.exporter.folded_series', { description: 'Series folded into policy="(other)" because their metric had reached maxSeriesPerMetric', unit: '{series}' })
+    .addCallback((result) => {
+      for (const [metric, n] of store.folded) result.observe(n, { metric });
+    });
+
   return instrumentedSink(store, withHistograms, instrument, (_d, schema) => {
     const h = meter.createHistogram(schema.otelName, { description: schema.help, unit: schema.exportUnit, advice: { explicitBucketBoundaries: [...buckets] } });
     return (value, labels) => h.record(value, labels as Attributes);

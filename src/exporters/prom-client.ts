@@ -71,6 +71,18 @@ export function promClientMetrics(promClient: PromModule, options?: PromClientOp
     }
   };
 
+  // Series folded beyond the cap, per metric, counted where operators look.
+  new promClient.Counter({
+    name: 'sluice_exporter_folded_series_total',
+    help: 'Series folded into policy="(other)" because their metric had reached maxSeriesPerMetric',
+    labelNames: ['metric'],
+    registers: [registry],
+    collect(this: PromClient.Counter<string>) {
+      this.reset();
+      for (const [metric, n] of store.folded) this.inc({ metric }, n);
+    },
+  });
+
   return instrumentedSink(store, withHistograms, instrument, (d, schema) => {
     const h = new promClient.Histogram({ name: nameOf(d, 'histogram'), help: schema.help, labelNames: labelNames(d), buckets: [...buckets], registers: [registry] });
     return (value, labels) => h.observe(labels, value);

@@ -77,6 +77,8 @@ describe('otelMetrics', () => {
     const admitted = find(await collect(), 'sluice.admitted');
     const byPolicy = Object.fromEntries(admitted.dataPoints.map((p) => [p.attributes.policy, p.value]));
     expect(byPolicy).toEqual({ db: 3, t0: 1, '(other)': 3 });
+    const folded = find(await collect(), 'sluice.exporter.folded_series');
+    expect(folded.dataPoints.find((p) => p.attributes.metric === 'sluice_admitted_total')?.value).toBe(3);
     await close();
   });
 

@@ -64,6 +64,16 @@ describe('promClientMetrics', () => {
     expect(value(parse(await registry.metrics()), 'sluice_admitted_total', { policy: 'db' })).toBe(3);
   });
 
+  it('folds series beyond the cap and counts them', async () => {
+    const registry = new promClient.Registry();
+    const clock = new ManualClock();
+    const metrics = promClientMetrics(promClient, { registry, maxSeriesPerMetric: 2, histograms: false });
+    for (let i = 0; i < 5; i++) await tokenBucket({ name: `t${i}`, capacity: 1, refillPerSecond: 1, metrics, clock }).execute(() => 1);
+    const fams = parse(await registry.metrics());
+    expect(value(fams, 'sluice_admitted_total', { policy: '(other)' })).toBe(3);
+    expect(value(fams, 'sluice_exporter_folded_series_total', { metric: 'sluice_admitted_total' })).toBe(3);
+  });
+
   it('validates its arguments', () => {
     expect(() => promClientMetrics({} as never)).toThrow(/promClient/);
     expect(() => promClientMetrics(promClient, { registry: {} as never })).toThrow(/registry/);
