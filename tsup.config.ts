@@ -1,7 +1,7 @@
 import { defineConfig } from 'tsup';
 
 /**
- * Every entry point (sluice, sluice/testing, sluice/sim, sluice/http, sluice/fetch, sluice/undici, sluice/axios, sluice/prometheus, sluice/otel) is built into one module graph per
+ * Every entry point (sluice, sluice/testing, sluice/sim, sluice/http, sluice/fetch, sluice/undici, sluice/axios, sluice/prometheus, sluice/otel, sluice/redis) is built into one module graph per
  * format: code shared by several entries lives in one chunk (dist/chunk-*.js, dist/chunk-*.cjs) that they all import,
  * so each format holds exactly one copy of the core (one NEVER_ABORTED, one systemClock, one Context class). With
  * `splitting: false` every entry carried its own copy. CJS splitting goes through rollup (tsup runs rollup for
@@ -19,9 +19,10 @@ export default defineConfig({
     'axios/index': 'src/http/axios-entry.ts',
     'prometheus/index': 'src/exporters/prometheus-entry.ts',
     'otel/index': 'src/exporters/otel-entry.ts',
+    'redis/index': 'src/redis/index.ts',
   },
   // Optional peers: never bundled, only their types are imported.
-  external: ['undici', 'axios', '@opentelemetry/api', 'prom-client'],
+  external: ['undici', 'axios', '@opentelemetry/api', 'prom-client', 'ioredis', 'redis'],
   format: ['esm', 'cjs'],
   dts: true,
   sourcemap: true,

@@ -17,6 +17,8 @@
  * - `SHED`: a queued call was evicted for a more important one.
  * - `THROTTLED`: an adaptive throttle refused the call locally, because the dependency has been refusing a share of
  *   the calls it was sent.
+ * - `STORE_UNAVAILABLE`: a limiter whose state lives in a shared store (Redis) could not reach it in time and is set
+ *   to fail closed.
  * - `DISPOSED`: the primitive was disposed.
  */
 export type RejectionCode =
@@ -29,6 +31,7 @@ export type RejectionCode =
   | 'CIRCUIT_ISOLATED'
   | 'SHED'
   | 'THROTTLED'
+  | 'STORE_UNAVAILABLE'
   | 'DISPOSED';
 
 /** Every {@link RejectionCode}, for iteration (stats, exporters). */
@@ -42,6 +45,7 @@ export const REJECTION_CODES: readonly RejectionCode[] = Object.freeze([
   'CIRCUIT_ISOLATED',
   'SHED',
   'THROTTLED',
+  'STORE_UNAVAILABLE',
   'DISPOSED',
 ]);
 

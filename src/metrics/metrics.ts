@@ -124,6 +124,16 @@ export const METRIC = Object.freeze({
   throttleProbability: 'sluice_throttle_rejection_probability',
   /** Fallback: failures replaced by a fallback; label `on` = error | result. Counter. */
   fallbacks: 'sluice_fallbacks_total',
+  /** Shared-store limiters (`sluice/redis`): round trips to the store; label `outcome` = ok | error | timeout | circuit_open. Counter. */
+  storeCalls: 'sluice_store_calls_total',
+  /** Shared-store limiters: calls decided by the failure mode while the store was unreachable; label `mode` = open | closed | local. Counter. */
+  storeFallbacks: 'sluice_store_fallbacks_total',
+  /** Shared-store limiters: refusals answered from the local cache of blocked subjects, without a round trip. Counter. */
+  storeCachedRefusals: 'sluice_store_cached_refusals_total',
+  /** Shared-store limiters: round-trip time of store calls that answered, ms. Histogram. */
+  storeLatency: 'sluice_store_latency_ms',
+  /** Shared concurrency limit: leases found expired when renewed (the process held the call past the lease). Counter. */
+  storeLeasesLost: 'sluice_store_leases_lost_total',
 });
 
 /** A metric name from {@link METRIC}. */

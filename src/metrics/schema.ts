@@ -79,6 +79,11 @@ export const METRIC_SCHEMA: Readonly<Record<Key, MetricSchema>> = Object.freeze(
   timeouts: S('timeouts', 'counter', '{call}', [], 'Calls rejected because they ran past their deadline', 'sluice.timeouts'),
   throttleProbability: S('throttleProbability', 'gauge', '1', [], 'Probability that a call is refused locally', 'sluice.throttle.rejection_probability'),
   fallbacks: S('fallbacks', 'counter', '{call}', ['on'], 'Failures replaced by a fallback', 'sluice.fallbacks'),
+  storeCalls: S('storeCalls', 'counter', '{request}', ['outcome'], 'Round trips to the shared store, by outcome', 'sluice.store.calls'),
+  storeFallbacks: S('storeFallbacks', 'counter', '{call}', ['mode'], 'Calls decided by the failure mode while the store was unreachable', 'sluice.store.fallbacks'),
+  storeCachedRefusals: S('storeCachedRefusals', 'counter', '{call}', [], 'Refusals answered from the local cache of blocked subjects', 'sluice.store.cached_refusals'),
+  storeLatency: S('storeLatency', 'histogram', 'ms', [], 'Round-trip time of store calls that answered', 'sluice.store.duration'),
+  storeLeasesLost: S('storeLeasesLost', 'counter', '{lease}', [], 'Leases found expired when renewed', 'sluice.store.leases_lost'),
 });
 
 /** OpenTelemetry UCUM units with a Prometheus suffix (the translator's table, for the units sluice uses). */
