@@ -40,15 +40,36 @@ export interface Suite {
   readonly notes?: readonly string[];
   /** Targets checked after the run and reported as met / missed. */
   readonly targets?: readonly Target[];
-  /** Called once after the suite ran (dispose limiters, close handles). */
-  readonly dispose?: () => void;
+  /**
+   * Called once before the tasks run (start a server, connect a client). Resolves with a reason to skip the suite
+   * (nothing is measured and nothing written: `runSuite` rejects with {@link SuiteSkipped}), or undefined to run it.
+   * `dispose` is called after it either way, so it must cope with a setup that did not finish.
+   */
+  readonly setup?: () => Promise<string | undefined>;
+  /** Called once after the suite ran, was skipped or failed (dispose limiters, close handles, stop servers). */
+  readonly dispose?: () => void | Promise<void>;
   /** `false`: skip the allocation probe (it runs each task thousands of times; for tasks that spawn processes). */
   readonly allocations?: boolean;
   /**
    * Measurements that are not a time per operation (memory held per waiting call, a one-shot drain time), run once
-   * after the tasks. Returns markdown lines (a table, target lines) shown under the suite's table.
+   * after the tasks. Returns markdown lines (a table) shown under the suite's table, or those lines and the lines of
+   * the targets it checked itself (`met: …` / `MISSED: …`), which join the section's "Targets" list.
    */
-  readonly extra?: () => Promise<readonly string[]>;
+  readonly extra?: () => Promise<ExtraResult>;
+}
+
+/** What {@link Suite.extra} returns: markdown lines, or markdown lines and target lines. */
+export type ExtraResult = readonly string[] | { readonly lines: readonly string[]; readonly targets: readonly string[] };
+
+/** `runSuite` rejects with this when the suite's `setup` asked to skip it (a server it needs is not installed). */
+export class SuiteSkipped extends Error {
+  constructor(
+    readonly suite: string,
+    readonly reason: string,
+  ) {
+    super(`suite "${suite}" skipped: ${reason}`);
+    this.name = 'SuiteSkipped';
+  }
 }
 
 /** A performance target for one task: a bound on its ratio to the floor and/or on its ns per operation. */
@@ -164,12 +185,27 @@ export interface SuiteResult {
   loadAfter: number[];
   /** Lines from {@link Suite.extra}. */
   extra: readonly string[];
+  /** Target lines from {@link Suite.extra} (already met / MISSED), listed after those of {@link Suite.targets}. */
+  extraTargets: readonly string[];
 }
 
 const gc: (() => void) | undefined = (globalThis as { gc?: () => void }).gc;
 
-/** Runs every task of `suite` one after the other (gc before each), then measures allocations. */
+/**
+ * Runs every task of `suite` one after the other (gc before each), then measures allocations. Runs the suite's
+ * `setup` first (rejecting with {@link SuiteSkipped} when it asks to skip) and its `dispose` last, also on failure.
+ */
 export async function runSuite(suite: Suite, options: RunOptions = {}): Promise<SuiteResult> {
+  try {
+    const skip = await suite.setup?.();
+    if (skip !== undefined) throw new SuiteSkipped(suite.name, skip);
+    return await measure(suite, options);
+  } finally {
+    await suite.dispose?.();
+  }
+}
+
+async function measure(suite: Suite, options: RunOptions): Promise<SuiteResult> {
   if (options.filter !== undefined) {
     const re = options.filter;
     suite = { ...suite, tasks: suite.tasks.filter((t) => t.name === suite.floor || re.test(t.name)) };
@@ -250,9 +286,14 @@ export async function runSuite(suite: Suite, options: RunOptions = {}): Promise<
     }
   }
   for (const r of rows) options.onTask?.(r);
-  const extra = options.filter === undefined && suite.extra !== undefined ? await suite.extra() : [];
-  suite.dispose?.();
-  return { suite, rows, startedAt, loadBefore, loadAfter: os.loadavg(), extra };
+  const out = options.filter === undefined && suite.extra !== undefined ? await suite.extra() : [];
+  const extra = isLines(out) ? out : out.lines;
+  const extraTargets = isLines(out) ? [] : out.targets;
+  return { suite, rows, startedAt, loadBefore, loadAfter: os.loadavg(), extra, extraTargets };
+}
+
+function isLines(x: ExtraResult): x is readonly string[] {
+  return Array.isArray(x);
 }
 
 // ---- allocation probe --------------------------------------------------------------------------------------------
@@ -381,6 +422,7 @@ export function targetLines(result: SuiteResult): string[] {
       out.push(`${ok ? 'met' : 'MISSED'}: \`${t.task}\` ≤ ${t.maxNsPerOp} ns: median ${fmt(r.p50Ns)} ns, mean ${fmt(r.nsPerOp)} ns ± ${r.rmePercent.toFixed(1)} %`);
     }
   }
+  out.push(...result.extraTargets);
   return out;
 }
 

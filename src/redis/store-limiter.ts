@@ -415,14 +415,17 @@ export abstract class StoreLimiter<S extends Subject> implements SharedLimiter {
   private sleep(ms: number, ctx: Context): Promise<void> {
     return new Promise<void>((resolve, reject) => {
       const signal = ctx.signal;
-      const done = (): void => {
+      const settle = (): void => {
         this.sleepers.delete(done);
         this.clock.clearTimeout(handle);
         signal.removeEventListener('abort', onAbort);
+      };
+      const done = (): void => {
+        settle();
         resolve();
       };
       const onAbort = (): void => {
-        done();
+        settle();
         this.t.counts.aborted++;
         reject(signal.reason);
       };

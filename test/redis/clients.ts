@@ -1,0 +1,86 @@
+/**
+ * The Redis clients the tests run against (ioredis and node-redis, both real), connected to a test server, and a
+ * recording commander that keeps the raw replies of the scripts (their server timestamps prove the window bounds).
+ */
+import { Redis } from 'ioredis';
+import { createClient } from 'redis';
+import type { RedisCommander } from '../../src/redis/index.js';
+import type { RedisServer } from '../support/redis-server.js';
+
+export interface TestClient {
+  readonly label: string;
+  readonly client: Redis | ReturnType<typeof createClient>;
+  /** Runs a command directly (for inspecting keys). */
+  command(...args: string[]): Promise<unknown>;
+  close(): Promise<void>;
+}
+
+export async function ioredisClient(server: RedisServer, options: { enableOfflineQueue?: boolean } = {}): Promise<TestClient> {
+  const client = new Redis(server.port, '127.0.0.1', { lazyConnect: true, maxRetriesPerRequest: 1, enableOfflineQueue: options.enableOfflineQueue ?? true, retryStrategy: () => 20 });
+  client.on('error', () => {}); // reconnection errors while a test has stopped the server
+  await client.connect();
+  return {
+    label: 'ioredis',
+    client,
+    command: (...args) => client.call(args[0]!, ...args.slice(1)),
+    close: async () => {
+      client.disconnect();
+    },
+  };
+}
+
+export async function nodeRedisClient(server: RedisServer): Promise<TestClient> {
+  const client = createClient({ url: server.url, socket: { reconnectStrategy: () => 20 } });
+  client.on('error', () => {});
+  await client.connect();
+  return {
+    label: 'node-redis',
+    client,
+    command: (...args) => client.sendCommand(args),
+    close: async () => {
+      client.destroy();
+    },
+  };
+}
+
+export const CLIENTS = [
+  ['ioredis', ioredisClient],
+  ['node-redis', nodeRedisClient],
+] as const;
+
+/** An admission as the GCRA script reported it: server time (µs since the script epoch) and tokens taken. */
+export interface Admission {
+  readonly atUs: number;
+  readonly taken: number;
+}
+
+/** A commander over `inner` that records every admission the GCRA script reports (reply `{1, now, reset, remaining, taken}`). */
+export function recording(inner: RedisCommander, log: Admission[]): RedisCommander {
+  return {
+    async sendCommand(args) {
+      const reply = await inner.sendCommand(args);
+      if ((args[0] === 'EVALSHA' || args[0] === 'EVAL') && Array.isArray(reply) && reply.length === 5 && Number(reply[0]) === 1) {
+        log.push({ atUs: Number(reply[1]), taken: Number(reply[4]) });
+      }
+      return reply;
+    },
+  };
+}
+
+/**
+ * The largest excess over `capacity + rate · window` of the tokens admitted in any window of server time (windows
+ * that start and end at admissions are the worst ones). ≤ 0 when the bound holds everywhere.
+ */
+export function worstWindowExcess(log: readonly Admission[], capacity: number, refillPerSecond: number): number {
+  const a = [...log].sort((x, y) => x.atUs - y.atUs);
+  let worst = -Infinity;
+  for (let i = 0; i < a.length; i++) {
+    let sum = 0;
+    for (let j = i; j < a.length; j++) {
+      sum += a[j]!.taken;
+      const excess = sum - (capacity + (refillPerSecond * (a[j]!.atUs - a[i]!.atUs)) / 1e6);
+      if (excess > worst) worst = excess;
+    }
+  }
+  return worst;
+}
