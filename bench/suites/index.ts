@@ -9,3 +9,4 @@ export { default as import } from './import.js';
 export { default as queue } from './queue.js';
 export { fetchSuite as httpFetch, undiciSuite as httpUndici, axiosSuite as httpAxios, overheadSuite as httpOverhead } from './http.js';
 export { default as metrics } from './metrics.js';
+export { default as redis } from './redis.js';

@@ -1,0 +1,275 @@
+/**
+ * Redis: what the shared limiters add to a round trip. One loopback `redis-server`, started by the suite (the test
+ * support's `RedisServer`: no persistence), and one ioredis client shared by every row:
+ * - the floor, a bare `PING`, and two references: an `EVALSHA` of a script that returns 1, and `EVALSHA` of sluice's
+ *   GCRA script with the arguments the bucket sends (the script alone, without sluice's JS around it), and the same
+ *   for the lease scripts (acquire awaited, release sent without waiting, as the limiter does);
+ * - sluice: `redisTokenBucket` (`tryAcquire()`, `execute(noop)`) and `redisConcurrencyLimit` (`acquire()` then
+ *   `release()`), limits so high that every call is admitted, `timeoutMs: 1000`, the default breaker;
+ * - the peer: rate-limiter-flexible 11's `RateLimiterRedis.consume(key)` (one `EVALSHA` of its INCR + PTTL script).
+ *
+ * The tinybench table is sequential (one call in flight). The extra tables measure, interleaved so that drift in
+ * loopback latency over the run hits every row alike: per-call latency percentiles (each awaited call timed on its
+ * own), and throughput of a closed loop with 1 and with 64 callers in flight.
+ * Targets: `redisTokenBucket.tryAcquire()` adds ≤ 1 ms to the bare round trip's p99; its throughput is at least
+ * rate-limiter-flexible's, with 1 and with 64 in flight.
+ * Without `redis-server` on PATH the suite is skipped (nothing measured, no section written).
+ */
+import { Redis } from 'ioredis';
+import { RateLimiterRedis } from 'rate-limiter-flexible';
+import { redisConcurrencyLimit, redisTokenBucket, type RedisConcurrencyLimit, type RedisTokenBucket } from '../../src/redis/index.js';
+import { GCRA, LEASE_ACQUIRE, LEASE_RELEASE } from '../../src/redis/scripts.js';
+import { RedisServer } from '../../test/support/redis-server.js';
+import { asyncTask, type Role, type Suite } from '../harness.js';
+
+const BIG = 1e9;
+const TRIVIAL = 'return 1';
+const noop = async (): Promise<void> => {};
+
+let srv: RedisServer | undefined;
+let redis: Redis | undefined;
+let bucket: RedisTokenBucket | undefined;
+let lim: RedisConcurrencyLimit | undefined;
+let rlflx: RateLimiterRedis | undefined;
+let trivialSha = '';
+let serverVersion = 'unknown';
+let rawSeq = 0;
+
+// The arguments redisTokenBucket sends for a unit call (its constructor's: µs per token, capacity, cost, batch).
+const GCRA_KEYS = ['bench:{raw-gcra}'];
+const GCRA_ARGS = [String(1e6 / BIG), String(BIG), '1', '1'];
+const LEASE_KEYS = ['bench:{raw-lease}:leases', 'bench:{raw-lease}:costs', 'bench:{raw-lease}:used'];
+
+const live = (): Redis => redis!;
+const evalsha = (sha: string, keys: readonly string[], args: readonly string[]): Promise<unknown> => live().call('EVALSHA', sha, String(keys.length), ...keys, ...args);
+
+interface Variant {
+  readonly name: string;
+  readonly role: Role;
+  readonly op: () => Promise<unknown>;
+  readonly note: string;
+}
+
+const FLOOR = 'ioredis PING';
+const BUCKET = 'redisTokenBucket.tryAcquire()';
+const PEER = "RateLimiterRedis.consume('k')";
+
+const variants: readonly Variant[] = [
+  { name: FLOOR, role: 'floor', op: () => live().call('PING'), note: "`redis.call('PING')`: the round trip no shared limiter can avoid." },
+  { name: 'ioredis EVALSHA (return 1)', role: 'reference', op: () => evalsha(trivialSha, [], []), note: 'a script that returns 1: the round trip plus invoking Lua.' },
+  {
+    name: 'ioredis EVALSHA GCRA (script alone)',
+    role: 'reference',
+    op: () => evalsha(GCRA.sha, GCRA_KEYS, GCRA_ARGS),
+    note: "sluice's GCRA script with the bucket's arguments, sent straight through ioredis: the bucket's server work, without its JS.",
+  },
+  { name: BUCKET, role: 'sluice', op: () => bucket!.tryAcquire(), note: '`redisTokenBucket({ capacity: 1e9, refillPerSecond: 1e9, timeoutMs: 1000 })`, default breaker: one GCRA `EVALSHA` per call.' },
+  { name: 'redisTokenBucket.execute(noop)', role: 'sluice', op: () => bucket!.execute(noop), note: 'the same bucket around an async no-op.' },
+  { name: PEER, role: 'peer', op: () => rlflx!.consume('k'), note: "rate-limiter-flexible 11 `RateLimiterRedis({ storeClient, points: 1e9, duration: 1 })`: its INCR + PTTL script through ioredis's `defineCommand` (EVALSHA); no timeout, no breaker." },
+  {
+    name: 'ioredis EVALSHA lease acquire + release (scripts alone)',
+    role: 'reference',
+    op: async () => {
+      const id = `raw:${++rawSeq}`;
+      await evalsha(LEASE_ACQUIRE.sha, LEASE_KEYS, ['1000000', '30000', id, '1']);
+      void evalsha(LEASE_RELEASE.sha, LEASE_KEYS, [id]);
+    },
+    note: "sluice's lease scripts straight through ioredis: acquire awaited, release sent without waiting (as the limiter does).",
+  },
+  {
+    name: 'redisConcurrencyLimit.acquire() + release()',
+    role: 'sluice',
+    op: async () => {
+      const p = await lim!.acquire();
+      p.release();
+    },
+    note: '`redisConcurrencyLimit({ limit: 1e6, timeoutMs: 1000 })`: the acquire script awaited; `release()` sends the release script without waiting.',
+  },
+];
+
+/** Until the client has answered everything sent so far (fire-and-forget releases included): one connection, in order. */
+const drain = (): Promise<unknown> => live().call('PING');
+
+async function setup(): Promise<string | undefined> {
+  try {
+    srv = await RedisServer.start();
+  } catch (e) {
+    return `redis-server could not be started (${(e as Error).message.split('\n')[0]}); install redis-server (apt-get install redis-server) to run this suite`;
+  }
+  redis = new Redis(srv.port, '127.0.0.1', { lazyConnect: false });
+  await redis.call('PING');
+  serverVersion = /redis_version:(\S+)/.exec(String(await redis.call('INFO', 'server')))?.[1] ?? 'unknown';
+  trivialSha = String(await redis.call('SCRIPT', 'LOAD', TRIVIAL));
+  for (const s of [GCRA, LEASE_ACQUIRE, LEASE_RELEASE]) await redis.call('SCRIPT', 'LOAD', s.source);
+  bucket = redisTokenBucket({ redis, id: 'bench-bucket', capacity: BIG, refillPerSecond: BIG, timeoutMs: 1000 });
+  lim = redisConcurrencyLimit({ redis, id: 'bench-lease', limit: 1e6, timeoutMs: 1000 });
+  rlflx = new RateLimiterRedis({ storeClient: redis, points: BIG, duration: 1, keyPrefix: 'bench-rlflx' });
+  // Loads every script (NOSCRIPT once, then EVALSHA) and warms the connection.
+  for (const v of variants) for (let i = 0; i < 200; i++) await v.op();
+  await drain();
+  return undefined;
+}
+
+async function dispose(): Promise<void> {
+  bucket?.dispose();
+  lim?.dispose();
+  if (redis !== undefined) {
+    try {
+      await redis.quit();
+    } catch {
+      redis.disconnect();
+    }
+  }
+  await srv?.stop();
+  bucket = lim = rlflx = redis = srv = undefined;
+}
+
+// ---- measured outside tinybench -----------------------------------------------------------------------------------
+
+const quantile = (sorted: Float64Array, p: number): number => sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))]!;
+
+/** Per-call latency, µs: `rounds` × `block` sequential calls per variant, the variants in rotated order each round. */
+async function latencies(rounds: number, block: number): Promise<Float64Array[]> {
+  const samples = variants.map(() => new Float64Array(rounds * block));
+  for (let r = 0; r < rounds; r++) {
+    for (let k = 0; k < variants.length; k++) {
+      const v = (k + r) % variants.length;
+      const op = variants[v]!.op;
+      const out = samples[v]!;
+      for (let i = 0; i < block; i++) {
+        const t0 = performance.now();
+        await op();
+        out[r * block + i] = (performance.now() - t0) * 1000;
+      }
+      await drain();
+    }
+  }
+  for (const s of samples) s.sort();
+  return samples;
+}
+
+/** Completed calls per second of `inflight` callers each awaiting `op` in a loop for `ms`. */
+async function closedLoop(op: () => Promise<unknown>, inflight: number, ms: number): Promise<{ calls: number; ms: number }> {
+  let calls = 0;
+  const t0 = performance.now();
+  const end = t0 + ms;
+  const caller = async (): Promise<void> => {
+    while (performance.now() < end) {
+      await op();
+      calls++;
+    }
+  };
+  await Promise.all(Array.from({ length: inflight }, caller));
+  const elapsed = performance.now() - t0;
+  await drain();
+  return { calls, ms: elapsed };
+}
+
+/** Calls/s per variant with `inflight` callers: `rounds` slices of `sliceMs` per variant, in rotated order. */
+async function throughput(inflight: number, rounds: number, sliceMs: number): Promise<number[]> {
+  const calls = variants.map(() => 0);
+  const ms = variants.map(() => 0);
+  for (let r = 0; r < rounds; r++) {
+    for (let k = 0; k < variants.length; k++) {
+      const v = (k + r) % variants.length;
+      const res = await closedLoop(variants[v]!.op, inflight, sliceMs);
+      calls[v]! += res.calls;
+      ms[v]! += res.ms;
+    }
+  }
+  return calls.map((c, v) => (c * 1000) / ms[v]!);
+}
+
+const us = (x: number): string => (x >= 100 ? x.toFixed(0) : x.toFixed(1));
+const signed = (x: number): string => (x >= 0 ? `+${us(x)}` : `−${us(-x)}`);
+const perSec = (x: number): string => Math.round(x).toLocaleString('en-US');
+
+const ROUNDS = 20;
+const BLOCK = 250;
+const TP_ROUNDS = 4;
+const TP_SLICE_MS = 250;
+
+async function extra(): Promise<{ lines: string[]; targets: string[] }> {
+  const fb = bucket!.stats();
+  const fl = lim!.stats();
+  const before = { bucket: { ...fb.storeCalls }, lim: { ...fl.storeCalls } };
+
+  const lat = await latencies(ROUNDS, BLOCK);
+  const floor = variants.findIndex((v) => v.name === FLOOR);
+  const p = (v: number, q: number): number => quantile(lat[v]!, q);
+  const lines = [
+    '',
+    `**Sequential latency per call**, µs, one call in flight: ${ROUNDS} rounds × ${BLOCK} calls per row (${ROUNDS * BLOCK} each), rows in rotated order each round; "added" is the row minus \`${FLOOR}\` at the same percentile.`,
+    '',
+    '| row | role | p50 µs | p90 µs | p99 µs | added p50 µs | added p99 µs |',
+    '| --- | --- | ---: | ---: | ---: | ---: | ---: |',
+  ];
+  for (let v = 0; v < variants.length; v++) {
+    const added = v === floor ? ['–', '–'] : [signed(p(v, 0.5) - p(floor, 0.5)), signed(p(v, 0.99) - p(floor, 0.99))];
+    lines.push(`| \`${variants[v]!.name}\` | ${variants[v]!.role} | ${us(p(v, 0.5))} | ${us(p(v, 0.9))} | ${us(p(v, 0.99))} | ${added.join(' | ')} |`);
+  }
+
+  const tp1 = await throughput(1, TP_ROUNDS, TP_SLICE_MS);
+  const tp64 = await throughput(64, TP_ROUNDS, TP_SLICE_MS);
+  const peer = variants.findIndex((v) => v.name === PEER);
+  lines.push(
+    '',
+    `**Throughput**, calls/s of a closed loop (each caller awaits one call, then makes the next) with 1 and with 64 callers in flight: ${TP_ROUNDS} slices × ${TP_SLICE_MS} ms per row and concurrency, rows in rotated order.`,
+    '',
+    '| row | role | calls/s, 1 in flight | × floor | × rate-limiter-flexible | calls/s, 64 in flight | × floor | × rate-limiter-flexible |',
+    '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |',
+  );
+  for (let v = 0; v < variants.length; v++) {
+    lines.push(
+      `| \`${variants[v]!.name}\` | ${variants[v]!.role} | ${perSec(tp1[v]!)} | ${(tp1[v]! / tp1[floor]!).toFixed(2)} | ${(tp1[v]! / tp1[peer]!).toFixed(2)} | ` +
+        `${perSec(tp64[v]!)} | ${(tp64[v]! / tp64[floor]!).toFixed(2)} | ${(tp64[v]! / tp64[peer]!).toFixed(2)} |`,
+    );
+  }
+
+  // Every sluice call must have been decided by Redis: a timeout or an open breaker would admit it locally
+  // (failureMode 'open') and flatter the figures.
+  const after = { bucket: bucket!.stats(), lim: lim!.stats() };
+  const failed = (s: { error: number; timeout: number; circuit_open: number }, b: { error: number; timeout: number; circuit_open: number }): number =>
+    s.error - b.error + (s.timeout - b.timeout) + (s.circuit_open - b.circuit_open);
+  const failures = failed(after.bucket.storeCalls, before.bucket) + failed(after.lim.storeCalls, before.lim);
+  const fallbacks = after.bucket.fallbacks.open + after.lim.fallbacks.open;
+  if (failures > 0 || fallbacks > 0) throw new Error(`bench redis: ${failures} store calls failed and ${fallbacks} calls fell back during the measurement; the figures would not be Redis's`);
+  lines.push(
+    '',
+    `redis-server ${serverVersion}. Store calls during these tables: bucket ${perSec(after.bucket.storeCalls.ok - before.bucket.ok)} ok, lease limiter ${perSec(after.lim.storeCalls.ok - before.lim.ok)} ok (acquires, releases); none failed, timed out or fell back.`,
+  );
+
+  const b = variants.findIndex((v) => v.name === BUCKET);
+  const addedP99 = p(b, 0.99) - p(floor, 0.99);
+  const targets = [
+    `${addedP99 <= 1000 ? 'met' : 'MISSED'}: \`${BUCKET}\` p99 ≤ the bare round trip's p99 + 1 ms (loopback): ${us(p(b, 0.99))} µs vs ${us(p(floor, 0.99))} µs, added ${signed(addedP99)} µs (p50 added ${signed(p(b, 0.5) - p(floor, 0.5))} µs)`,
+  ];
+  for (const [n, tp] of [
+    [1, tp1],
+    [64, tp64],
+  ] as const) {
+    const ratio = tp[b]! / tp[peer]!;
+    targets.push(`${ratio >= 1 ? 'met' : 'MISSED'}: \`${BUCKET}\` throughput ≥ \`${PEER}\`'s, ${n} in flight: ${perSec(tp[b]!)} vs ${perSec(tp[peer]!)} calls/s (${ratio.toFixed(2)}×)`);
+  }
+  return { lines, targets };
+}
+
+const BATCH = 200;
+
+const suite: Suite = {
+  name: 'redis',
+  title: 'Redis: the shared limiters against a loopback redis-server',
+  floor: FLOOR,
+  tasks: variants.map((v) => asyncTask(v.name, v.op, { role: v.role, batch: BATCH, note: v.note })),
+  notes: [
+    'One `redis-server` (no persistence) on 127.0.0.1, started by the suite, and one ioredis client for every row; both share the 2 cores with this process, so a round trip includes the server being scheduled.',
+    'sluice is loaded from the sources through tsx, as in the other non-HTTP suites.',
+    'The tinybench table is sequential (one call in flight, batches of 200). B/op counts what is allocated before the awaited reply; the replies of releases sent without waiting land after the probe and are not counted.',
+    'Read the tables below the main one for percentiles and for throughput with many calls in flight.',
+  ],
+  setup,
+  extra,
+  dispose,
+};
+
+export default suite;
