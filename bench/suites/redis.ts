@@ -148,9 +148,26 @@ async function latencies(rounds: number, block: number): Promise<Float64Array[]>
   return samples;
 }
 
-/** Completed calls per second of `inflight` callers each awaiting `op` in a loop for `ms`. */
-async function closedLoop(op: () => Promise<unknown>, inflight: number, ms: number): Promise<{ calls: number; ms: number }> {
+/** CPU time redis-server has used, µs (`INFO cpu`: user + system, all threads). */
+async function serverCpuUs(): Promise<number> {
+  const info = String(await live().call('INFO', 'cpu'));
+  const field = (name: string): number => Number(new RegExp(`^${name}:([0-9.]+)`, 'm').exec(info)?.[1] ?? NaN);
+  return (field('used_cpu_user') + field('used_cpu_sys')) * 1e6;
+}
+
+interface Slice {
+  calls: number;
+  ms: number;
+  /** CPU time of this process and of redis-server during the slice, µs. */
+  clientCpuUs: number;
+  serverCpuUs: number;
+}
+
+/** Completed calls per second of `inflight` callers each awaiting `op` in a loop for `ms`, and the CPU both sides used. */
+async function closedLoop(op: () => Promise<unknown>, inflight: number, ms: number): Promise<Slice> {
   let calls = 0;
+  const server0 = await serverCpuUs();
+  const cpu0 = process.cpuUsage();
   const t0 = performance.now();
   const end = t0 + ms;
   const caller = async (): Promise<void> => {
@@ -162,22 +179,34 @@ async function closedLoop(op: () => Promise<unknown>, inflight: number, ms: numb
   await Promise.all(Array.from({ length: inflight }, caller));
   const elapsed = performance.now() - t0;
   await drain();
-  return { calls, ms: elapsed };
+  const cpu = process.cpuUsage(cpu0);
+  const server = (await serverCpuUs()) - server0;
+  return { calls, ms: elapsed, clientCpuUs: cpu.user + cpu.system, serverCpuUs: server };
+}
+
+interface Throughput {
+  /** Calls per second. */
+  rate: number;
+  /** CPU per call, µs: this process (client library, limiter, the loop itself) and redis-server. */
+  clientUs: number;
+  serverUs: number;
 }
 
 /** Calls/s per variant with `inflight` callers: `rounds` slices of `sliceMs` per variant, in rotated order. */
-async function throughput(inflight: number, rounds: number, sliceMs: number): Promise<number[]> {
-  const calls = variants.map(() => 0);
-  const ms = variants.map(() => 0);
+async function throughput(inflight: number, rounds: number, sliceMs: number): Promise<Throughput[]> {
+  const sum = variants.map((): Slice => ({ calls: 0, ms: 0, clientCpuUs: 0, serverCpuUs: 0 }));
   for (let r = 0; r < rounds; r++) {
     for (let k = 0; k < variants.length; k++) {
       const v = (k + r) % variants.length;
       const res = await closedLoop(variants[v]!.op, inflight, sliceMs);
-      calls[v]! += res.calls;
-      ms[v]! += res.ms;
+      const t = sum[v]!;
+      t.calls += res.calls;
+      t.ms += res.ms;
+      t.clientCpuUs += res.clientCpuUs;
+      t.serverCpuUs += res.serverCpuUs;
     }
   }
-  return calls.map((c, v) => (c * 1000) / ms[v]!);
+  return sum.map((t) => ({ rate: (t.calls * 1000) / t.ms, clientUs: t.clientCpuUs / t.calls, serverUs: t.serverCpuUs / t.calls }));
 }
 
 const us = (x: number): string => (x >= 100 ? x.toFixed(0) : x.toFixed(1));
@@ -190,10 +219,6 @@ const TP_ROUNDS = 4;
 const TP_SLICE_MS = 250;
 
 async function extra(): Promise<{ lines: string[]; targets: string[] }> {
-  const fb = bucket!.stats();
-  const fl = lim!.stats();
-  const before = { bucket: { ...fb.storeCalls }, lim: { ...fl.storeCalls } };
-
   const lat = await latencies(ROUNDS, BLOCK);
   const floor = variants.findIndex((v) => v.name === FLOOR);
   const p = (v: number, q: number): number => quantile(lat[v]!, q);
@@ -214,29 +239,33 @@ async function extra(): Promise<{ lines: string[]; targets: string[] }> {
   const peer = variants.findIndex((v) => v.name === PEER);
   lines.push(
     '',
-    `**Throughput**, calls/s of a closed loop (each caller awaits one call, then makes the next) with 1 and with 64 callers in flight: ${TP_ROUNDS} slices × ${TP_SLICE_MS} ms per row and concurrency, rows in rotated order.`,
+    `**Throughput**, calls/s of a closed loop (each caller awaits one call, then makes the next) with 1 and with 64 callers in flight: ${TP_ROUNDS} slices × ${TP_SLICE_MS} ms per row and concurrency, rows in rotated order. ` +
+      'CPU µs per call at 64 in flight: this process (`process.cpuUsage()`: ioredis, the limiter, the loop) and redis-server (`INFO cpu`), both user + system; ' +
+      'with two cores and two busy processes, the larger of the two bounds the rate, and unlike calls/s it barely moves with the load of other work on the machine.',
     '',
-    '| row | role | calls/s, 1 in flight | × floor | × rate-limiter-flexible | calls/s, 64 in flight | × floor | × rate-limiter-flexible |',
+    '| row | role | calls/s, 1 in flight | × rate-limiter-flexible | calls/s, 64 in flight | × rate-limiter-flexible | client CPU µs/call | server CPU µs/call |',
     '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |',
   );
   for (let v = 0; v < variants.length; v++) {
+    const a = tp1[v]!;
+    const c = tp64[v]!;
     lines.push(
-      `| \`${variants[v]!.name}\` | ${variants[v]!.role} | ${perSec(tp1[v]!)} | ${(tp1[v]! / tp1[floor]!).toFixed(2)} | ${(tp1[v]! / tp1[peer]!).toFixed(2)} | ` +
-        `${perSec(tp64[v]!)} | ${(tp64[v]! / tp64[floor]!).toFixed(2)} | ${(tp64[v]! / tp64[peer]!).toFixed(2)} |`,
+      `| \`${variants[v]!.name}\` | ${variants[v]!.role} | ${perSec(a.rate)} | ${(a.rate / tp1[peer]!.rate).toFixed(2)} | ` +
+        `${perSec(c.rate)} | ${(c.rate / tp64[peer]!.rate).toFixed(2)} | ${c.clientUs.toFixed(1)} | ${c.serverUs.toFixed(1)} |`,
     );
   }
 
   // Every sluice call must have been decided by Redis: a timeout or an open breaker would admit it locally
   // (failureMode 'open') and flatter the figures.
-  const after = { bucket: bucket!.stats(), lim: lim!.stats() };
-  const failed = (s: { error: number; timeout: number; circuit_open: number }, b: { error: number; timeout: number; circuit_open: number }): number =>
-    s.error - b.error + (s.timeout - b.timeout) + (s.circuit_open - b.circuit_open);
-  const failures = failed(after.bucket.storeCalls, before.bucket) + failed(after.lim.storeCalls, before.lim);
-  const fallbacks = after.bucket.fallbacks.open + after.lim.fallbacks.open;
-  if (failures > 0 || fallbacks > 0) throw new Error(`bench redis: ${failures} store calls failed and ${fallbacks} calls fell back during the measurement; the figures would not be Redis's`);
+  // (counted since the limiters were made: warm-up, the tinybench rows, the allocation probe and these tables).
+  const sb = bucket!.stats();
+  const sl = lim!.stats();
+  const failures = [sb, sl].reduce((n, s) => n + s.storeCalls.error + s.storeCalls.timeout + s.storeCalls.circuit_open, 0);
+  const fallbacks = [sb, sl].reduce((n, s) => n + s.fallbacks.open + s.fallbacks.closed + s.fallbacks.local, 0);
+  if (failures > 0 || fallbacks > 0) throw new Error(`bench redis: ${failures} store calls failed and ${fallbacks} calls fell back; the figures would not be Redis's`);
   lines.push(
     '',
-    `redis-server ${serverVersion}. Store calls during these tables: bucket ${perSec(after.bucket.storeCalls.ok - before.bucket.ok)} ok, lease limiter ${perSec(after.lim.storeCalls.ok - before.lim.ok)} ok (acquires, releases); none failed, timed out or fell back.`,
+    `redis-server ${serverVersion}. Store calls over the whole run: bucket ${perSec(sb.storeCalls.ok)}, lease limiter ${perSec(sl.storeCalls.ok)} (acquires and releases); none failed, timed out or fell back, so every sluice call was decided by Redis.`,
   );
 
   const b = variants.findIndex((v) => v.name === BUCKET);
@@ -248,8 +277,9 @@ async function extra(): Promise<{ lines: string[]; targets: string[] }> {
     [1, tp1],
     [64, tp64],
   ] as const) {
-    const ratio = tp[b]! / tp[peer]!;
-    targets.push(`${ratio >= 1 ? 'met' : 'MISSED'}: \`${BUCKET}\` throughput ≥ \`${PEER}\`'s, ${n} in flight: ${perSec(tp[b]!)} vs ${perSec(tp[peer]!)} calls/s (${ratio.toFixed(2)}×)`);
+    const ratio = tp[b]!.rate / tp[peer]!.rate;
+    const cpu = n === 64 ? `; CPU per call ${tp[b]!.clientUs.toFixed(1)} vs ${tp[peer]!.clientUs.toFixed(1)} µs client, ${tp[b]!.serverUs.toFixed(1)} vs ${tp[peer]!.serverUs.toFixed(1)} µs server` : '';
+    targets.push(`${ratio >= 1 ? 'met' : 'MISSED'}: \`${BUCKET}\` throughput ≥ \`${PEER}\`'s, ${n} in flight: ${perSec(tp[b]!.rate)} vs ${perSec(tp[peer]!.rate)} calls/s (${ratio.toFixed(2)}×)${cpu}`);
   }
   return { lines, targets };
 }

@@ -20,7 +20,7 @@ describe('package exports', () => {
   });
 
   it('loads every entry point as ESM and as CommonJS', async () => {
-    for (const entry of ['sluice', 'sluice/testing', 'sluice/sim', 'sluice/http', 'sluice/fetch', 'sluice/undici', 'sluice/axios', 'sluice/prometheus', 'sluice/otel']) {
+    for (const entry of ['sluice', 'sluice/testing', 'sluice/sim', 'sluice/http', 'sluice/fetch', 'sluice/undici', 'sluice/axios', 'sluice/prometheus', 'sluice/otel', 'sluice/redis']) {
       const esm = (await import(entry)) as Record<string, unknown>;
       const cjs = require(entry) as Record<string, unknown>;
       expect(Object.keys(esm).length).toBeGreaterThan(0);
@@ -28,14 +28,15 @@ describe('package exports', () => {
     }
   });
 
-  it('the core entry imports no optional peer (undici, axios), and the HTTP entries only on their own', async () => {
+  it('the core entry imports no optional peer (undici, axios, prom-client, @opentelemetry/api, ioredis, redis), nor node:crypto', async () => {
     const { readFileSync, readdirSync } = await import('node:fs');
     const dist = new URL('../../dist/', import.meta.url);
     const core = readFileSync(new URL('index.js', dist), 'utf8');
     const chunks = readdirSync(dist).filter((f) => f.startsWith('chunk-') && f.endsWith('.js'));
     for (const file of ['index.js', ...chunks]) {
       const text = file === 'index.js' ? core : readFileSync(new URL(file, dist), 'utf8');
-      expect(text, file).not.toMatch(/from ['"](undici|axios|prom-client|@opentelemetry\/api)['"]|require\(['"](undici|axios|prom-client|@opentelemetry\/api)['"]\)/);
+      expect(text, file).not.toMatch(/from ['"](undici|axios|prom-client|@opentelemetry\/api|ioredis|redis)['"]|require\(['"](undici|axios|prom-client|@opentelemetry\/api|ioredis|redis)['"]\)/);
+      if (file === 'index.js') expect(text, file).not.toMatch(/node:crypto/);
     }
   });
 

@@ -9,7 +9,8 @@ import type { RedisServer } from '../support/redis-server.js';
 
 export interface TestClient {
   readonly label: string;
-  readonly client: Redis | ReturnType<typeof createClient>;
+  /** The real client, handed to the limiters as it is (typed loosely: both clients' types are generic). */
+  readonly client: Redis | RedisCommander;
   /** Runs a command directly (for inspecting keys). */
   command(...args: string[]): Promise<unknown>;
   close(): Promise<void>;
