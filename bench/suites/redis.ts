@@ -94,7 +94,9 @@ async function setup(): Promise<string | undefined> {
   try {
     srv = await RedisServer.start();
   } catch (e) {
-    return `redis-server could not be started (${(e as Error).message.split('\n')[0]}); install redis-server (apt-get install redis-server) to run this suite`;
+    const message = (e as Error).message;
+    const why = /ENOENT/.test(message) ? 'redis-server is not on PATH' : `redis-server did not start: ${message.split('\n')[0]}`;
+    return `${why}. Install it (apt-get install redis-server, or .ci/run) to run this suite.`;
   }
   redis = new Redis(srv.port, '127.0.0.1', { lazyConnect: false });
   await redis.call('PING');

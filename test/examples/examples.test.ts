@@ -13,6 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
+import { RedisServer } from '../support/redis-server.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const EXAMPLES = join(ROOT, 'examples');
@@ -58,7 +59,7 @@ function runTimes(text: string): number[] {
   return [...text.matchAll(/^\s+(\d+) ms {2}call +\d+ runs$/gm)].map((m) => Number(m[1]));
 }
 
-const TESTED = ['buckets.ts', 'demo-sim-guide.ts', 'demo.ts', 'http-service.ts', 'metrics-service.ts', 'protected-fetch.ts', 'virtual-time.ts'];
+const TESTED = ['buckets.ts', 'demo-sim-guide.ts', 'demo.ts', 'http-service.ts', 'metrics-service.ts', 'protected-fetch.ts', 'shared-quota.ts', 'virtual-time.ts'];
 
 describe('examples/', () => {
   it('every example program has a test here', () => {
@@ -176,4 +177,22 @@ describe('examples/', () => {
     expect(r.stdout).toMatch(/^virtual time 1000 ms, real time under \d+ ms$/m);
     expect(num(r.stdout, /real time under (\d+) ms/)).toBeLessThan(500);
   });
+
+  it('shared-quota.ts: two processes share one quota through a real redis-server and stay under the partner’s limit', async () => {
+    const redis = await RedisServer.start();
+    try {
+      const r = await run('shared-quota.ts', [redis.url], 30_000);
+      expectSuccess(r);
+      const served = num(r.stdout, /partner: (\d+) requests served/);
+      const refused = num(r.stdout, /, (\d+) refused with 429/);
+      const ms = num(r.stdout, /refused with 429, in (\d+) ms/);
+      expect(served).toBe(24);
+      expect(refused).toBe(0);
+      expect(num(r.stdout, /worker A: (\d+) × 200/) + num(r.stdout, /worker B: (\d+) × 200/)).toBe(24);
+      // A burst of 4, then 9 per second for both together: 20 more take at least 2.2 s.
+      expect(ms).toBeGreaterThanOrEqual(2_000);
+    } finally {
+      await redis.stop();
+    }
+  }, 40_000);
 });
