@@ -106,7 +106,7 @@ async function setup(): Promise<string | undefined> {
   bucket = redisTokenBucket({ redis, id: 'bench-bucket', capacity: BIG, refillPerSecond: BIG, timeoutMs: 1000 });
   lim = redisConcurrencyLimit({ redis, id: 'bench-lease', limit: 1e6, timeoutMs: 1000 });
   rlflx = new RateLimiterRedis({ storeClient: redis, points: BIG, duration: 1, keyPrefix: 'bench-rlflx' });
-  // Loads every script (NOSCRIPT once, then EVALSHA) and warms the connection.
+  // Warms the connection and the JIT; sluice's scripts are loaded above, rate-limiter-flexible's goes on its first NOSCRIPT.
   for (const v of variants) for (let i = 0; i < 200; i++) await v.op();
   await drain();
   return undefined;
@@ -297,7 +297,7 @@ const suite: Suite = {
     'One `redis-server` (no persistence) on 127.0.0.1, started by the suite, and one ioredis client for every row; both share the 2 cores with this process, so a round trip includes the server being scheduled.',
     'sluice is loaded from the sources through tsx, as in the other non-HTTP suites.',
     'The tinybench table is sequential (one call in flight, batches of 200). B/op counts what is allocated before the awaited reply; the replies of releases sent without waiting land after the probe and are not counted.',
-    'Read the tables below the main one for percentiles and for throughput with many calls in flight.',
+    'The tinybench rows run one after the other, and loopback latency on a shared VM drifts by up to 3× within a run, so compare rows in the interleaved tables below, which also give percentiles and throughput with many calls in flight.',
   ],
   setup,
   extra,
