@@ -18,9 +18,9 @@ export interface RedisCommander {
   sendCommand(args: string[]): Promise<unknown>;
 }
 
-/** An ioredis (or iovalkey) client or cluster: its generic `call(command, ...args)`. */
+/** An ioredis (or iovalkey) client or cluster: its generic `call(command, args)`. */
 export interface IoredisLike {
-  call(command: string, ...args: string[]): Promise<unknown>;
+  call(command: string, args: string[]): Promise<unknown>;
 }
 
 /** What the Redis limiters accept as `redis`: an ioredis client, a node-redis client, or a {@link RedisCommander}. */
@@ -43,7 +43,7 @@ export function redisCommander(client: RedisClient, owner = 'redisCommander', op
   // ioredis also has a `sendCommand`, taking a Command object: `call` is the one that takes plain arguments.
   if (typeof c.call === 'function' && !('isOpen' in c)) {
     const io = c as IoredisLike;
-    return { sendCommand: (args) => io.call(args[0]!, ...args.slice(1)) };
+    return { sendCommand: (args) => io.call(args[0]!, args.slice(1)) };
   }
   if (typeof c.sendCommand === 'function') {
     const nr = c as RedisCommander;
@@ -59,22 +59,32 @@ export class Script {
     this.sha = createHash('sha1').update(source).digest('hex');
   }
 
+  /** The `EVALSHA` command for `keys` and `args`, as one array (built once per call, no spreading). */
+  command(keys: readonly string[], args: readonly string[]): string[] {
+    const cmd = new Array<string>(3 + keys.length + args.length);
+    cmd[0] = 'EVALSHA';
+    cmd[1] = this.sha;
+    cmd[2] = String(keys.length);
+    let i = 3;
+    for (const k of keys) cmd[i++] = k;
+    for (const a of args) cmd[i++] = a;
+    return cmd;
+  }
+
   /**
-   * Runs the script with `EVALSHA`; on a `NOSCRIPT` reply (a fresh server, a `SCRIPT FLUSH`, a failover to a replica
-   * that never saw it) sends it with `EVAL`, which also caches it for the next call.
+   * The same call as `EVAL` with the whole script, for a server that answered `NOSCRIPT` (a fresh server, a
+   * `SCRIPT FLUSH`, a failover to a replica that never saw it); running it also caches the script there.
    */
-  async run(redis: RedisCommander, keys: readonly string[], args: readonly string[]): Promise<unknown> {
-    const tail = [String(keys.length), ...keys, ...args];
-    try {
-      return await redis.sendCommand(['EVALSHA', this.sha, ...tail]);
-    } catch (e) {
-      if (!isNoScript(e)) throw e;
-      return redis.sendCommand(['EVAL', this.source, ...tail]);
-    }
+  evalCommand(cmd: readonly string[]): string[] {
+    const e = cmd.slice();
+    e[0] = 'EVAL';
+    e[1] = this.source;
+    return e;
   }
 }
 
-function isNoScript(e: unknown): boolean {
+/** Whether `e` is the server's `NOSCRIPT` error reply. Never throws. */
+export function isNoScript(e: unknown): boolean {
   try {
     return e instanceof Error && /NOSCRIPT/i.test(e.message);
   } catch {

@@ -16,7 +16,10 @@ import { STORE_KEYS, StoreLimiter, Subject, type Decision, type SharedLimiter, t
 export interface RedisTokenBucketOptions extends StoreLimiterOptions {
   /** Burst size: most tokens the bucket holds, for all processes together. In [1e-6, 1e15]. Required. */
   capacity: number;
-  /** Tokens added per second, for all processes together. In [1e-6, 1e12]. Required. */
+  /**
+   * Tokens added per second, for all processes together. In [1e-6, 1e9], and with `capacity / refillPerSecond` (the
+   * time to refill an empty bucket) at most 1e9 s: Redis keeps the bucket's state in whole nanoseconds. Required.
+   */
   refillPerSecond: number;
   /**
    * Tokens to take from Redis at a time, in [1, capacity]: a call that finds no leased tokens left takes up to `batch`
@@ -80,6 +83,10 @@ class RedisTokenBucketImpl extends StoreLimiter<TokenSubject> implements RedisTo
     if (o.refillPerSecond === undefined) throw new TypeError(`${OWNER}: option "refillPerSecond" is required`);
     const capacity = checkCapacity(OWNER, o.capacity);
     const rate = checkRate(OWNER, 'refillPerSecond', o.refillPerSecond);
+    if (rate > 1e9) throw new RangeError(`${OWNER}: option "refillPerSecond" must be at most 1e9 (the state in Redis counts whole nanoseconds), got ${rate}`);
+    if (capacity / rate > 1e9) {
+      throw new RangeError(`${OWNER}: capacity / refillPerSecond (the time to refill an empty bucket) must be at most 1e9 s, got ${capacity / rate} s (capacity ${capacity}, refillPerSecond ${rate})`);
+    }
     const batch = v.opt(o.batch, 1, (x) => v.between(OWNER, 'batch', x, 1, Math.max(1, capacity)));
     const batchTtlMs = v.opt(o.batchTtlMs, 1000, (x) => v.positive(OWNER, 'batchTtlMs', x));
     const cacheRefusals = v.opt(o.cacheRefusals, true, (x) => v.bool(OWNER, 'cacheRefusals', x));
@@ -129,21 +136,22 @@ class RedisTokenBucketImpl extends StoreLimiter<TokenSubject> implements RedisTo
     }
     const want = this.batch > cost ? this.batch : cost;
     const reply = await this.guard.run(GCRA, [s.key], [this.intervalUs, this.capacityArg, String(cost), String(want)]);
-    if (!Array.isArray(reply) || reply.length < 4) throw new StoreCallError('error', 0, { cause: new TypeError(`${this.name}: unexpected reply from the GCRA script`) });
-    const admitted = Number(reply[0]) === 1;
-    if (!admitted) {
+    if (!Array.isArray(reply) || reply.length < 3) throw malformed(this.name);
+    if (Number(reply[0]) !== 1) {
       const retryUs = Number(reply[2]);
-      const available = Number(reply[3]);
-      if (!(retryUs >= 0) || !(available >= 0)) throw new StoreCallError('error', 0, { cause: new TypeError(`${this.name}: unexpected reply from the GCRA script`) });
+      if (!(retryUs >= 0)) throw malformed(this.name);
       if (this.cacheRefusals) {
-        s.blockedTokens = available;
+        // Redis rounded the wait up to a whole µs: the tokens there were at least `cost − retry·rate` and fewer than
+        // `cost − (retry − 1 µs)·rate`, and the cache keeps that upper bound.
+        const available = cost - ((retryUs - 1) / 1000) * this.ratePerMs;
+        s.blockedTokens = available > 0 ? available : 0;
         s.blockedAt = now;
       }
       return { ok: false, reason: 'RATE_LIMITED', retryAfterMs: retryUs / 1000 };
     }
-    const taken = Number(reply[4]);
-    if (taken > cost) {
-      s.leased += taken - cost;
+    const extra = Number(reply[4]);
+    if (extra > 0) {
+      s.leased += extra;
       s.leaseEnds = now + this.batchTtlMs;
     }
     const remaining = Number(reply[3]);
@@ -162,6 +170,10 @@ class RedisTokenBucketImpl extends StoreLimiter<TokenSubject> implements RedisTo
 }
 
 const ADMIT: Decision = Object.freeze({ ok: true as const, permit: NOOP_PERMIT });
+
+function malformed(name: string): StoreCallError {
+  return new StoreCallError('error', 0, { cause: new TypeError(`${name}: unexpected reply from the GCRA script`) });
+}
 
 /**
  * Creates a token bucket shared by every process that gives the same `id` (and the same options) on the same Redis

@@ -3,7 +3,8 @@
  * server's clock (`TIME`), so the clocks of the processes sharing a limit never enter it.
  *
  * Times are kept relative to {@link SCRIPT_EPOCH_S} (2023-11-14) so that microsecond values stay far below 2^53 and
- * doubles hold them exactly. Fractions are returned as strings: Redis truncates Lua numbers to integers in replies.
+ * doubles hold them exactly. Redis truncates Lua numbers to integers in replies, so the scripts round explicitly (and
+ * return a fraction as a string where one is needed).
  */
 import { Script } from './client.js';
 
@@ -11,11 +12,11 @@ import { Script } from './client.js';
 export const SCRIPT_EPOCH_S = 1_700_000_000;
 
 /**
- * `redis.replicate_commands()` is needed before a write that follows `TIME` on Redis < 5 (later versions replicate
- * effects by default, and Redis 7.0+ has made the call a no-op); `pcall` keeps the script running where it is gone.
+ * Every script starts by reading the server's clock. A write after `TIME` needs effects replication, the default
+ * since Redis 5 (and in every Valkey); calling `redis.replicate_commands()` for older servers cost about 2 µs per call
+ * on Redis 7, where it does nothing, so the scripts require Redis 5 or later.
  */
-const PRELUDE = `if redis.replicate_commands then pcall(redis.replicate_commands) end
-local clock = redis.call('TIME')
+const PRELUDE = `local clock = redis.call('TIME')
 `;
 
 /**
@@ -25,14 +26,18 @@ local clock = redis.call('TIME')
  * and `τ = T·capacity` the burst tolerance, and admitting moves `tat` to `max(tat, now) + T·c`. That is exactly a
  * token bucket of `capacity` tokens refilled at one per `T`.
  *
- * Here `tat` is stored as the debt `tat − now` (µs, in [0, τ]) together with the server time it was written, as
- * `"debt:time"`. An absolute `tat` near 10^14 µs has a float step of 1/64 µs, which at high rates is several tokens;
- * the debt is small and exact to 1e-16 of `τ`, so the only slack is the tolerance below, 1e-12 of the capacity (the
- * local token bucket's). Elapsed time is a difference of two `TIME` readings, in whole µs.
+ * Here `tat` is stored as the debt `tat − now` together with the server time it was written, as `"debt:time"`, in
+ * whole nanoseconds (rounded up) and microseconds. An absolute `tat` near 10^14 µs has a float step of 1/64 µs, which
+ * at high rates is several tokens; the debt is small, so rounding it up to a nanosecond under-admits by at most
+ * 1 ns of refill per admission and never over-admits, and the only over-admission is the tolerance below, 1e-12 of
+ * the capacity (the local token bucket's). Integers rather than `%.17g` floats, because formatting a float costs
+ * Redis about 2 µs per call. Elapsed time is a difference of two `TIME` readings, in whole µs.
  *
  * KEYS[1] the subject's state. ARGV: T (µs per token), capacity, cost, most tokens to take (= cost, or a batch).
- * Reply: `{1, now, reset, remaining, taken}` or `{0, now, retry, available}`, in µs and tokens, as strings.
- * The key expires when the bucket is full again (`reset`), so an idle subject leaves nothing behind.
+ * Replies are integers (cheaper to write and to parse than strings): `{1, now, reset, remaining, extra}` (reset: µs
+ * until the bucket is full again, rounded up; remaining: whole tokens left; extra: whole tokens taken beyond the
+ * cost, when batching) or `{0, now, retry}` (µs until the call would fit, rounded up, so never early).
+ * The key expires when the bucket is full again, so an idle subject leaves nothing behind.
  */
 export const GCRA = new Script(`${PRELUDE}local now = (tonumber(clock[1]) - ${SCRIPT_EPOCH_S}) * 1000000 + tonumber(clock[2])
 local T = tonumber(ARGV[1])
@@ -47,7 +52,7 @@ if state then
     local d = tonumber(string.sub(state, 1, i - 1))
     local at = tonumber(string.sub(state, i + 1))
     if d and at then
-      debt = d - (now - at)
+      debt = d / 1000 - (now - at)
       if debt < 0 then debt = 0 end
       if debt > tau then debt = tau end
     end
@@ -55,17 +60,17 @@ if state then
 end
 local over = debt + T * cost - tau
 if over > tau * 1e-12 then
-  return {0, string.format('%.0f', now), string.format('%.3f', over), string.format('%.6f', (tau - debt) / T)}
+  return {0, now, math.ceil(over)}
 end
-local take = cost
+local extra = 0
 if want > cost then
   local whole = math.floor((tau - debt) / T)
   if whole > want then whole = want end
-  if whole > take then take = whole end
+  if whole > cost then extra = math.floor(whole - cost) end
 end
-debt = debt + T * take
-redis.call('SET', KEYS[1], string.format('%.17g:%.0f', debt, now), 'PX', math.floor(debt / 1000) + 1)
-return {1, string.format('%.0f', now), string.format('%.3f', debt), string.format('%.6f', (tau - debt) / T), string.format('%.17g', take)}
+debt = debt + T * (cost + extra)
+redis.call('SET', KEYS[1], string.format('%d:%d', math.ceil(debt * 1000), now), 'PX', math.floor(debt / 1000) + 1)
+return {1, now, math.ceil(debt), math.floor((tau - debt) / T), extra}
 `);
 
 /**
@@ -74,7 +79,10 @@ return {1, string.format('%.0f', now), string.format('%.3f', debt), string.forma
  * back within its lease. Every write pushes the keys' expiry to at least the newest lease's, so the keys vanish when
  * the last lease ends.
  *
- * Acquire: ARGV limit, lease ms, lease id, cost. Reply `{1, now, used}` or `{0, now, used, msUntilEarliestExpiry}`.
+ * Numbers are handed to `redis.call` as numbers (Redis writes them exactly, and faster than `string.format`).
+ *
+ * Acquire: ARGV limit, lease ms, lease id, cost. Reply `{1, now, used}` or `{0, now, used}` (ms; `used` rounded up
+ * to a whole unit).
  */
 const PURGE = `local now = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000)
 local used = tonumber(redis.call('GET', KEYS[3])) or 0
@@ -98,18 +106,15 @@ export const LEASE_ACQUIRE = new Script(`${PRELUDE}${PURGE}${KEEP}local limit = 
 local ttl = tonumber(ARGV[2])
 local cost = tonumber(ARGV[4])
 if used + cost > limit + 1e-9 then
-  redis.call('SET', KEYS[3], string.format('%.6f', used), 'KEEPTTL')
-  local first = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
-  local wait = 0
-  if first[2] then wait = tonumber(first[2]) - now end
-  return {0, string.format('%.0f', now), string.format('%.6f', used), string.format('%.0f', wait)}
+  if #expired > 0 then redis.call('SET', KEYS[3], used, 'KEEPTTL') end
+  return {0, now, math.ceil(used - 1e-9)}
 end
 used = used + cost
 redis.call('ZADD', KEYS[1], now + ttl, ARGV[3])
-redis.call('HSET', KEYS[2], ARGV[3], string.format('%.6f', cost))
-redis.call('SET', KEYS[3], string.format('%.6f', used))
+redis.call('HSET', KEYS[2], ARGV[3], cost)
+redis.call('SET', KEYS[3], used)
 keep(ttl)
-return {1, string.format('%.0f', now), string.format('%.6f', used)}
+return {1, now, math.ceil(used - 1e-9)}
 `);
 
 /** Release: ARGV lease id. Reply 1 when this call removed the lease, 0 when it was gone (released or expired). */
@@ -122,7 +127,7 @@ if used < 1e-9 then used = 0 end
 if redis.call('ZCARD', KEYS[1]) == 0 then
   redis.call('DEL', KEYS[1], KEYS[2], KEYS[3])
 else
-  redis.call('SET', KEYS[3], string.format('%.6f', used), 'KEEPTTL')
+  redis.call('SET', KEYS[3], used, 'KEEPTTL')
 end
 return removed
 `);
@@ -141,7 +146,7 @@ end
 if redis.call('ZCARD', KEYS[1]) == 0 then
   redis.call('DEL', KEYS[1], KEYS[2], KEYS[3])
 else
-  redis.call('SET', KEYS[3], string.format('%.6f', used), 'KEEPTTL')
+  redis.call('SET', KEYS[3], used, 'KEEPTTL')
   keep(ttl)
 end
 return lost

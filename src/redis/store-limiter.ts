@@ -310,7 +310,7 @@ export abstract class StoreLimiter<S extends Subject> implements SharedLimiter {
   }
 
   async tryAcquire(options?: ExecuteOptions): Promise<SharedAcquireResult> {
-    const ctx = createContext(this.name, this.clock, options);
+    const ctx = options === undefined ? DEFAULT_CONTEXT : createContext(this.name, this.clock, options);
     if (this.isDisposed) {
       this.t.rejected('DISPOSED', 0, ctx.cost);
       return { ok: false, reason: 'DISPOSED', retryAfterMs: 0 };
@@ -318,7 +318,13 @@ export abstract class StoreLimiter<S extends Subject> implements SharedLimiter {
     if (ctx.signal.aborted) throw ctx.signal.reason;
     this.checkCost(ctx.cost);
     if (ctx.deadline !== undefined && this.clock.now() >= ctx.deadline) return this.refusal('DEADLINE_EXCEEDED', 0, ctx.cost);
-    const d = await this.decideOrFallBack(this.subjectOf(ctx), ctx);
+    const s = this.subjectOf(ctx);
+    let d: Decision;
+    try {
+      d = await this.decide(s, ctx);
+    } catch (e) {
+      d = this.failed(e, s, ctx);
+    }
     if (d.ok) {
       this.t.counts.admitted++;
       return d;
@@ -357,7 +363,12 @@ export abstract class StoreLimiter<S extends Subject> implements SharedLimiter {
     for (;;) {
       const now = this.clock.now();
       if (ctx.deadline !== undefined && now >= ctx.deadline) return this.refuseCall('DEADLINE_EXCEEDED', 0, ctx.cost);
-      const d = await this.decideOrFallBack(s, ctx);
+      let d: Decision;
+      try {
+        d = await this.decide(s, ctx);
+      } catch (e) {
+        d = this.failed(e, s, ctx);
+      }
       if (this.isDisposed) {
         if (d.ok) d.permit.release();
         return this.disposedRefusal(ctx.cost);
@@ -435,14 +446,10 @@ export abstract class StoreLimiter<S extends Subject> implements SharedLimiter {
     });
   }
 
-  /** The subclass's decision, or the failure mode's when Redis gave no answer. */
-  private async decideOrFallBack(s: S, ctx: Context): Promise<Decision> {
-    try {
-      return await this.decide(s, ctx);
-    } catch (e) {
-      if (!(e instanceof StoreCallError)) throw e;
-      return this.fallBack(s, ctx, e);
-    }
+  /** A decision that failed: the failure mode's when Redis gave no answer; anything else is rethrown. */
+  private failed(e: unknown, s: S, ctx: Context): Decision {
+    if (!(e instanceof StoreCallError)) throw e;
+    return this.fallBack(s, ctx, e);
   }
 
   private fallBack(s: S, ctx: Context, failure: StoreCallError): Decision {

@@ -6,7 +6,7 @@ import type { Clock, TimerHandle } from '../core/clock.js';
 import { isRejectedError } from '../core/errors.js';
 import type { Histogram } from '../metrics/metrics.js';
 import type { CircuitBreaker } from '../breaker/circuit-breaker.js';
-import type { RedisCommander, Script } from './client.js';
+import { isNoScript, type RedisCommander, type Script } from './client.js';
 
 /** Why a store call gave no answer: it timed out, failed (connection or error reply), or the breaker refused it. */
 export type StoreFailureKind = 'timeout' | 'error' | 'circuit_open';
@@ -31,7 +31,10 @@ export class StoreCallError extends Error {
   }
 }
 
+/** A call in flight: in the guard's list until it settles or times out. */
 class Pending {
+  prev: Pending | undefined = undefined;
+  next: Pending | undefined = undefined;
   settled = false;
   constructor(
     readonly deadline: number,
@@ -42,12 +45,16 @@ class Pending {
 export class StoreGuard {
   readonly counts: StoreCallCounts = { ok: 0, error: 0, timeout: 0, circuit_open: 0 };
   /**
-   * Calls in flight, oldest first. Every call has the same timeout, so deadlines are in order too: one timer, armed
-   * for the oldest, serves them all. Settled calls are dropped when they reach the head.
+   * Calls in flight, oldest first, in a doubly linked list: a call leaves it the moment it settles, so the list holds
+   * only what is in flight. Every call has the same timeout, so deadlines are in list order too: one timer, armed for
+   * the oldest, serves them all.
    */
-  private readonly pending: Pending[] = [];
-  private head = 0;
+  private head: Pending | undefined = undefined;
+  private tail: Pending | undefined = undefined;
+  private size = 0;
   private timer: TimerHandle | undefined;
+  /** The timer fired with the oldest call overdue, and was re-armed once before declaring it timed out. */
+  private grace = false;
   private closed = false;
   private readonly onTimer = (): void => {
     this.timer = undefined;
@@ -69,80 +76,114 @@ export class StoreGuard {
   run(script: Script, keys: readonly string[], args: readonly string[], guarded = true): Promise<unknown> {
     if (this.closed && guarded) return Promise.reject(new StoreCallError('error', 0));
     if (!guarded || this.breaker === undefined) return this.call(script, keys, args);
-    return this.breaker.execute(() => this.call(script, keys, args)).catch((e: unknown) => {
-      if (e instanceof StoreCallError) throw e;
-      if (isRejectedError(e)) {
-        this.counts.circuit_open++;
-        throw new StoreCallError('circuit_open', e.retryAfterMs, { cause: e });
-      }
-      throw new StoreCallError('error', 0, { cause: e });
-    });
+    return this.breaker.execute(() => this.call(script, keys, args)).catch(this.onBreakerError);
   }
+
+  private readonly onBreakerError = (e: unknown): never => {
+    if (e instanceof StoreCallError) throw e;
+    if (isRejectedError(e)) {
+      this.counts.circuit_open++;
+      throw new StoreCallError('circuit_open', e.retryAfterMs, { cause: e });
+    }
+    throw new StoreCallError('error', 0, { cause: e });
+  };
 
   private call(script: Script, keys: readonly string[], args: readonly string[]): Promise<unknown> {
     const start = this.clock.now();
+    const cmd = script.command(keys, args);
     return new Promise<unknown>((resolve, reject) => {
       const p = new Pending(start + this.timeoutMs, reject);
-      this.pending.push(p);
-      if (this.timer === undefined) this.arm(p.deadline);
-      let sent: Promise<unknown>;
-      try {
-        sent = script.run(this.redis, keys, args);
-      } catch (e) {
-        sent = Promise.reject(e);
-      }
-      sent.then(
-        (reply) => {
-          if (p.settled) return;
-          p.settled = true;
-          this.counts.ok++;
-          this.latency?.record(this.clock.now() - start);
-          resolve(reply);
-        },
-        (e: unknown) => {
-          if (p.settled) return;
-          p.settled = true;
-          this.counts.error++;
-          reject(new StoreCallError('error', 0, { cause: e }));
-        },
-      );
+      this.push(p);
+      const answered = (reply: unknown): void => {
+        if (p.settled) return;
+        this.unlink(p);
+        this.counts.ok++;
+        this.latency?.record(this.clock.now() - start);
+        resolve(reply);
+      };
+      const failed = (e: unknown): void => {
+        if (p.settled) return;
+        this.unlink(p);
+        this.counts.error++;
+        reject(new StoreCallError('error', 0, { cause: e }));
+      };
+      this.send(cmd).then(answered, (e: unknown) => {
+        // A server without the script: send it whole, under the same timeout.
+        if (!p.settled && isNoScript(e)) this.send(script.evalCommand(cmd)).then(answered, failed);
+        else failed(e);
+      });
     });
+  }
+
+  /** Sends a command; a client that throws instead of rejecting gives a rejected promise. */
+  private send(cmd: string[]): Promise<unknown> {
+    try {
+      return this.redis.sendCommand(cmd);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+  }
+
+  private push(p: Pending): void {
+    if (this.tail === undefined) this.head = p;
+    else {
+      this.tail.next = p;
+      p.prev = this.tail;
+    }
+    this.tail = p;
+    this.size++;
+    if (this.timer === undefined) this.arm(p.deadline);
+  }
+
+  /** Marks `p` settled and takes it out of the list (the timer stays armed; it finds the next oldest when it fires). */
+  private unlink(p: Pending): void {
+    p.settled = true;
+    if (p.prev === undefined) this.head = p.next;
+    else p.prev.next = p.next;
+    if (p.next === undefined) this.tail = p.prev;
+    else p.next.prev = p.prev;
+    p.prev = p.next = undefined;
+    this.size--;
   }
 
   private arm(at: number): void {
     this.timer = this.clock.setTimeout(this.onTimer, at - this.clock.now());
   }
 
-  /** Times out every call whose deadline has passed, and re-arms for the next one (or not at all). */
+  /**
+   * Times out the calls whose deadline has passed and re-arms for the next one (or not at all). An overdue call gets
+   * one more turn of the event loop first: when the process itself was busy past the deadline (a long task, a GC
+   * pause), a reply that arrived meanwhile is read in that turn's I/O phase, after the timers, and counts as an
+   * answer rather than as a timeout that Redis never caused.
+   */
   private expire(now: number): void {
-    const q = this.pending;
-    while (this.head < q.length) {
-      const p = q[this.head]!;
-      if (!p.settled) {
-        if (p.deadline > now) break;
-        p.settled = true;
-        this.counts.timeout++;
-        p.reject(new StoreCallError('timeout', 0));
-      }
-      this.head++;
+    const head = this.head;
+    if (head === undefined) {
+      this.grace = false;
+      return;
     }
-    if (this.head === q.length) {
-      q.length = 0;
-      this.head = 0;
-    } else {
-      if (this.head > 1024 && this.head * 2 > q.length) {
-        q.splice(0, this.head);
-        this.head = 0;
-      }
-      this.arm(q[this.head]!.deadline);
+    if (head.deadline > now) {
+      this.grace = false;
+      this.arm(head.deadline);
+      return;
     }
+    if (!this.grace) {
+      this.grace = true;
+      this.timer = this.clock.setTimeout(this.onTimer, 0);
+      return;
+    }
+    this.grace = false;
+    for (let p = this.head; p !== undefined && p.deadline <= now; p = this.head) {
+      this.unlink(p);
+      this.counts.timeout++;
+      p.reject(new StoreCallError('timeout', 0));
+    }
+    if (this.head !== undefined) this.arm(this.head.deadline);
   }
 
-  /** Calls in flight that have not settled. */
+  /** Calls in flight. */
   get inflight(): number {
-    let n = 0;
-    for (let i = this.head; i < this.pending.length; i++) if (!this.pending[i]!.settled) n++;
-    return n;
+    return this.size;
   }
 
   /**
@@ -154,11 +195,9 @@ export class StoreGuard {
     this.closed = true;
     if (this.timer !== undefined) this.clock.clearTimeout(this.timer);
     this.timer = undefined;
-    const q = this.pending.splice(0);
-    this.head = 0;
-    for (const p of q) {
-      if (p.settled) continue;
-      p.settled = true;
+    this.grace = false;
+    for (let p = this.head; p !== undefined; p = this.head) {
+      this.unlink(p);
       this.counts.error++;
       p.reject(new StoreCallError('error', 0));
     }

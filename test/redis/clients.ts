@@ -55,13 +55,16 @@ export interface Admission {
   readonly taken: number;
 }
 
-/** A commander over `inner` that records every admission the GCRA script reports (reply `{1, now, reset, remaining, taken}`). */
+/**
+ * A commander over `inner` that records every admission the GCRA script reports: its reply `{1, now, reset,
+ * remaining, extra}` to `EVALSHA sha 1 key T capacity cost want`, taken = cost + extra.
+ */
 export function recording(inner: RedisCommander, log: Admission[]): RedisCommander {
   return {
     async sendCommand(args) {
       const reply = await inner.sendCommand(args);
       if ((args[0] === 'EVALSHA' || args[0] === 'EVAL') && Array.isArray(reply) && reply.length === 5 && Number(reply[0]) === 1) {
-        log.push({ atUs: Number(reply[1]), taken: Number(reply[4]) });
+        log.push({ atUs: Number(reply[1]), taken: Number(args[6]) + Number(reply[4]) });
       }
       return reply;
     },

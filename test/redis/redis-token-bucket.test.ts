@@ -194,7 +194,7 @@ describe.each(CLIENTS)('redisTokenBucket with %s', (_label, connect) => {
     expect(value('sluice_store_cached_refusals_total', { policy: 'quota' })).toBe(1);
     expect(value('sluice_rejected_total', { policy: 'quota', reason: 'RATE_LIMITED' })).toBe(2);
     expect(value('sluice_store_fallbacks_total', { policy: 'quota', mode: 'open' })).toBe(0);
-    const latency = snap.find((s) => s.name === 'sluice_store_latency_ms' && s.labels.policy === 'quota');
+    const latency = snap.find((s) => s.name === 'sluice_store_duration_ms' && s.labels.policy === 'quota');
     expect(latency?.type === 'histogram' && latency.summary.count).toBe(2);
     b.dispose();
   });
