@@ -2,8 +2,10 @@
  * The guarded round trip every Redis limiter makes: a timeout on each call (one timer for all of them), a circuit
  * breaker that stops paying that timeout while Redis is down, and the counts and latency of every call.
  */
+import { plainCall, type Call } from '../core/call.js';
 import type { Clock, TimerHandle } from '../core/clock.js';
 import { isRejectedError } from '../core/errors.js';
+import { SLOW, fastStageOf, type FastStage } from '../core/stage.js';
 import type { Histogram } from '../metrics/metrics.js';
 import type { CircuitBreaker } from '../breaker/circuit-breaker.js';
 import { isNoScript, type RedisCommander, type Script } from './client.js';
@@ -31,15 +33,42 @@ export class StoreCallError extends Error {
   }
 }
 
+/** No breaker generation: the call is not the breaker's (unguarded), or the breaker runs it itself. */
+const NO_GENERATION: unique symbol = Symbol('none');
+
+// Captures a promise's resolving functions without an executor closure per call (as core/call.ts does).
+let capturedResolve: (value: unknown) => void = () => {};
+let capturedReject: (reason: unknown) => void = () => {};
+function capture(resolve: (value: unknown) => void, reject: (reason: unknown) => void): void {
+  capturedResolve = resolve;
+  capturedReject = reject;
+}
+
 /** A call in flight: in the guard's list until it settles or times out. */
 class Pending {
   prev: Pending | undefined = undefined;
   next: Pending | undefined = undefined;
   settled = false;
+  /** Sent again with `EVAL` after a `NOSCRIPT`. */
+  resent = false;
+  readonly promise: Promise<unknown>;
+  readonly resolve: (value: unknown) => void;
+  readonly reject: (reason: unknown) => void;
   constructor(
+    readonly guard: StoreGuard,
+    readonly start: number,
     readonly deadline: number,
-    readonly reject: (e: StoreCallError) => void,
-  ) {}
+    /** What the breaker's `enter` returned for this call, to hand back to its `exit`. */
+    readonly generation: unknown,
+    readonly script: Script,
+    readonly cmd: string[],
+  ) {
+    this.promise = new Promise(capture);
+    this.resolve = capturedResolve;
+    this.reject = capturedReject;
+  }
+  readonly answered = (reply: unknown): void => this.guard.answered(this, reply);
+  readonly failed = (e: unknown): void => this.guard.failed(this, e);
 }
 
 export class StoreGuard {
@@ -56,6 +85,13 @@ export class StoreGuard {
   /** The timer fired with the oldest call overdue, and was re-armed once before declaring it timed out. */
   private grace = false;
   private closed = false;
+  /**
+   * The breaker's fused-path hooks: a call it admits synchronously (closed, nobody listening to its outcomes) costs
+   * no promise of its own, and its outcome is handed back synchronously when the call settles. `breakerCall` is the
+   * record those hooks read (the caller's signal: none); the breaker's general path (`execute`) takes every other case.
+   */
+  private readonly stage: FastStage | undefined;
+  private readonly breakerCall: Call = plainCall();
   private readonly onTimer = (): void => {
     this.timer = undefined;
     this.expire(this.clock.now());
@@ -67,7 +103,9 @@ export class StoreGuard {
     readonly timeoutMs: number,
     readonly breaker: CircuitBreaker | undefined,
     private readonly latency: Histogram | undefined,
-  ) {}
+  ) {
+    this.stage = breaker === undefined ? undefined : fastStageOf(breaker);
+  }
 
   /**
    * Runs `script`, through the breaker unless `guarded` is false (releases and renewals: they must be tried whatever
@@ -75,8 +113,11 @@ export class StoreGuard {
    */
   run(script: Script, keys: readonly string[], args: readonly string[], guarded = true): Promise<unknown> {
     if (this.closed && guarded) return Promise.reject(new StoreCallError('error', 0));
-    if (!guarded || this.breaker === undefined) return this.call(script, keys, args);
-    return this.breaker.execute(() => this.call(script, keys, args)).catch(this.onBreakerError);
+    const cmd = script.command(keys, args);
+    if (!guarded || this.breaker === undefined) return this.call(script, cmd, NO_GENERATION);
+    const generation = this.stage === undefined ? SLOW : this.stage.enter(this.breakerCall);
+    if (generation !== SLOW) return this.call(script, cmd, generation);
+    return this.breaker.execute(() => this.call(script, cmd, NO_GENERATION)).catch(this.onBreakerError);
   }
 
   private readonly onBreakerError = (e: unknown): never => {
@@ -88,31 +129,42 @@ export class StoreGuard {
     throw new StoreCallError('error', 0, { cause: e });
   };
 
-  private call(script: Script, keys: readonly string[], args: readonly string[]): Promise<unknown> {
+  private call(script: Script, cmd: string[], generation: unknown): Promise<unknown> {
     const start = this.clock.now();
-    const cmd = script.command(keys, args);
-    return new Promise<unknown>((resolve, reject) => {
-      const p = new Pending(start + this.timeoutMs, reject);
-      this.push(p);
-      const answered = (reply: unknown): void => {
-        if (p.settled) return;
-        this.unlink(p);
-        this.counts.ok++;
-        this.latency?.record(this.clock.now() - start);
-        resolve(reply);
-      };
-      const failed = (e: unknown): void => {
-        if (p.settled) return;
-        this.unlink(p);
-        this.counts.error++;
-        reject(new StoreCallError('error', 0, { cause: e }));
-      };
-      this.send(cmd).then(answered, (e: unknown) => {
-        // A server without the script: send it whole, under the same timeout.
-        if (!p.settled && isNoScript(e)) this.send(script.evalCommand(cmd)).then(answered, failed);
-        else failed(e);
-      });
-    });
+    const p = new Pending(this, start, start + this.timeoutMs, generation, script, cmd);
+    this.push(p);
+    this.send(cmd).then(p.answered, p.failed);
+    return p.promise;
+  }
+
+  /** @internal the reply of `p`'s command. */
+  answered(p: Pending, reply: unknown): void {
+    if (p.settled) return;
+    this.unlink(p);
+    this.counts.ok++;
+    this.latency?.record(this.clock.now() - p.start);
+    if (p.generation !== NO_GENERATION) this.stage!.exit(this.breakerCall, p.generation, reply, false, unused);
+    p.resolve(reply);
+  }
+
+  /** @internal `p`'s command failed: sent again whole on `NOSCRIPT`, else the call fails. */
+  failed(p: Pending, e: unknown): void {
+    if (p.settled) return;
+    if (!p.resent && isNoScript(e)) {
+      // A server without the script: send it whole, under the same timeout.
+      p.resent = true;
+      this.send(p.script.evalCommand(p.cmd)).then(p.answered, p.failed);
+      return;
+    }
+    this.unlink(p);
+    this.counts.error++;
+    this.fail(p, new StoreCallError('error', 0, { cause: e }));
+  }
+
+  /** Rejects `p` (already unlinked) with `error`, telling the breaker when the call was its own. */
+  private fail(p: Pending, error: StoreCallError): void {
+    if (p.generation !== NO_GENERATION) this.stage!.exit(this.breakerCall, p.generation, error, true, unused);
+    p.reject(error);
   }
 
   /** Sends a command; a client that throws instead of rejecting gives a rejected promise. */
@@ -176,7 +228,7 @@ export class StoreGuard {
     for (let p = this.head; p !== undefined && p.deadline <= now; p = this.head) {
       this.unlink(p);
       this.counts.timeout++;
-      p.reject(new StoreCallError('timeout', 0));
+      this.fail(p, new StoreCallError('timeout', 0));
     }
     if (this.head !== undefined) this.arm(this.head.deadline);
   }
@@ -199,7 +251,12 @@ export class StoreGuard {
     for (let p = this.head; p !== undefined; p = this.head) {
       this.unlink(p);
       this.counts.error++;
-      p.reject(new StoreCallError('error', 0));
+      this.fail(p, new StoreCallError('error', 0));
     }
   }
+}
+
+/** The breaker's `exit` never runs the layers inside it again here: nothing is inside. */
+function unused(): never {
+  throw new Error('unreachable');
 }
