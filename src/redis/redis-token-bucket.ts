@@ -61,6 +61,8 @@ class TokenSubject extends Subject {
   /** Tokens leased and not yet used, and the local time they lapse. */
   leased = 0;
   leaseEnds = 0;
+  /** The script call of a unit-cost call, made on first use (see `commandFor`). */
+  unitCommand: string[] | undefined = undefined;
 }
 
 const KNOWN = v.keys(...STORE_KEYS, 'capacity', 'refillPerSecond', 'batch', 'batchTtlMs', 'cacheRefusals');
@@ -134,11 +136,10 @@ class RedisTokenBucketImpl extends StoreLimiter<TokenSubject> implements RedisTo
         return { ok: false, reason: 'RATE_LIMITED', retryAfterMs: (cost - most) / this.ratePerMs };
       } else s.blockedAt = NaN;
     }
-    const want = this.batch > cost ? this.batch : cost;
-    const reply = await this.guard.run(GCRA, [s.key], [this.intervalUs, this.capacityArg, String(cost), String(want)]);
-    if (!Array.isArray(reply) || reply.length < 3) throw malformed(this.name);
+    const reply = await this.guard.send(GCRA, this.commandFor(s, cost));
+    if (!Array.isArray(reply) || reply.length < 2) throw malformed(this.name);
     if (Number(reply[0]) !== 1) {
-      const retryUs = Number(reply[2]);
+      const retryUs = Number(reply[1]);
       if (!(retryUs >= 0)) throw malformed(this.name);
       if (this.cacheRefusals) {
         // Redis rounded the wait up to a whole µs: the tokens there were at least `cost − retry·rate` and fewer than
@@ -149,14 +150,27 @@ class RedisTokenBucketImpl extends StoreLimiter<TokenSubject> implements RedisTo
       }
       return { ok: false, reason: 'RATE_LIMITED', retryAfterMs: retryUs / 1000 };
     }
-    const extra = Number(reply[4]);
-    if (extra > 0) {
-      s.leased += extra;
-      s.leaseEnds = now + this.batchTtlMs;
+    const resetUs = Number(reply[1]);
+    const remaining = Number(reply[2]);
+    if (reply.length > 3) {
+      const extra = Number(reply[3]);
+      if (extra > 0) {
+        s.leased += extra;
+        s.leaseEnds = now + this.batchTtlMs;
+      }
     }
-    const remaining = Number(reply[3]);
-    const resetUs = Number(reply[2]);
     return { ok: true, permit: NOOP_PERMIT, remaining: remaining > 0 ? remaining : 0, resetMs: resetUs > 0 ? resetUs / 1000 : 0 };
+  }
+
+  /**
+   * The script call for `cost` on subject `s`: `EVALSHA sha 1 key T capacity cost [batch]`. The common one (cost 1,
+   * no batching) is made once per subject and reused: no array per call.
+   */
+  private commandFor(s: TokenSubject, cost: number): string[] {
+    if (cost === 1 && this.batch <= 1) return (s.unitCommand ??= GCRA.command([s.key], [this.intervalUs, this.capacityArg, '1']));
+    const args = [this.intervalUs, this.capacityArg, String(cost)];
+    if (this.batch > cost) args.push(String(this.batch));
+    return GCRA.command([s.key], args);
   }
 
   stats(): RedisTokenBucketStats {

@@ -33,36 +33,35 @@ const PRELUDE = `local clock = redis.call('TIME')
  * the capacity (the local token bucket's). Integers rather than `%.17g` floats, because formatting a float costs
  * Redis about 2 µs per call. Elapsed time is a difference of two `TIME` readings, in whole µs.
  *
- * KEYS[1] the subject's state. ARGV: T (µs per token), capacity, cost, most tokens to take (= cost, or a batch).
- * Replies are integers (cheaper to write and to parse than strings): `{1, now, reset, remaining, extra}` (reset: µs
- * until the bucket is full again, rounded up; remaining: whole tokens left; extra: whole tokens taken beyond the
- * cost, when batching) or `{0, now, retry}` (µs until the call would fit, rounded up, so never early).
+ * KEYS[1] the subject's state. ARGV: T (µs per token), capacity, cost, and optionally the most tokens to take (a
+ * batch, above the cost) and a flag asking for the server's time in the reply (tests use it to check the window
+ * bound on the server's own clock). Replies are integers (cheaper to write and to parse than strings):
+ * `{1, reset, remaining[, extra]}` (reset: µs until the bucket is full again, rounded up; remaining: whole tokens
+ * left; extra: whole tokens taken beyond the cost, when batching) or `{0, retry}` (µs until the call would fit,
+ * rounded up, so never early); with the flag, the server's time (µs since the epoch above) is appended.
  * The key expires when the bucket is full again, so an idle subject leaves nothing behind.
  */
 export const GCRA = new Script(`${PRELUDE}local now = (tonumber(clock[1]) - ${SCRIPT_EPOCH_S}) * 1000000 + tonumber(clock[2])
 local T = tonumber(ARGV[1])
 local tau = T * tonumber(ARGV[2])
 local cost = tonumber(ARGV[3])
-local want = tonumber(ARGV[4])
 local debt = 0
 local state = redis.call('GET', KEYS[1])
 if state then
-  local i = string.find(state, ':', 1, true)
-  if i then
-    local d = tonumber(string.sub(state, 1, i - 1))
-    local at = tonumber(string.sub(state, i + 1))
-    if d and at then
-      debt = d / 1000 - (now - at)
-      if debt < 0 then debt = 0 end
-      if debt > tau then debt = tau end
-    end
+  local d, at = string.match(state, '^(%d+):(%d+)$')
+  if d then
+    debt = tonumber(d) / 1000 - (now - tonumber(at))
+    if debt < 0 then debt = 0 end
+    if debt > tau then debt = tau end
   end
 end
 local over = debt + T * cost - tau
 if over > tau * 1e-12 then
-  return {0, now, math.ceil(over)}
+  if ARGV[5] then return {0, math.ceil(over), now} end
+  return {0, math.ceil(over)}
 end
 local extra = 0
+local want = tonumber(ARGV[4] or 0)
 if want > cost then
   local whole = math.floor((tau - debt) / T)
   if whole > want then whole = want end
@@ -70,7 +69,9 @@ if want > cost then
 end
 debt = debt + T * (cost + extra)
 redis.call('SET', KEYS[1], string.format('%d:%d', math.ceil(debt * 1000), now), 'PX', math.floor(debt / 1000) + 1)
-return {1, now, math.ceil(debt), math.floor((tau - debt) / T), extra}
+if ARGV[5] then return {1, math.ceil(debt), math.floor((tau - debt) / T), extra, now} end
+if extra > 0 then return {1, math.ceil(debt), math.floor((tau - debt) / T), extra} end
+return {1, math.ceil(debt), math.floor((tau - debt) / T)}
 `);
 
 /**

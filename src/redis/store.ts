@@ -112,8 +112,15 @@ export class StoreGuard {
    * the breaker says, and their failures are not the breaker's business). Rejects with a {@link StoreCallError}.
    */
   run(script: Script, keys: readonly string[], args: readonly string[], guarded = true): Promise<unknown> {
+    return this.send(script, script.command(keys, args), guarded);
+  }
+
+  /**
+   * As {@link run}, with the command already built (`script.command(keys, args)`); it is not modified, so a caller may
+   * send the same array again.
+   */
+  send(script: Script, cmd: string[], guarded = true): Promise<unknown> {
     if (this.closed && guarded) return Promise.reject(new StoreCallError('error', 0));
-    const cmd = script.command(keys, args);
     if (!guarded || this.breaker === undefined) return this.call(script, cmd, NO_GENERATION);
     const generation = this.stage === undefined ? SLOW : this.stage.enter(this.breakerCall);
     if (generation !== SLOW) return this.call(script, cmd, generation);
@@ -133,7 +140,7 @@ export class StoreGuard {
     const start = this.clock.now();
     const p = new Pending(this, start, start + this.timeoutMs, generation, script, cmd);
     this.push(p);
-    this.send(cmd).then(p.answered, p.failed);
+    this.transmit(cmd).then(p.answered, p.failed);
     return p.promise;
   }
 
@@ -153,7 +160,7 @@ export class StoreGuard {
     if (!p.resent && isNoScript(e)) {
       // A server without the script: send it whole, under the same timeout.
       p.resent = true;
-      this.send(p.script.evalCommand(p.cmd)).then(p.answered, p.failed);
+      this.transmit(p.script.evalCommand(p.cmd)).then(p.answered, p.failed);
       return;
     }
     this.unlink(p);
@@ -167,8 +174,8 @@ export class StoreGuard {
     p.reject(error);
   }
 
-  /** Sends a command; a client that throws instead of rejecting gives a rejected promise. */
-  private send(cmd: string[]): Promise<unknown> {
+  /** Hands a command to the client; a client that throws instead of rejecting gives a rejected promise. */
+  private transmit(cmd: string[]): Promise<unknown> {
     try {
       return this.redis.sendCommand(cmd);
     } catch (e) {

@@ -56,17 +56,20 @@ export interface Admission {
 }
 
 /**
- * A commander over `inner` that records every admission the GCRA script reports: its reply `{1, now, reset,
- * remaining, extra}` to `EVALSHA sha 1 key T capacity cost want`, taken = cost + extra.
+ * A commander over `inner` that records every admission of the GCRA script on the server's clock: it asks the script
+ * for the server's time (its optional fifth argument) and reads it off the reply, `{1, reset, remaining, extra, now}`
+ * to `EVALSHA sha 1 key T capacity cost [batch]`; tokens taken = cost + extra.
  */
 export function recording(inner: RedisCommander, log: Admission[]): RedisCommander {
   return {
     async sendCommand(args) {
-      const reply = await inner.sendCommand(args);
-      if ((args[0] === 'EVALSHA' || args[0] === 'EVAL') && Array.isArray(reply) && reply.length === 5 && Number(reply[0]) === 1) {
-        log.push({ atUs: Number(reply[1]), taken: Number(args[6]) + Number(reply[4]) });
-      }
-      return reply;
+      const gcra = (args[0] === 'EVALSHA' || args[0] === 'EVAL') && args[2] === '1' && args.length >= 7 && args.length <= 8;
+      const sent = gcra ? [...args.slice(0, 7), args[7] ?? '0', '1'] : args;
+      const reply = await inner.sendCommand(sent);
+      if (!gcra || !Array.isArray(reply)) return reply;
+      const now = Number(reply[reply.length - 1]);
+      if (Number(reply[0]) === 1) log.push({ atUs: now, taken: Number(args[6]) + Number(reply[3]) });
+      return reply.slice(0, -1);
     },
   };
 }

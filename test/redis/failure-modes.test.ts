@@ -166,9 +166,11 @@ describe.each(CLIENTS)('Redis limiters with %s when Redis fails', (_label, conne
 
   it('dispose() while calls wait on a Redis that does not answer settles them at once, and leaves no timer', async () => {
     const clock = countingClock();
+    const stall = await ioredisClient(server);
     const b = redisTokenBucket({ redis: c.client, id: uid('dispose-down'), capacity: 10, refillPerSecond: 1, timeoutMs: 5_000, clock, breaker: false });
     await b.tryAcquire();
-    await server.stop();
+    const sleeping = stall.command('DEBUG', 'SLEEP', '0.5'); // the server answers nothing for 500 ms
+    await sleep(20);
     const pending = [b.tryAcquire(), b.execute(() => 1).catch((e: unknown) => e)];
     await sleep(20);
     b.dispose();
@@ -176,5 +178,7 @@ describe.each(CLIENTS)('Redis limiters with %s when Redis fails', (_label, conne
     expect(r).toMatchObject({ ok: false, reason: 'DISPOSED' });
     expect(isRejectedError(e) && e.code).toBe('DISPOSED');
     expect(clock.live.size).toBe(0);
+    await sleeping;
+    await stall.close();
   });
 });

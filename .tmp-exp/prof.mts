@@ -1,0 +1,10 @@
+import { Redis } from 'ioredis';
+import { RedisServer } from '/work/main/test/support/redis-server.ts';
+import { redisTokenBucket } from '/work/main/src/redis/index.ts';
+const srv = await RedisServer.start();
+const redis = new Redis(srv.port, '127.0.0.1');
+const b = redisTokenBucket({ redis, id: 'p', capacity: 1e9, refillPerSecond: 1e9, timeoutMs: 1000 });
+const until = performance.now() + 4000; let n = 0;
+await Promise.all(Array.from({ length: 64 }, async () => { while (performance.now() < until) { await b.tryAcquire(); n++; } }));
+console.log(n / 4, 'calls/s');
+b.dispose(); redis.disconnect(); await srv.stop();
