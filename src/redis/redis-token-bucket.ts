@@ -137,10 +137,11 @@ class RedisTokenBucketImpl extends StoreLimiter<TokenSubject> implements RedisTo
       } else s.blockedAt = NaN;
     }
     const reply = await this.guard.send(GCRA, this.commandFor(s, cost));
-    if (!Array.isArray(reply) || reply.length < 2) throw malformed(this.name);
-    if (Number(reply[0]) !== 1) {
-      const retryUs = Number(reply[1]);
-      if (!(retryUs >= 0)) throw malformed(this.name);
+    // One integer (reset µs when admitted, −retry µs when refused), or `{value, extra}` when batching.
+    const value = Number(Array.isArray(reply) ? reply[0] : reply);
+    if (!Number.isFinite(value) || value === 0) throw malformed(this.name);
+    if (value < 0) {
+      const retryUs = -value;
       if (this.cacheRefusals) {
         // Redis rounded the wait up to a whole µs: the tokens there were at least `cost − retry·rate` and fewer than
         // `cost − (retry − 1 µs)·rate`, and the cache keeps that upper bound.
@@ -150,16 +151,16 @@ class RedisTokenBucketImpl extends StoreLimiter<TokenSubject> implements RedisTo
       }
       return { ok: false, reason: 'RATE_LIMITED', retryAfterMs: retryUs / 1000 };
     }
-    const resetUs = Number(reply[1]);
-    const remaining = Number(reply[2]);
-    if (reply.length > 3) {
-      const extra = Number(reply[3]);
+    if (Array.isArray(reply)) {
+      const extra = Number(reply[1]);
       if (extra > 0) {
         s.leased += extra;
         s.leaseEnds = now + this.batchTtlMs;
       }
     }
-    return { ok: true, permit: NOOP_PERMIT, remaining: remaining > 0 ? remaining : 0, resetMs: resetUs > 0 ? resetUs / 1000 : 0 };
+    // Whole tokens left: the capacity less the debt the reset time stands for (rounded up, so never too many).
+    const remaining = Math.floor(this.capacity - (value / 1000) * this.ratePerMs + 1e-9);
+    return { ok: true, permit: NOOP_PERMIT, remaining: remaining > 0 ? remaining : 0, resetMs: value / 1000 };
   }
 
   /**

@@ -35,10 +35,10 @@ const PRELUDE = `local clock = redis.call('TIME')
  *
  * KEYS[1] the subject's state. ARGV: T (µs per token), capacity, cost, and optionally the most tokens to take (a
  * batch, above the cost) and a flag asking for the server's time in the reply (tests use it to check the window
- * bound on the server's own clock). Replies are integers (cheaper to write and to parse than strings):
- * `{1, reset, remaining[, extra]}` (reset: µs until the bucket is full again, rounded up; remaining: whole tokens
- * left; extra: whole tokens taken beyond the cost, when batching) or `{0, retry}` (µs until the call would fit,
- * rounded up, so never early); with the flag, the server's time (µs since the epoch above) is appended.
+ * bound on the server's own clock). The reply is one integer, the cheapest there is to write and to parse: `reset`
+ * > 0 when admitted (µs until the bucket is full again, rounded up: the tokens left follow from it), `−retry` < 0
+ * when refused (µs until the call would fit, rounded up, so never early). When batching it is `{reset, extra}`
+ * (extra: whole tokens taken beyond the cost); with the flag, `{value, extra, now}` (now: µs since the epoch above).
  * The key expires when the bucket is full again, so an idle subject leaves nothing behind.
  */
 export const GCRA = new Script(`${PRELUDE}local now = (tonumber(clock[1]) - ${SCRIPT_EPOCH_S}) * 1000000 + tonumber(clock[2])
@@ -57,8 +57,8 @@ if state then
 end
 local over = debt + T * cost - tau
 if over > tau * 1e-12 then
-  if ARGV[5] then return {0, math.ceil(over), now} end
-  return {0, math.ceil(over)}
+  if ARGV[5] then return {-math.ceil(over), 0, now} end
+  return -math.ceil(over)
 end
 local extra = 0
 local want = tonumber(ARGV[4] or 0)
@@ -69,9 +69,9 @@ if want > cost then
 end
 debt = debt + T * (cost + extra)
 redis.call('SET', KEYS[1], string.format('%d:%d', math.ceil(debt * 1000), now), 'PX', math.floor(debt / 1000) + 1)
-if ARGV[5] then return {1, math.ceil(debt), math.floor((tau - debt) / T), extra, now} end
-if extra > 0 then return {1, math.ceil(debt), math.floor((tau - debt) / T), extra} end
-return {1, math.ceil(debt), math.floor((tau - debt) / T)}
+if ARGV[5] then return {math.ceil(debt), extra, now} end
+if want > cost then return {math.ceil(debt), extra} end
+return math.ceil(debt)
 `);
 
 /**

@@ -57,19 +57,21 @@ export interface Admission {
 
 /**
  * A commander over `inner` that records every admission of the GCRA script on the server's clock: it asks the script
- * for the server's time (its optional fifth argument) and reads it off the reply, `{1, reset, remaining, extra, now}`
- * to `EVALSHA sha 1 key T capacity cost [batch]`; tokens taken = cost + extra.
+ * for the server's time (its optional fifth argument), reads it off the reply `{value, extra, now}` to
+ * `EVALSHA sha 1 key T capacity cost [batch]` (value > 0: admitted; tokens taken = cost + extra), and hands the
+ * limiter the reply it would have had without the flag.
  */
 export function recording(inner: RedisCommander, log: Admission[]): RedisCommander {
   return {
     async sendCommand(args) {
       const gcra = (args[0] === 'EVALSHA' || args[0] === 'EVAL') && args[2] === '1' && args.length >= 7 && args.length <= 8;
-      const sent = gcra ? [...args.slice(0, 7), args[7] ?? '0', '1'] : args;
-      const reply = await inner.sendCommand(sent);
-      if (!gcra || !Array.isArray(reply)) return reply;
-      const now = Number(reply[reply.length - 1]);
-      if (Number(reply[0]) === 1) log.push({ atUs: now, taken: Number(args[6]) + Number(reply[3]) });
-      return reply.slice(0, -1);
+      if (!gcra) return inner.sendCommand(args);
+      const batching = args.length === 8;
+      const reply = await inner.sendCommand([...args.slice(0, 7), args[7] ?? '0', '1']);
+      if (!Array.isArray(reply)) return reply;
+      const [value, extra, now] = reply.map(Number) as [number, number, number];
+      if (value > 0) log.push({ atUs: now, taken: Number(args[6]) + extra });
+      return batching ? [value, extra] : value;
     },
   };
 }
