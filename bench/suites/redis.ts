@@ -340,7 +340,7 @@ const suite: Suite = {
   tasks: variants.map((v) => asyncTask(v.name, v.op, { role: v.role, batch: BATCH, note: v.note })),
   notes: [
     'One `redis-server` (no persistence) on 127.0.0.1, started by the suite, and one ioredis client for every row; both share the 2 cores with this process, so a round trip includes the server being scheduled.',
-    'sluice is loaded from the sources through tsx, as in the other non-HTTP suites.',
+    'sluice is loaded from the built package (dist/, rebuilt first when src/ is newer), as users run it: tsx, which runs the benchmarks, compiles with esbuild\'s `keepNames`, which costs every function made per call an `Object.defineProperty` (the limiters measured about 40 % slower under it).',
     'The tinybench table is sequential (one call in flight, batches of 200). B/op counts what is allocated before the awaited reply; the replies of releases sent without waiting land after the probe and are not counted.',
     'The tinybench rows run one after the other, and loopback latency on a shared VM drifts by up to 3× within a run, so compare rows in the interleaved tables below, which also give percentiles and throughput with many calls in flight.',
   ],
