@@ -2,7 +2,8 @@
  * `sluice/redis`: limits shared by many processes through Redis or Valkey. Quotas (a third-party API's "100 requests
  * per minute per key", "at most 10 concurrent exports") are shared; overload control (adaptive limiter, bulkhead,
  * breaker) stays in each process, because a network hop per request is a new failure point. Each decision is one
- * atomic Lua script on the server's clock; every Redis call has a timeout, a breaker and a failure mode.
+ * atomic Lua script on the server's clock (Redis 5.0 or later, or Valkey); every Redis call has a timeout, a breaker
+ * and a failure mode.
  *
  * ioredis and node-redis are optional peers, passed in: this entry point imports neither.
  * @module
