@@ -4,8 +4,51 @@
  */
 import { Redis } from 'ioredis';
 import { createClient } from 'redis';
+import { afterAll, beforeAll } from 'vitest';
 import type { RedisCommander } from '../../src/redis/index.js';
-import type { RedisServer } from '../support/redis-server.js';
+import { RedisServer } from '../support/redis-server.js';
+
+export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+let seq = 0;
+/** A name no other test (nor another test file's process) uses: limits of different tests never share a key. */
+export const uid = (base: string): string => `${base}-${process.pid}-${++seq}`;
+
+/** A real redis-server for this test file: started before its tests, stopped after them. */
+export function useServer(): RedisServer {
+  const server = RedisServer.unstarted();
+  beforeAll(() => server.boot());
+  afterAll(() => server.stop());
+  return server;
+}
+
+/**
+ * A client connected (by `connect`) before the tests of the enclosing `describe` and closed after them. The object
+ * returned stands for it from then on.
+ */
+export function useClient(server: RedisServer, connect: (server: RedisServer) => Promise<TestClient>): TestClient {
+  let c: TestClient | undefined;
+  beforeAll(async () => {
+    c = await connect(server);
+  });
+  afterAll(async () => {
+    await c?.close();
+  });
+  const live = (): TestClient => {
+    if (c === undefined) throw new Error('the test client is not connected yet');
+    return c;
+  };
+  return {
+    get label() {
+      return live().label;
+    },
+    get client() {
+      return live().client;
+    },
+    command: (...args) => live().command(...args),
+    close: () => live().close(),
+  };
+}
 
 export interface TestClient {
   readonly label: string;

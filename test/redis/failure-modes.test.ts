@@ -2,26 +2,16 @@
  * Redis stopped, restarted and stalled under the limiters: each failure mode decides the calls, no call hangs, the
  * breaker stops paying the timeout and recovers on its own, and no timer is left behind.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { isRejectedError, systemClock, type Clock } from '../../src/index.js';
 import { redisConcurrencyLimit, redisTokenBucket, type StoreFailureEvent } from '../../src/redis/index.js';
-import { RedisServer } from '../support/redis-server.js';
-import { CLIENTS, ioredisClient, type TestClient } from './clients.js';
+import { CLIENTS, ioredisClient, sleep, uid, useClient, useServer } from './clients.js';
 
-let server: RedisServer;
-beforeAll(async () => {
-  server = await RedisServer.start();
-});
-afterAll(async () => {
-  await server?.stop();
-});
+const server = useServer();
 afterEach(async () => {
   if (!server.running) await server.restart();
 });
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-let seq = 0;
-const uid = (base: string) => `${base}-${process.pid}-${++seq}`;
 
 /** The system clock, keeping count of the timers armed through it and not yet fired or cleared. */
 function countingClock(): Clock & { readonly live: Set<unknown> } {
@@ -45,13 +35,7 @@ function countingClock(): Clock & { readonly live: Set<unknown> } {
 }
 
 describe.each(CLIENTS)('Redis limiters with %s when Redis fails', (_label, connect) => {
-  let c: TestClient;
-  beforeAll(async () => {
-    c = await connect(server);
-  });
-  afterAll(async () => {
-    await c.close();
-  });
+  const c = useClient(server, connect);
 
   it("failureMode 'open' admits while Redis is down, counts and emits each such call, and uses Redis again once it is back", async () => {
     const clock = countingClock();

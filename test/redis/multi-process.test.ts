@@ -6,23 +6,14 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { redisConcurrencyLimit } from '../../src/redis/index.js';
-import { RedisServer } from '../support/redis-server.js';
-import { ioredisClient, worstWindowExcess, type Admission, type TestClient } from './clients.js';
+import { ioredisClient, useClient, useServer, worstWindowExcess, type Admission } from './clients.js';
 
 const WORKER = fileURLToPath(new URL('./fixtures/worker.ts', import.meta.url));
 
-let server: RedisServer;
-let c: TestClient;
-beforeAll(async () => {
-  server = await RedisServer.start();
-  c = await ioredisClient(server);
-});
-afterAll(async () => {
-  await c?.close();
-  await server?.stop();
-});
+const server = useServer();
+const c = useClient(server, ioredisClient);
 
 interface Worker {
   readonly proc: ChildProcess;

@@ -1,20 +1,10 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { isRejectedError } from '../../src/index.js';
 import { redisConcurrencyLimit } from '../../src/redis/index.js';
-import { RedisServer } from '../support/redis-server.js';
-import { CLIENTS, type TestClient } from './clients.js';
+import { CLIENTS, sleep, uid, useClient, useServer } from './clients.js';
 
-let server: RedisServer;
-beforeAll(async () => {
-  server = await RedisServer.start();
-});
-afterAll(async () => {
-  await server?.stop();
-});
+const server = useServer();
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-let seq = 0;
-const uid = (base: string) => `${base}-${process.pid}-${++seq}`;
 
 /** Polls until `f()` is true (Redis work sent without awaiting, such as a release); fails after `ms`. */
 async function eventually(f: () => Promise<boolean> | boolean, ms = 2_000): Promise<void> {
@@ -26,13 +16,7 @@ async function eventually(f: () => Promise<boolean> | boolean, ms = 2_000): Prom
 }
 
 describe.each(CLIENTS)('redisConcurrencyLimit with %s', (_label, connect) => {
-  let c: TestClient;
-  beforeAll(async () => {
-    c = await connect(server);
-  });
-  afterAll(async () => {
-    await c.close();
-  });
+  const c = useClient(server, connect);
 
   it('caps calls in flight over every limiter on one id, and frees a slot when a call ends', async () => {
     const id = uid('cap');

@@ -1,29 +1,13 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createMetricsRegistry, isRejectedError, pipeline, retry } from '../../src/index.js';
 import { redisCommander, redisTokenBucket } from '../../src/redis/index.js';
-import { RedisServer } from '../support/redis-server.js';
-import { CLIENTS, recording, worstWindowExcess, type Admission, type TestClient } from './clients.js';
+import { CLIENTS, recording, sleep, uid, useClient, useServer, worstWindowExcess, type Admission } from './clients.js';
 
-let server: RedisServer;
-beforeAll(async () => {
-  server = await RedisServer.start();
-});
-afterAll(async () => {
-  await server?.stop();
-});
+const server = useServer();
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-let seq = 0;
-const uid = (base: string) => `${base}-${process.pid}-${++seq}`;
 
 describe.each(CLIENTS)('redisTokenBucket with %s', (_label, connect) => {
-  let c: TestClient;
-  beforeAll(async () => {
-    c = await connect(server);
-  });
-  afterAll(async () => {
-    await c.close();
-  });
+  const c = useClient(server, connect);
 
   it('admits the burst, then refuses with the exact retry hint Redis computed, and admits once it has passed', async () => {
     const b = redisTokenBucket({ redis: c.client, id: uid('burst'), capacity: 3, refillPerSecond: 20, timeoutMs: 1000 });
@@ -206,10 +190,11 @@ describe.each(CLIENTS)('redisTokenBucket with %s', (_label, connect) => {
     const rate = 200;
     const limiters = [0, 1, 2].map((i) => redisTokenBucket({ redis: recording(redisCommander(c.client), log), id, capacity, refillPerSecond: rate, timeoutMs: 1000, name: `p${i}` }));
     const until = performance.now() + 300;
+    let n = 0;
     await Promise.all(
       limiters.flatMap((l) =>
         [0, 1, 2, 3].map(async () => {
-          while (performance.now() < until) await l.tryAcquire({ cost: 1 + (seq++ % 2) });
+          while (performance.now() < until) await l.tryAcquire({ cost: 1 + (n++ % 2) });
         }),
       ),
     );

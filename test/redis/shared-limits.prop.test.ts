@@ -4,25 +4,13 @@
  * every lease is released (the keys are gone once all calls have ended). Reproduce with FC_SEED=<seed printed below>.
  */
 import fc from 'fast-check';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { redisCommander, redisConcurrencyLimit, redisTokenBucket } from '../../src/redis/index.js';
-import { RedisServer } from '../support/redis-server.js';
 import { fcParams } from '../rate/prop-driver.js';
-import { ioredisClient, recording, worstWindowExcess, type Admission, type TestClient } from './clients.js';
+import { ioredisClient, recording, sleep, uid, useClient, useServer, worstWindowExcess, type Admission } from './clients.js';
 
-let server: RedisServer;
-let clients: TestClient[] = [];
-beforeAll(async () => {
-  server = await RedisServer.start();
-  clients = await Promise.all([0, 1, 2, 3].map(() => ioredisClient(server)));
-});
-afterAll(async () => {
-  await Promise.all(clients.map((c) => c.close()));
-  await server?.stop();
-});
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-let run = 0;
+const server = useServer();
+const clients = [0, 1, 2, 3].map(() => useClient(server, ioredisClient));
 
 const arrival = fc.record({ gapMs: fc.integer({ min: 0, max: 3 }), cost: fc.integer({ min: 1, max: 3 }), holdMs: fc.integer({ min: 0, max: 6 }) });
 const schedules = fc.integer({ min: 2, max: 4 }).chain((n) => fc.array(fc.array(arrival, { minLength: 5, maxLength: 25 }), { minLength: n, maxLength: n }));
@@ -31,7 +19,7 @@ describe('shared limits over random schedules', () => {
   it('redisTokenBucket: tokens admitted by all clients in any window of server time ≤ capacity + rate · window', async () => {
     await fc.assert(
       fc.asyncProperty(schedules, fc.integer({ min: 1, max: 8 }), fc.integer({ min: 20, max: 2000 }), async (perClient, capacity, rate) => {
-        const id = `prop-bucket-${process.pid}-${++run}`;
+        const id = uid('prop-bucket');
         const log: Admission[] = [];
         const limiters = perClient.map((_, i) => redisTokenBucket({ redis: recording(redisCommander(clients[i]!.client), log), id, capacity, refillPerSecond: rate, timeoutMs: 2000, name: `c${i}` }));
         await Promise.all(
@@ -53,7 +41,7 @@ describe('shared limits over random schedules', () => {
   it('redisConcurrencyLimit: units in flight never exceed the limit, and every lease is released', async () => {
     await fc.assert(
       fc.asyncProperty(schedules, fc.integer({ min: 3, max: 6 }), async (perClient, limit) => {
-        const id = `prop-lease-${process.pid}-${++run}`;
+        const id = uid('prop-lease');
         const limiters = perClient.map((_, i) => redisConcurrencyLimit({ redis: clients[i]!.client, id, limit, timeoutMs: 2000, name: `c${i}` }));
         const intervals: { start: number; end: number; cost: number }[] = [];
         await Promise.all(

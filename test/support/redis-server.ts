@@ -48,12 +48,26 @@ async function waitForPong(port: number, timeoutMs = 10_000): Promise<void> {
 
 export class RedisServer {
   private proc: ChildProcess | undefined;
-  private constructor(readonly port: number) {}
+  /** The loopback port, chosen by {@link boot} (0 before). */
+  port = 0;
+  private constructor() {}
 
+  /** A server started now on a free port. */
   static async start(): Promise<RedisServer> {
-    const s = new RedisServer(await freePort());
-    await s.launch();
+    const s = new RedisServer();
+    await s.boot();
     return s;
+  }
+
+  /** A server to {@link boot} later (from a test file's `beforeAll`). */
+  static unstarted(): RedisServer {
+    return new RedisServer();
+  }
+
+  /** Starts the server on a free port. */
+  async boot(): Promise<void> {
+    this.port = await freePort();
+    await this.launch();
   }
 
   get url(): string {
