@@ -1,6 +1,6 @@
 /**
  * The packed package's types, as TypeScript projects of each module-resolution mode see them: `sluice`,
- * `sluice/sim`, `sluice/testing`, `sluice/fetch` and `sluice/http` must resolve to their declarations (not `any`) under `node10` (old setups, which
+ * `sluice/sim`, `sluice/testing`, `sluice/fetch`, `sluice/http` and `sluice/redis` must resolve to their declarations (not `any`) under `node10` (old setups, which
  * ignore `exports`), `node16` (ESM and CommonJS files) and `bundler`. Each project is type-checked by the
  * repository's own TypeScript, with `skipLibCheck: false` so the declarations themselves are checked too.
  */
@@ -18,8 +18,13 @@ import { simulate, type SimResult } from 'sluice/sim';
 import { ManualClock } from 'sluice/testing';
 import { protectFetch } from 'sluice/fetch';
 import { parseRetryAfter } from 'sluice/http';
+import { redisTokenBucket, type RedisCommander } from 'sluice/redis';
 
 const api = protectFetch(fetch, { retry: { maxAttempts: 2 } });
+const redis: RedisCommander = { sendCommand: async () => 1 };
+const quota = redisTokenBucket({ redis, id: 'q', capacity: 10, refillPerSecond: 1 });
+// @ts-expect-error refillPerSecond is a number
+redisTokenBucket({ redis, id: 'q', capacity: 10, refillPerSecond: 'one' });
 const hint: number | undefined = parseRetryAfter('120', Date.now());
 // @ts-expect-error retry.maxAttempts is a number
 protectFetch(fetch, { retry: { maxAttempts: 'two' } });
@@ -32,7 +37,7 @@ const run: (o: Parameters<typeof simulate>[0]) => Promise<SimResult> = simulate;
 tokenBucket({ capacity: 'ten', refillPerSecond: 1 });
 // @ts-expect-error ManualClock has no such method
 clock.notAMethod();
-export { name, signal, run, api, hint };
+export { name, signal, run, api, hint, quota };
 `;
 
 interface Mode {
