@@ -241,8 +241,8 @@ function noop(): void {}
  * ```ts
  * import { createClient } from 'redis';
  * const redis = await createClient().connect();
- * const exports = redisConcurrencyLimit({ redis, id: 'report-exports', limit: 10 });
- * await exports.execute(() => runExport(job));
+ * const exportSlots = redisConcurrencyLimit({ redis, id: 'report-exports', limit: 10 });
+ * await exportSlots.execute(() => runExport(job));
  * ```
  */
 export function redisConcurrencyLimit(options: RedisConcurrencyLimitOptions): RedisConcurrencyLimit {

@@ -50,18 +50,19 @@ export class RedisServer {
   private proc: ChildProcess | undefined;
   /** The loopback port, chosen by {@link boot} (0 before). */
   port = 0;
-  private constructor() {}
+  /** `extraArgs`: more redis-server options (a cluster node's, for example). */
+  private constructor(private readonly extraArgs: readonly string[] = []) {}
 
   /** A server started now on a free port. */
-  static async start(): Promise<RedisServer> {
-    const s = new RedisServer();
+  static async start(extraArgs: readonly string[] = []): Promise<RedisServer> {
+    const s = new RedisServer(extraArgs);
     await s.boot();
     return s;
   }
 
   /** A server to {@link boot} later (from a test file's `beforeAll`). */
-  static unstarted(): RedisServer {
-    return new RedisServer();
+  static unstarted(extraArgs: readonly string[] = []): RedisServer {
+    return new RedisServer(extraArgs);
   }
 
   /** Starts the server on a free port. */
@@ -79,7 +80,8 @@ export class RedisServer {
   }
 
   private async launch(): Promise<void> {
-    const proc = spawn('redis-server', ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--enable-debug-command', 'local'], {
+    const args = ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--enable-debug-command', 'local', ...this.extraArgs];
+    const proc = spawn('redis-server', args, {
       stdio: ['ignore', 'ignore', 'pipe'],
     });
     let stderr = '';
