@@ -139,6 +139,17 @@ describe('docs/grafana/sluice-dashboard.json', () => {
     const { adaptiveLimiter, adaptiveThrottle, cooldown } = await import('../../src/index.js');
     const clock = new ManualClock();
     const metrics = prometheusMetrics();
+    // The shared limiters' series, from a real redis-server (on the system clock: Redis answers in real time).
+    const { redisTokenBucket, redisConcurrencyLimit } = await import('../../src/redis/index.js');
+    const { RedisServer } = await import('../support/redis-server.js');
+    const { Redis } = await import('ioredis');
+    const server = await RedisServer.start();
+    const redis = new Redis(server.port, '127.0.0.1');
+    const shared = [
+      redisTokenBucket({ redis, id: 'dashboard', capacity: 1, refillPerSecond: 1, metrics, timeoutMs: 1000 }),
+      redisConcurrencyLimit({ redis, id: 'dashboard', limit: 1, metrics, timeoutMs: 1000 }),
+    ];
+    for (const p of shared) await p.execute(() => 1);
     const policies = [
       tokenBucket({ capacity: 1, refillPerSecond: 1, metrics, clock }),
       bulkhead({ limit: 1, maxQueue: 2, queue: 'priority', metrics, clock }),
@@ -162,6 +173,9 @@ describe('docs/grafana/sluice-dashboard.json', () => {
     );
     await clock.advance(5);
     await Promise.all([held, queued]);
+    for (const p of shared) p.dispose();
+    redis.disconnect();
+    await server.stop();
     const exprs = [...dashboard.panels.flatMap((p) => p.targets.map((t) => t.expr)), ...dashboard.templating.list.map((t) => JSON.stringify(t.query ?? ''))];
     expect(dashboard.panels.length).toBeGreaterThanOrEqual(8);
     const named = new Set(exprs.flatMap((e) => e.match(/\bsluice_[a-z_]+/g) ?? []));
