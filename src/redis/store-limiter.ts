@@ -5,7 +5,7 @@
  */
 import { createHash, randomUUID } from 'node:crypto';
 import type { Clock } from '../core/clock.js';
-import { Context, DEFAULT_CONTEXT, createContext, executeContext, type ExecuteOptions, type ExecutionContext, type Task } from '../core/context.js';
+import { Context, DEFAULT_CONTEXT, NEVER_ABORTED, createContext, executeContext, type ExecuteOptions, type ExecutionContext, type Task } from '../core/context.js';
 import { RejectedError, rejectionError, type RejectionCode } from '../core/errors.js';
 import { COMMON_KEYS, QUEUE_KEYS, callTask, parseCommon, type CommonOptions } from '../core/limiter-base.js';
 import { NOOP_PERMIT, type Permit } from '../core/permit.js';
@@ -426,10 +426,12 @@ export abstract class StoreLimiter<S extends Subject> implements SharedLimiter {
   private sleep(ms: number, ctx: Context): Promise<void> {
     return new Promise<void>((resolve, reject) => {
       const signal = ctx.signal;
+      // The shared never-aborting signal of calls without one gets no listener: it is one object per process.
+      const watched = signal !== NEVER_ABORTED;
       const settle = (): void => {
         this.sleepers.delete(done);
         this.clock.clearTimeout(handle);
-        signal.removeEventListener('abort', onAbort);
+        if (watched) signal.removeEventListener('abort', onAbort);
       };
       const done = (): void => {
         settle();
@@ -441,7 +443,7 @@ export abstract class StoreLimiter<S extends Subject> implements SharedLimiter {
         reject(signal.reason);
       };
       this.sleepers.add(done);
-      signal.addEventListener('abort', onAbort, { once: true });
+      if (watched) signal.addEventListener('abort', onAbort, { once: true });
       const handle = this.clock.setTimeout(done, ms);
     });
   }
