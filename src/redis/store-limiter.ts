@@ -69,7 +69,9 @@ export interface StoreLimiterOptions extends CommonOptions {
   maxSubjects?: number;
   /**
    * Longest a call of `acquire()` / `execute()` may wait for the limit, ms: a refused call whose retry hint fits sleeps
-   * that long and asks again (not a FIFO queue: callers retry independently). 0 refuses at once. ≥ 0. Default 0.
+   * that long and asks again (not a FIFO queue: callers retry independently). Between two asks of one call it sleeps
+   * at least 1 ms, doubling with each refusal up to 64 ms, so that an unknown or tiny hint does not turn waiting into
+   * a stream of round trips; each sleep is stretched by up to 50 % at random. 0 refuses at once. ≥ 0. Default 0.
    */
   maxWaitMs?: number;
   /** Admit everything, but count and emit (`wouldReject`) what enforcement would have refused. Default false. */
@@ -173,6 +175,9 @@ export class Subject {
     readonly key: string,
   ) {}
 }
+
+/** Longest pause between two asks of one waiting call when the hint is smaller (see `acquireFor`), ms. */
+const MAX_POLL_FLOOR_MS = 64;
 
 /** Subjects longer than this are keyed by their SHA-1, so a hostile key cannot make Redis keys of any size. */
 const MAX_SUBJECT_LENGTH = 200;
@@ -360,6 +365,7 @@ export abstract class StoreLimiter<S extends Subject> implements SharedLimiter {
     const s = this.subjectOf(ctx);
     const start = this.clock.now();
     let waited = false;
+    let floor = 1;
     for (;;) {
       const now = this.clock.now();
       if (ctx.deadline !== undefined && now >= ctx.deadline) return this.refuseCall('DEADLINE_EXCEEDED', 0, ctx.cost);
@@ -387,10 +393,14 @@ export abstract class StoreLimiter<S extends Subject> implements SharedLimiter {
       let reason = d.reason;
       if (reason === this.busyReason && this.maxWaitMs > 0 && d.retryAfterMs < Infinity) {
         const at = this.clock.now();
-        // A hint of 0 (unknown) is polled at 1 ms and up; each wait is stretched by up to 50 % at random, so that
-        // callers refused together do not all ask again together (never shortened: asking before the hint is wasted).
-        const sleep = Math.max(d.retryAfterMs, 1) * (1 + 0.5 * this.random());
-        const waitEnds = at + Math.max(d.retryAfterMs, 1);
+        // The wait is the hint, but at least `floor`, which starts at 1 ms and doubles with each refusal of this call
+        // up to 64 ms: a hint of 0 (unknown) or a tiny one (a concurrency estimate) must not turn waiting callers
+        // into a stream of round trips. Each wait is stretched by up to 50 % at random, so that callers refused
+        // together do not all ask again together (never shortened: asking before the hint is wasted).
+        const wait = Math.max(d.retryAfterMs, floor);
+        floor = Math.min(floor * 2, MAX_POLL_FLOOR_MS);
+        const sleep = wait * (1 + 0.5 * this.random());
+        const waitEnds = at + wait;
         if (waitEnds - start > this.maxWaitMs) reason = 'MAX_WAIT_EXCEEDED';
         else if (ctx.deadline !== undefined && waitEnds >= ctx.deadline) reason = 'DEADLINE_EXCEEDED';
         else {

@@ -132,6 +132,18 @@ describe.each(CLIENTS)('redisConcurrencyLimit with %s', (_label, connect) => {
     l.dispose();
   });
 
+  it('a waiting caller backs off between asks (1 ms doubling to 64 ms) instead of polling Redis every millisecond', async () => {
+    const l = redisConcurrencyLimit({ redis: c.client, id: uid('poll'), limit: 1, timeoutMs: 1000, maxWaitMs: 2_000 });
+    const p = await l.acquire();
+    const before = l.stats().storeCalls.ok;
+    setTimeout(() => p.release(), 250);
+    const q = await l.acquire(); // no call has ended yet when it starts waiting: no estimate, the hint is 0
+    // 250 ms of waiting at 1, 2, 4, ... 64, 64 ms (each up to 1.5× longer): about 9 asks; polling every 1 ms: 250.
+    expect(l.stats().storeCalls.ok - before).toBeLessThanOrEqual(14);
+    q.release();
+    l.dispose();
+  });
+
   it('in dry-run admits past the limit and counts what it would have refused', async () => {
     const l = redisConcurrencyLimit({ redis: c.client, id: uid('dry'), limit: 1, timeoutMs: 1000, dryRun: true });
     const permits = [await l.acquire(), await l.acquire(), await l.acquire()];

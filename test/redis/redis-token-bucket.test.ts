@@ -121,13 +121,13 @@ describe.each(CLIENTS)('redisTokenBucket with %s', (_label, connect) => {
   });
 
   it('regression: callers sleeping before a retry without a signal add no listener to the shared never-aborting signal', async () => {
-    const { getEventListeners } = await import('node:events');
+    const { EventEmitter } = await import('node:events');
     const { NEVER_ABORTED } = await import('../../src/index.js');
     const b = redisTokenBucket({ redis: c.client, id: uid('listeners'), capacity: 1, refillPerSecond: 50, timeoutMs: 1000, maxWaitMs: 2_000 });
     await b.acquire();
     const waiting = Array.from({ length: 20 }, () => b.acquire());
     await sleep(5);
-    expect(getEventListeners(NEVER_ABORTED, 'abort')).toHaveLength(0);
+    expect(EventEmitter.getEventListeners(NEVER_ABORTED, 'abort')).toHaveLength(0);
     await Promise.all(waiting);
     expect(b.stats().admitted).toBe(21);
     b.dispose();
