@@ -67,6 +67,16 @@ describe('Redis limits shared by several processes', () => {
     expect(worstWindowExcess(all, 10, 100)).toBeLessThanOrEqual(1e-9);
   }, 60_000);
 
+  it('three processes batching (batch 5) admit at most capacity + rate · window + 3 × (batch − 1) in every window', async () => {
+    const job = { mode: 'bucket', id: `mp-batch-${process.pid}`, durationMs: 1500, capacity: 10, refillPerSecond: 100, callers: 3, batch: 5 };
+    const logs = await Promise.all([worker(job), worker(job), worker(job)].map((w) => w.done));
+    const all = logs.flat() as Admission[];
+    expect(all.length).toBeGreaterThan(100);
+    // Local admission times on the machine's one wall clock; a reply's delay may shift one by up to 10 ms here
+    // (a token at 100/s), hence the last term.
+    expect(worstWindowExcess(all, 10, 100)).toBeLessThanOrEqual(3 * (5 - 1) + 100 * 0.01);
+  }, 60_000);
+
   it('three processes on one redisConcurrencyLimit never hold more than the limit at once', async () => {
     const job = { mode: 'lease', id: `mp-lease-${process.pid}`, durationMs: 1500, limit: 3, holdMs: 8, callers: 3 };
     const logs = await Promise.all([worker(job), worker(job), worker(job)].map((w) => w.done));
