@@ -152,11 +152,11 @@ class RedisTokenBucketImpl extends StoreLimiter<TokenSubject> implements RedisTo
       return { ok: false, reason: 'RATE_LIMITED', retryAfterMs: retryUs / 1000 };
     }
     if (Array.isArray(reply)) {
+      // A new lease replaces what was left of the last one (less than this call's cost, or lapsed): a process never
+      // holds more than `batch − 1` tokens Redis has counted, which is what the over-admission bound rests on.
       const extra = Number(reply[1]);
-      if (extra > 0) {
-        s.leased += extra;
-        s.leaseEnds = now + this.batchTtlMs;
-      }
+      s.leased = extra > 0 ? extra : 0;
+      s.leaseEnds = now + this.batchTtlMs;
     }
     // Whole tokens left: the capacity less the debt the reset time stands for (rounded up, so never too many).
     const remaining = Math.floor(this.capacity - (value / 1000) * this.ratePerMs + 1e-9);
