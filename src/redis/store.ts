@@ -80,7 +80,6 @@ export class StoreGuard {
    */
   private head: Pending | undefined = undefined;
   private tail: Pending | undefined = undefined;
-  private size = 0;
   private timer: TimerHandle | undefined;
   /** The timer fired with the oldest call overdue, and was re-armed once before declaring it timed out. */
   private grace = false;
@@ -190,7 +189,6 @@ export class StoreGuard {
       p.prev = this.tail;
     }
     this.tail = p;
-    this.size++;
     if (this.timer === undefined) this.arm(p.deadline);
   }
 
@@ -202,7 +200,6 @@ export class StoreGuard {
     if (p.next === undefined) this.tail = p.prev;
     else p.next.prev = p.prev;
     p.prev = p.next = undefined;
-    this.size--;
   }
 
   private arm(at: number): void {
@@ -238,11 +235,6 @@ export class StoreGuard {
       this.fail(p, new StoreCallError('timeout', 0));
     }
     if (this.head !== undefined) this.arm(this.head.deadline);
-  }
-
-  /** Calls in flight. */
-  get inflight(): number {
-    return this.size;
   }
 
   /**
