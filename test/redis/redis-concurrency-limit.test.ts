@@ -106,6 +106,18 @@ describe.each(CLIENTS)('redisConcurrencyLimit with %s', (_label, connect) => {
     other.dispose();
   });
 
+  it('the keys of a holder that vanished (never released) expire within two lease times', async () => {
+    const id = uid('ttl');
+    const crashed = redisConcurrencyLimit({ redis: c.client, id, limit: 2, leaseMs: 150, timeoutMs: 1000 });
+    await crashed.acquire();
+    const pttl = Number(await c.command('PTTL', `sluice:{${id}}:leases`));
+    expect(pttl).toBeGreaterThan(150);
+    expect(pttl).toBeLessThanOrEqual(300);
+    for (const k of ['costs', 'used']) expect(Number(await c.command('PTTL', `sluice:{${id}}:${k}`))).toBeGreaterThan(0);
+    crashed.dispose(); // no renewal, no release
+    await eventually(async () => Number(await c.command('EXISTS', `sluice:{${id}}:leases`, `sluice:{${id}}:costs`, `sluice:{${id}}:used`)) === 0, 1_000);
+  });
+
   it('counts a lease lost when renewal finds it gone, and its release then frees nothing twice', async () => {
     const id = uid('lost');
     const l = redisConcurrencyLimit({ redis: c.client, id, limit: 1, leaseMs: 300, renewMs: 30, timeoutMs: 1000 });
