@@ -108,8 +108,9 @@ describe('Redis limits shared by several processes', () => {
       if (performance.now() - killedAt > 3_000) break;
       await new Promise((res) => setTimeout(res, 10));
     }
-    // The lease was renewed at most leaseMs/3 before the kill, so it ends within leaseMs of it.
-    expect(freedAt - killedAt).toBeLessThanOrEqual(400 + 50);
+    // The lease was renewed at most leaseMs/3 before the kill, so it ends within leaseMs of it (the rest: this
+    // process's polling and scheduling on a loaded machine).
+    expect(freedAt - killedAt).toBeLessThanOrEqual(400 + 200);
     l.dispose();
   }, 60_000);
 });
