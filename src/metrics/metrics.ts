@@ -131,7 +131,7 @@ export const METRIC = Object.freeze({
   /** Shared-store limiters: refusals answered from the local cache of blocked subjects, without a round trip. Counter. */
   storeCachedRefusals: 'sluice_store_cached_refusals_total',
   /** Shared-store limiters: round-trip time of store calls that answered, ms. Histogram. */
-  storeLatency: 'sluice_store_duration_ms',
+  storeDuration: 'sluice_store_duration_ms',
   /** Shared concurrency limit: leases found expired when renewed (the process held the call past the lease). Counter. */
   storeLeasesLost: 'sluice_store_leases_lost_total',
 });

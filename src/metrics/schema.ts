@@ -82,7 +82,7 @@ export const METRIC_SCHEMA: Readonly<Record<Key, MetricSchema>> = Object.freeze(
   storeCalls: S('storeCalls', 'counter', '{request}', ['outcome'], 'Round trips to the shared store, by outcome', 'sluice.store.calls'),
   storeFallbacks: S('storeFallbacks', 'counter', '{call}', ['mode'], 'Calls decided by the failure mode while the store was unreachable', 'sluice.store.fallbacks'),
   storeCachedRefusals: S('storeCachedRefusals', 'counter', '{call}', [], 'Refusals answered from the local cache of blocked subjects', 'sluice.store.cached_refusals'),
-  storeLatency: S('storeLatency', 'histogram', 'ms', [], 'Round-trip time of store calls that answered', 'sluice.store.duration'),
+  storeDuration: S('storeDuration', 'histogram', 'ms', [], 'Round-trip time of store calls that answered', 'sluice.store.duration'),
   storeLeasesLost: S('storeLeasesLost', 'counter', '{lease}', [], 'Leases found expired when renewed', 'sluice.store.leases_lost'),
 });
 

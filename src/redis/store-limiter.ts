@@ -252,7 +252,7 @@ export abstract class StoreLimiter<S extends Subject> implements SharedLimiter {
       this.t.disposed(0);
       throw e;
     }
-    this.guard = new StoreGuard(redis, this.clock, timeoutMs, breaker, this.t.histogram(METRIC.storeLatency));
+    this.guard = new StoreGuard(redis, this.clock, timeoutMs, breaker, this.t.histogram(METRIC.storeDuration));
     const g = this.guard.counts;
     for (const outcome of ['ok', 'error', 'timeout', 'circuit_open'] as const) this.t.counter(METRIC.storeCalls, { outcome }, () => g[outcome]);
     for (const mode of MODES) this.t.counter(METRIC.storeFallbacks, { mode }, () => this.fallbacks[mode]);
